@@ -1,0 +1,22 @@
+"""Models: baselines, the founding networks and FSRCNN, all behind one interface.
+
+``create(name, scale=4, weights=None, pretrained=False)`` builds any of them; see
+:mod:`vidsr.models.base` for the ``forward`` / streaming contract they share.
+"""
+
+from vidsr.models.base import ModelFacts, Streamer, VSRModel
+from vidsr.models.registry import MODELS, create, model_class, model_names, pretrained_path
+from vidsr.models.weights import load_weights, save_weights
+
+__all__ = [
+    "MODELS",
+    "ModelFacts",
+    "Streamer",
+    "VSRModel",
+    "create",
+    "load_weights",
+    "model_class",
+    "model_names",
+    "pretrained_path",
+    "save_weights",
+]

@@ -1,0 +1,147 @@
+"""The contract every vidsr model follows, and the streamer that runs it chunk by chunk.
+
+A model turns ``(B, T, 3, h, w)`` LR frames in [0, 1] into ``(B, T, 3, s*h, s*w)`` SR frames.
+It is split into two parts so that any video length runs in constant memory:
+
+* ``encode(lr)``: per-frame work with no mixing across time (a 2D feature stack, an
+  upsampled base frame...). Runs on whole chunks at once, so it batches well.
+* ``cell(window, hidden)``: produces output frame ``t`` from the encoded frames
+  ``t-radius .. t+radius`` and the recurrent ``hidden`` state left by frame ``t-1``.
+
+:class:`Streamer` carries the look-ahead frames and the hidden state across chunk
+boundaries and pads both ends of the clip by replication, so streaming in chunks of any
+size gives the same result as :meth:`VSRModel.forward` on the whole clip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """The founding design's comparison rows, declared by each model class."""
+
+    single_cnn: bool
+    multiple_2d_stacks: bool
+    recurrent_2d: bool
+    recurrent_3d: bool
+    output_range_controlled: bool
+
+
+class VSRModel(nn.Module):
+    """Base class of all vidsr models (baselines included).
+
+    Subclasses set ``facts`` and ``radius`` and implement :meth:`cell`; they override
+    :meth:`encode` and :meth:`init_hidden` when they have per-frame features or state.
+    """
+
+    facts: ClassVar[ModelFacts]
+    radius: ClassVar[int] = 0
+
+    def __init__(self, scale: int = 4) -> None:
+        super().__init__()
+        if scale not in (1, 2, 3, 4):
+            raise ValueError(f"scale must be 2, 3 or 4, not {scale}")
+        self.scale = scale
+
+    def encode(self, lr: Tensor) -> Tensor:
+        """Per-frame features ``(B, T, F, h', w')`` of LR frames ``(B, T, 3, h, w)``."""
+        return lr
+
+    def init_hidden(self, batch: int, height: int, width: int, like: Tensor) -> Any:
+        """Recurrent state before the first frame, for LR frames of ``height x width``."""
+        return None
+
+    def cell(self, window: Tensor, hidden: Any) -> tuple[Tensor, Any]:
+        """Output frame ``(B, 3, s*h, s*w)`` from encoded frames ``(B, 2r+1, F, ...)``."""
+        raise NotImplementedError
+
+    def forward(self, lr: Tensor) -> Tensor:
+        """Super-resolve a whole clip ``(B, T, 3, h, w)`` -> ``(B, T, 3, s*h, s*w)``."""
+        streamer = self.streamer()
+        head = streamer.push(lr)
+        return torch.cat([head, streamer.flush()], dim=1)
+
+    def streamer(self) -> Streamer:
+        """A fresh :class:`Streamer` over this model."""
+        return Streamer(self)
+
+
+class Streamer:
+    """Runs a :class:`VSRModel` over a video delivered in chunks of any length.
+
+    ``push(chunk)`` returns the output frames that are ready (fewer than pushed while
+    look-ahead frames are awaited); ``flush()`` returns the rest at the end of the video.
+    Memory holds ``2 * radius + 1`` encoded frames and the hidden state, whatever the length.
+    """
+
+    def __init__(self, model: VSRModel) -> None:
+        self.model = model
+        self.radius = model.radius
+        self._pending: Tensor | None = None  # encoded frames not yet centred in a window
+        self._hidden: Any = None
+        self._empty: Tensor | None = None  # (B, 0, 3, sH, sW) template for "no frame ready"
+        self.frames_in = 0
+        self.frames_out = 0
+
+    def push(self, lr: Tensor) -> Tensor:
+        """Feed LR frames ``(B, t, 3, h, w)``; returns the SR frames now complete."""
+        if lr.dim() != 5 or lr.shape[2] != 3:
+            raise ValueError(f"expected LR frames (B, T, 3, h, w), got {tuple(lr.shape)}")
+        if lr.shape[1] == 0:
+            return self._no_frames(lr)
+        encoded = self.model.encode(lr)
+        if self._pending is None:
+            batch, _, _, height, width = lr.shape
+            self._hidden = self.model.init_hidden(batch, height, width, lr)
+            first = encoded[:, :1].expand(-1, self.radius, *encoded.shape[2:])
+            self._pending = torch.cat([first, encoded], dim=1)
+        else:
+            self._pending = torch.cat([self._pending, encoded], dim=1)
+        self.frames_in += lr.shape[1]
+        return self._drain(lr)
+
+    def flush(self) -> Tensor:
+        """End of the video: pad the last frame and return the remaining SR frames."""
+        if self._pending is None:
+            if self._empty is None:
+                raise RuntimeError("flush() before any frame was pushed")
+            return self._empty
+        last = self._pending[:, -1:].expand(-1, self.radius, *self._pending.shape[2:])
+        self._pending = torch.cat([self._pending, last], dim=1)
+        out = self._drain(None)
+        self._pending = None
+        self._hidden = None
+        return out
+
+    def _drain(self, lr: Tensor | None) -> Tensor:
+        assert self._pending is not None
+        size = 2 * self.radius + 1
+        outputs = []
+        start = 0
+        while self._pending.shape[1] - start >= size:
+            window = self._pending[:, start : start + size]
+            frame, self._hidden = self.model.cell(window, self._hidden)
+            outputs.append(frame)
+            start += 1
+        # Keep only what later windows need; clone so the old chunk can be freed.
+        self._pending = self._pending[:, start:].clone()
+        self.frames_out += len(outputs)
+        if outputs:
+            result = torch.stack(outputs, dim=1)
+            self._empty = result[:, :0]
+            return result
+        return self._no_frames(lr)
+
+    def _no_frames(self, lr: Tensor | None) -> Tensor:
+        if self._empty is None and lr is not None:
+            batch, _, channels, height, width = lr.shape
+            s = self.model.scale
+            self._empty = lr.new_zeros(batch, 0, channels, height * s, width * s)
+        assert self._empty is not None
+        return self._empty

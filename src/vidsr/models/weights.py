@@ -1,0 +1,48 @@
+"""Loading and saving model weights: safetensors (no pickle) or vidsr training checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from vidsr.errors import VidsrError
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load ``path`` into ``model``: a ``.safetensors`` file or a training checkpoint.
+
+    Checkpoints are read with ``torch.load(weights_only=True)``; their weights sit under
+    the ``"model"`` key. Mismatched keys or shapes raise :class:`VidsrError`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise VidsrError(f"weights file not found: {path}")
+    try:
+        if path.suffix == ".safetensors":
+            state = load_file(str(path))
+        else:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+            state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
+            if not isinstance(state, dict):
+                raise VidsrError(f"{path} holds no model weights")
+    except VidsrError:
+        raise
+    except Exception as error:  # corrupt or foreign file
+        raise VidsrError(f"cannot read weights from {path}: {error}") from error
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        first_line = str(error).splitlines()[0]
+        raise VidsrError(f"weights in {path} do not fit {type(model).__name__}: {first_line}") from error
+    return model
+
+
+def save_weights(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+    """Write the model's weights to a ``.safetensors`` file (contiguous CPU tensors)."""
+    path = Path(path)
+    state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
+    save_file(state, str(path), metadata=metadata)
+    return path

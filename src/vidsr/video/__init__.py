@@ -1,0 +1,1 @@
+"""vidsr.video."""
