@@ -1,16 +1,60 @@
-"""`vidsr compare` (placeholder until its issue lands)."""
+"""`vidsr compare INPUT OUTPUT --models bicubic,delta`: a labelled comparison video."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from vidsr.errors import VidsrError
+from vidsr.cli.upscale import add_output_options, interrupt_on_sigterm
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("compare", help="(not yet available)")
+    parser = subparsers.add_parser(
+        "compare",
+        help="write a comparison video of several models upscaling one LR video",
+        description=(
+            "Upscale the LR video (or frame folder) INPUT with each model and write OUTPUT with "
+            "labelled panels side by side (a grid when there are many), or a moving split line "
+            "between two models. With --gt, a ground-truth panel is added and each panel shows "
+            "its per-frame PSNR (Y channel)."
+        ),
+    )
+    parser.add_argument("input", metavar="INPUT", help="LR video file or folder of frames")
+    parser.add_argument("output", metavar="OUTPUT", help="video file (.mp4 .mkv ...) or folder of PNG frames")
+    parser.add_argument("--models", default=None, metavar="LIST",
+                        help="comma-separated model names, each optionally name=WEIGHTS "
+                             "(default: raw,bicubic or bicubic,<default model>)")  # fmt: skip
+    parser.add_argument("--gt", default=None, metavar="GT_VIDEO_OR_FRAMES",
+                        help="ground truth at the output size: adds a GT panel and PSNR")  # fmt: skip
+    parser.add_argument("--layout", choices=("side", "split"), default="side",
+                        help="side: panels side by side (default); split: a moving split line (two models)")  # fmt: skip
+    parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default 4)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise VidsrError("`vidsr compare` is not available yet")
+    from vidsr.video.compare import compare_videos, parse_models
+
+    models = parse_models(args.models) if args.models else None
+    with interrupt_on_sigterm():
+        result = compare_videos(
+            args.input,
+            args.output,
+            models,
+            gt=args.gt,
+            layout=args.layout,
+            scale=args.scale,
+            device=args.device,
+            crf=args.crf,
+            codec=args.codec,
+            force=args.force,
+            quiet=args.quiet,
+            fps=args.fps,
+        )
+    if not args.quiet:
+        print(f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}", file=sys.stderr)
+    for label, value in result.psnr.items():
+        print(f"{label}: mean PSNR (Y) over {result.frames} frames: {value:.2f} dB")
+    return 0

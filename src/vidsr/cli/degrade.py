@@ -1,16 +1,85 @@
-"""`vidsr degrade` (placeholder until its issue lands)."""
+"""`vidsr degrade`: write the LR frames of GT frames (BI or BD), keeping the file names."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from vidsr.errors import VidsrError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("degrade", help="(not yet available)")
+    parser = subparsers.add_parser(
+        "degrade",
+        help="make LR frames from GT frames (BI: MATLAB bicubic, BD: blur + subsample)",
+        description=(
+            "Write the LR frames of one clip folder or of a folder of clip folders, with the "
+            "same file names, as lossless PNG."
+        ),
+    )
+    parser.add_argument("gt_dir", type=Path, metavar="GT_DIR", help="a clip folder or a folder of clip folders")
+    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="where the LR frames go")
+    parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="downscaling factor (default: 4)")
+    parser.add_argument("--degradation", default="bi", choices=("bi", "bd"),
+                        help="bi: MATLAB bicubic; bd: Gaussian blur + subsampling (default: bi)")
+    parser.add_argument("--sigma", type=float, default=1.6, help="BD blur sigma (default: 1.6)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
+def _say(message: str) -> None:
+    print(f"vidsr: note: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
-    raise VidsrError("`vidsr degrade` is not available yet")
+    from tqdm import tqdm
+
+    from vidsr.data.datasets import find_clips
+    from vidsr.data.degradation import crop_to_multiple, degrade_uint8
+    from vidsr.data.frames import list_frames, read_frame, write_frame
+
+    if args.sigma <= 0:
+        raise VidsrError(f"--sigma must be positive, not {args.sigma}")
+    clips, layout = find_clips(args.gt_dir)
+    out_root = args.out_dir.resolve()
+    for _, folder in clips:
+        if folder.resolve() == out_root:
+            raise VidsrError(f"OUT_DIR {args.out_dir} is a GT folder: choose another folder")
+    jobs = []
+    for name, folder in clips:
+        target = args.out_dir if layout == "clip" else args.out_dir / name
+        jobs.append((name, list_frames(folder), target))
+    renamed = sum(1 for _, frames, _ in jobs for p in frames if p.suffix.lower() != ".png")
+    if renamed:
+        _say(f"{renamed} JPEG frame(s) written as lossless PNG (same name, extension .png)")
+    total = sum(len(frames) for _, frames, _ in jobs)
+    written = 0
+    with tqdm(total=total, unit="frame", disable=args.quiet, leave=False) as bar:
+        for name, frames, target in jobs:
+            bar.set_description(name)
+            first_shape = None
+            for path in frames:
+                gt = read_frame(path)
+                if first_shape is None:
+                    first_shape = gt.shape
+                    cropped = crop_to_multiple(gt, args.scale, channels_last=True).shape
+                    if cropped != gt.shape:
+                        _say(
+                            f"{name}: frames {gt.shape[1]}x{gt.shape[0]} cropped to "
+                            f"{cropped[1]}x{cropped[0]} (a multiple of the scale {args.scale})"
+                        )
+                elif gt.shape != first_shape:
+                    raise VidsrError(
+                        f"frame {path} is {gt.shape[1]}x{gt.shape[0]} but {frames[0].name} is "
+                        f"{first_shape[1]}x{first_shape[0]}: all frames of a clip must have one size"
+                    )
+                lr = degrade_uint8(gt, args.scale, args.degradation, args.sigma)
+                write_frame(target / f"{path.stem}.png", lr)
+                written += 1
+                bar.update(1)
+    print(
+        f"{written} LR frame(s) of {len(jobs)} clip(s), x{args.scale} {args.degradation.upper()}, "
+        f"written to {args.out_dir}"
+    )
+    return 0

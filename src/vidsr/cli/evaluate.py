@@ -1,16 +1,140 @@
-"""`vidsr evaluate` (placeholder until its issue lands)."""
+"""`vidsr evaluate`: score models on a dataset of clips, in the founding table format."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
 from vidsr.errors import VidsrError
 
+DEFAULT_MODELS = "raw,bicubic"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("evaluate", help="(not yet available)")
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score models on GT clips (PSNR/SSIM/MSE on Y and RGB, temporal consistency)",
+        description=(
+            "Degrade GT clips (or read given LR clips), super-resolve them with each model and "
+            "print MSE, SSIM and PSNR on Y and on RGB, per clip and averaged over clips."
+        ),
+    )
+    parser.add_argument("--data", required=True, type=Path, metavar="DIR",
+                        help="GT frames: one clip folder, a folder of clip folders, or REDS")
+    parser.add_argument("--lr", type=Path, metavar="DIR",
+                        help="LR frames in the same layout (default: generated from GT)")
+    parser.add_argument("--models", default=DEFAULT_MODELS, metavar="NAMES",
+                        help=f"comma-separated model names (default: {DEFAULT_MODELS})")
+    parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default: 4)")
+    parser.add_argument("--degradation", default="bi", choices=("bi", "bd"),
+                        help="bi: MATLAB bicubic; bd: Gaussian blur + subsampling (default: bi)")
+    parser.add_argument("--sigma", type=float, default=1.6, help="BD blur sigma (default: 1.6)")
+    parser.add_argument("--crop-border", type=int, default=0, metavar="N",
+                        help="pixels ignored at each border when scoring (default: 0)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--weights", metavar="FILE|NAME=FILE,...",
+                        help="weights for the trained model(s): one file, or name=file pairs")
+    parser.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=True,
+                        help="use shipped weights when they exist (default: yes)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="default: cpu")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
+def parse_weights(spec: str | None, names: list[str]) -> dict[str, Path]:
+    """``--weights`` as {model name: file}: ``FILE`` (the one trained model) or ``a=F1,b=F2``."""
+    if not spec:
+        return {}
+    if "=" not in spec:
+        return {"*": Path(spec)}
+    result: dict[str, Path] = {}
+    for item in spec.split(","):
+        name, sep, file = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not file:
+            raise VidsrError(f"bad --weights item {item!r}: use FILE or name=FILE,...")
+        if name not in names:
+            raise VidsrError(f"--weights names {name!r}, which is not in --models")
+        result[name] = Path(file)
+    return result
+
+
+def _model_names(spec: str) -> list[str]:
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    if not names:
+        raise VidsrError("--models is empty")
+    duplicates = {name for name in names if names.count(name) > 1}
+    if duplicates:
+        raise VidsrError(f"model listed twice in --models: {', '.join(sorted(duplicates))}")
+    return names
+
+
+def build_models(args: argparse.Namespace, names: list[str]) -> dict:
+    """Create the models: given weights, else shipped weights, else untrained (with a warning)."""
+    import torch
+
+    from vidsr.models import create, model_class, pretrained_path
+
+    weights = parse_weights(args.weights, names)
+    classes = {}
+    for name in names:
+        try:
+            classes[name] = model_class(name)
+        except ImportError as error:
+            raise VidsrError(f"model {name!r} is not available in this version: {error}") from None
+    trained = [name for name in names if any(True for _ in classes[name](args.scale).parameters())]
+    if "*" in weights:
+        if len(trained) != 1:
+            raise VidsrError(
+                "--weights FILE needs exactly one trained model in --models; use name=FILE,... "
+                f"(trained models here: {', '.join(trained) or 'none'})"
+            )
+        weights = {trained[0]: weights["*"]}
+    models = {}
+    for name in names:
+        torch.manual_seed(0)  # untrained models start from the same weights every run
+        if name in weights:
+            models[name] = create(name, args.scale, degradation=args.degradation, weights=weights[name])
+        elif name in trained and args.pretrained and pretrained_path(name, args.scale, args.degradation).exists():
+            models[name] = create(name, args.scale, degradation=args.degradation, pretrained=True)
+        else:
+            if name in trained:
+                print(
+                    f"vidsr: warning: {name} has no weights for x{args.scale} "
+                    f"{args.degradation.upper()}; evaluating it UNTRAINED (random weights)",
+                    file=sys.stderr,
+                )
+            models[name] = create(name, args.scale, degradation=args.degradation)
+    return models
+
+
 def run(args: argparse.Namespace) -> int:
-    raise VidsrError("`vidsr evaluate` is not available yet")
+    from vidsr.data.datasets import open_dataset
+    from vidsr.evaluation import evaluate, format_tables
+
+    if args.crop_border < 0:
+        raise VidsrError(f"--crop-border must be >= 0, not {args.crop_border}")
+    if args.sigma <= 0:
+        raise VidsrError(f"--sigma must be positive, not {args.sigma}")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise VidsrError("--device cuda: no CUDA device is available here")
+    names = _model_names(args.models)
+    models = build_models(args, names)
+    dataset = open_dataset(
+        args.data, args.lr, scale=args.scale, degradation=args.degradation, sigma=args.sigma
+    )
+    result = evaluate(models, dataset, args.crop_border, args.device, progress=not args.quiet)
+    print(format_tables(result), end="")
+    if args.json is not None:
+        try:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+        except OSError as error:
+            raise VidsrError(f"cannot write {args.json}: {error}") from None
+        print(f"\nFigures written to {args.json} (infinite PSNR written as \"inf\").")
+    return 0

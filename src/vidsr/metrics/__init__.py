@@ -1,1 +1,17 @@
-"""vidsr.metrics."""
+"""Image and video quality metrics (BasicSR / VSR-paper conventions); see :mod:`.image`."""
+
+from vidsr.metrics.image import SSIM_WINDOW, crop, frame_metrics, mse, psnr, psnr_from_mse, rgb_to_y, ssim
+from vidsr.metrics.temporal import TemporalConsistency, temporal_change_error
+
+__all__ = [
+    "SSIM_WINDOW",
+    "TemporalConsistency",
+    "crop",
+    "frame_metrics",
+    "mse",
+    "psnr",
+    "psnr_from_mse",
+    "rgb_to_y",
+    "ssim",
+    "temporal_change_error",
+]

@@ -20,6 +20,8 @@ MODELS: dict[str, str] = {
     "previous": "vidsr.models.previous:Previous",
     "delta": "vidsr.models.delta:Delta",
     "five_parallel": "vidsr.models.five_parallel:FiveParallel",
+    "two_step": "vidsr.models.two_step:TwoStep",
+    "flow": "vidsr.models.flow:Flow",
 }
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"

@@ -1,0 +1,141 @@
+"""Frame files: a clip is a folder of PNG/JPEG frames in natural order.
+
+Frames are uint8 RGB ``(H, W, 3)`` arrays at this edge; :func:`to_tensor` and
+:func:`to_uint8` convert to and from the package's float ``(..., 3, H, W)`` tensors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+
+from vidsr.errors import VidsrError
+
+__all__ = [
+    "FRAME_SUFFIXES",
+    "is_frame_file",
+    "list_frames",
+    "natural_sort_key",
+    "read_clip",
+    "read_frame",
+    "to_tensor",
+    "to_uint8",
+    "write_frame",
+]
+
+FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_sort_key(name: str | Path) -> tuple:
+    """Sort key that orders ``Frame 9`` before ``Frame 10`` (case-insensitive)."""
+    text = name.name if isinstance(name, Path) else str(name)
+    parts = _DIGITS.split(text)  # alternating text, number, text, ...
+    folded = tuple(int(part) if index % 2 else part.lower() for index, part in enumerate(parts))
+    return folded, text  # ties (case, leading zeros) broken by the name itself
+
+
+def is_frame_file(path: Path) -> bool:
+    """A visible PNG or JPEG file."""
+    return path.is_file() and path.suffix.lower() in FRAME_SUFFIXES and not path.name.startswith(".")
+
+
+def list_frames(folder: str | Path) -> list[Path]:
+    """The frame files of a clip folder (PNG/JPEG), in natural order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise VidsrError(f"not a folder of frames: {folder}")
+    frames = sorted((p for p in folder.iterdir() if is_frame_file(p)), key=natural_sort_key)
+    if not frames:
+        raise VidsrError(f"no PNG or JPEG frames in {folder}")
+    return frames
+
+
+def _to_rgb8(image: Image.Image) -> np.ndarray:
+    """Any Pillow image (gray, palette, RGBA, 16-bit, float...) as uint8 RGB."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        # 16-bit data: scale 0..65535 to 0..255. "I" images from 16-bit PNGs hold 0..65535.
+        gray = np.clip(np.floor(values / 257.0 + 0.5), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        scale = 255.0 if values.max(initial=0.0) <= 1.0 else 1.0
+        gray = np.clip(np.floor(values * scale + 0.5), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if mode != "RGB":
+        image = image.convert("RGB")  # L, LA, P, RGBA (alpha dropped), CMYK, YCbCr, 1...
+    return np.array(image, dtype=np.uint8)  # a writable copy
+
+
+def read_frame(path: str | Path) -> np.ndarray:
+    """One frame as uint8 RGB ``(H, W, 3)``; gray, RGBA and 16-bit images are converted."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            array = _to_rgb8(image)
+    except FileNotFoundError:
+        raise VidsrError(f"frame not found: {path}") from None
+    except UnidentifiedImageError:
+        raise VidsrError(f"not a readable image: {path}") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise VidsrError(f"cannot read image {path}: {error}") from None
+    return np.ascontiguousarray(array)
+
+
+def read_clip(folder: str | Path | Sequence[Path]) -> np.ndarray:
+    """All frames of a clip folder (or a list of frame files) as uint8 ``(T, H, W, 3)``."""
+    paths = list_frames(folder) if isinstance(folder, (str, Path)) else list(folder)
+    if not paths:
+        raise VidsrError("no frames to read")
+    first = read_frame(paths[0])
+    clip = np.empty((len(paths), *first.shape), dtype=np.uint8)
+    clip[0] = first
+    for index, path in enumerate(paths[1:], start=1):
+        frame = read_frame(path)
+        if frame.shape != first.shape:
+            raise VidsrError(
+                f"frame {path} is {frame.shape[1]}x{frame.shape[0]} but {paths[0].name} is "
+                f"{first.shape[1]}x{first.shape[0]}: all frames of a clip must have one size"
+            )
+        clip[index] = frame
+    return clip
+
+
+def write_frame(path: str | Path, array: np.ndarray) -> Path:
+    """Write a uint8 RGB ``(H, W, 3)`` (or gray ``(H, W)``) frame; format from the suffix."""
+    path = Path(path)
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        raise ValueError(f"write_frame needs uint8, got {array.dtype}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Image.fromarray(np.ascontiguousarray(array)).save(path)
+    except (OSError, ValueError, KeyError) as error:
+        raise VidsrError(f"cannot write frame {path}: {error}") from None
+    return path
+
+
+def to_tensor(frames: np.ndarray) -> Tensor:
+    """uint8 ``(..., H, W, 3)`` -> float32 ``(..., 3, H, W)`` in [0, 1]."""
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim < 3 or frames.shape[-1] != 3:
+        raise ValueError(f"expected uint8 frames (..., H, W, 3), got {frames.dtype} {frames.shape}")
+    return torch.tensor(frames).movedim(-1, -3).to(torch.float32) / 255.0
+
+
+def to_uint8(frames: Tensor) -> np.ndarray:
+    """float ``(..., 3, H, W)`` in [0, 1] -> uint8 ``(..., H, W, 3)`` (clamped, rounded)."""
+    if frames.dim() < 3 or frames.shape[-3] != 3:
+        raise ValueError(f"expected frames (..., 3, H, W), got {tuple(frames.shape)}")
+    values = (frames.detach().to(torch.float32) * 255.0).clamp_(0, 255).round_()
+    return values.to(torch.uint8).movedim(-3, -1).cpu().numpy()

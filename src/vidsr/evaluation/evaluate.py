@@ -1,0 +1,218 @@
+"""Evaluate VSR models on a dataset of clips with the literature's averaging.
+
+Each clip's LR frames go through the model (batch 1, streamed in chunks so that memory
+stays bounded), the output is rounded to uint8, and every frame is scored against GT
+(:func:`vidsr.metrics.frame_metrics`). Figures are averaged over the frames of a clip, then
+the clip figures over the clips (each clip counts once, whatever its length).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from vidsr.data.datasets import Clip, ClipDataset
+from vidsr.data.frames import to_tensor, to_uint8
+from vidsr.errors import VidsrError
+from vidsr.metrics import SSIM_WINDOW, TemporalConsistency, frame_metrics
+from vidsr.models.base import VSRModel
+
+__all__ = [
+    "METRIC_KEYS",
+    "ClipScores",
+    "EvaluationResult",
+    "ModelScores",
+    "count_params",
+    "evaluate",
+    "super_resolve",
+]
+
+# Per-frame figures averaged into clip and dataset figures; "tc" is per clip.
+METRIC_KEYS = ("psnr_y", "ssim_y", "mse_y", "psnr_rgb", "ssim_rgb", "mse_rgb")
+# The keys written to JSON (the issue's format, plus "tc").
+JSON_KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "mse_rgb", "tc")
+
+
+def count_params(model: torch.nn.Module) -> int:
+    """Number of learnable parameters."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def _mean(values: list[float]) -> float:
+    if any(math.isinf(v) for v in values):
+        return math.inf
+    return float(np.mean(values))
+
+
+@dataclass
+class ClipScores:
+    """One model's figures on one clip: means over its frames, and TC."""
+
+    frames: int
+    metrics: dict[str, float]
+    tc: float | None
+
+
+@dataclass
+class ModelScores:
+    """One model's figures on every clip and their average over clips."""
+
+    params: int
+    clips: dict[str, ClipScores] = field(default_factory=dict)
+
+    @property
+    def average(self) -> dict[str, float | None]:
+        """Mean over clips of each clip figure (``tc`` over clips that have one)."""
+        if not self.clips:
+            return {}
+        result: dict[str, float | None] = {
+            key: _mean([c.metrics[key] for c in self.clips.values()]) for key in METRIC_KEYS
+        }
+        tcs = [c.tc for c in self.clips.values() if c.tc is not None]
+        result["tc"] = float(np.mean(tcs)) if tcs else None
+        return result
+
+    @property
+    def frames(self) -> int:
+        return sum(c.frames for c in self.clips.values())
+
+
+@dataclass
+class EvaluationResult:
+    """All figures of one evaluation run."""
+
+    scale: int
+    degradation: str
+    crop_border: int
+    models: dict[str, ModelScores] = field(default_factory=dict)
+
+    @property
+    def has_inf(self) -> bool:
+        return any(
+            math.isinf(value)
+            for scores in self.models.values()
+            for clip in scores.clips.values()
+            for value in clip.metrics.values()
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document of ``vidsr evaluate --json`` (infinite PSNR as the string "inf")."""
+
+        def encode(value: float | None) -> float | str | None:
+            if value is None:
+                return None
+            return "inf" if math.isinf(value) else float(value)
+
+        models: dict[str, Any] = {}
+        for name, scores in self.models.items():
+            average = scores.average
+            clips = {}
+            for clip_name, clip in scores.clips.items():
+                figures = dict(clip.metrics, tc=clip.tc)
+                clips[clip_name] = {key: encode(figures[key]) for key in JSON_KEYS}
+                clips[clip_name]["frames"] = clip.frames
+            models[name] = {
+                "params": scores.params,
+                "average": {key: encode(average[key]) for key in JSON_KEYS},
+                "clips": clips,
+            }
+        return {
+            "scale": self.scale,
+            "degradation": self.degradation,
+            "crop_border": self.crop_border,
+            "models": models,
+        }
+
+
+def super_resolve(
+    model: VSRModel, lr: np.ndarray, device: str | torch.device = "cpu", chunk: int = 8
+) -> Iterator[np.ndarray]:
+    """Yield the uint8 SR frames ``(sH, sW, 3)`` of uint8 LR frames ``(T, h, w, 3)``.
+
+    Batch 1, float32, in chunks of ``chunk`` frames through :meth:`VSRModel.streamer`, so
+    memory holds one chunk whatever the clip length; gives what ``model.forward`` on the
+    whole clip gives.
+    """
+    streamer = model.streamer()
+    with torch.inference_mode():
+        for start in range(0, len(lr), chunk):
+            frames = to_tensor(lr[start : start + chunk]).unsqueeze(0).to(device)
+            yield from to_uint8(streamer.push(frames)[0])
+        yield from to_uint8(streamer.flush()[0])
+
+
+def _check_sizes(clip: Clip, scale: int, crop_border: int) -> None:
+    height, width = clip.gt.shape[1:3]
+    if clip.lr.shape[1:3] != (height // scale, width // scale):
+        raise VidsrError(f"clip {clip.name}: LR and GT sizes do not match at x{scale}")
+    if min(height, width) - 2 * crop_border < SSIM_WINDOW:
+        raise VidsrError(
+            f"clip {clip.name}: frames of {width}x{height} with a crop border of {crop_border} "
+            f"are too small for SSIM (needs {SSIM_WINDOW}x{SSIM_WINDOW} after cropping)"
+        )
+
+
+def score_clip(
+    model: VSRModel,
+    clip: Clip,
+    crop_border: int = 0,
+    device: str | torch.device = "cpu",
+    chunk: int = 8,
+    progress: Any = None,
+) -> ClipScores:
+    """Run ``model`` on one clip and average its per-frame figures."""
+    per_frame: dict[str, list[float]] = {key: [] for key in METRIC_KEYS}
+    tc = TemporalConsistency(crop_border)
+    count = 0
+    for index, sr in enumerate(super_resolve(model, clip.lr, device, chunk)):
+        gt = clip.gt[index]
+        if sr.shape != gt.shape:
+            raise VidsrError(
+                f"model output {sr.shape[1]}x{sr.shape[0]} does not match GT "
+                f"{gt.shape[1]}x{gt.shape[0]} on clip {clip.name}"
+            )
+        figures = frame_metrics(sr, gt, crop_border)
+        for key in METRIC_KEYS:
+            per_frame[key].append(figures[key])
+        tc.add(sr, gt)
+        count += 1
+        if progress is not None:
+            progress.update(1)
+    if count != clip.frames:
+        raise VidsrError(f"model returned {count} frames for the {clip.frames} of clip {clip.name}")
+    return ClipScores(count, {key: _mean(values) for key, values in per_frame.items()}, tc.value)
+
+
+def evaluate(
+    models: Mapping[str, VSRModel],
+    dataset: ClipDataset,
+    crop_border: int = 0,
+    device: str | torch.device = "cpu",
+    chunk: int = 8,
+    progress: bool = True,
+) -> EvaluationResult:
+    """Score every model on every clip of ``dataset`` (clips are read once, one at a time)."""
+    from tqdm import tqdm
+
+    if crop_border < 0:
+        raise VidsrError(f"crop border must be >= 0, not {crop_border}")
+    result = EvaluationResult(dataset.scale, dataset.degradation, crop_border)
+    for name, model in models.items():
+        if model.scale != dataset.scale:
+            raise VidsrError(f"model {name} is x{model.scale} but the evaluation is x{dataset.scale}")
+        model.eval().to(device)
+        result.models[name] = ModelScores(params=count_params(model))
+    total = sum(dataset.frame_counts.values()) * len(models)
+    with tqdm(total=total, unit="frame", disable=not progress, leave=False) as bar:
+        for clip in dataset:
+            _check_sizes(clip, dataset.scale, crop_border)
+            for name, model in models.items():
+                bar.set_description(f"{name} on {clip.name}")
+                scores = score_clip(model, clip, crop_border, device, chunk, bar)
+                result.models[name].clips[clip.name] = scores
+    return result

@@ -1,0 +1,383 @@
+"""Training configuration: YAML sections over defaults, then ``key=value`` overrides.
+
+A config file holds the sections ``model``, ``data``, ``val``, ``optim``, ``schedule``,
+``loss`` and ``train`` (plus a top-level ``name``); any key left out keeps its default
+below. Overrides use dotted keys and YAML scalars: ``optim.lr=2e-4 train.steps=100
+data.val_split=[blackswan,dog]``. Unknown keys are errors, so a typo never goes unseen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vidsr.errors import VidsrError
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+LOSSES = ("charbonnier", "l1", "mse")
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("cosine", "step", "constant")
+
+
+@dataclass
+class ModelConfig:
+    """Which network to train."""
+
+    name: str = "delta"
+    scale: int = 4
+    init_weights: str | None = None  # start from these weights (safetensors or checkpoint)
+
+
+@dataclass
+class DataConfig:
+    """Training clips, degradation and augmentation. ``batch_size`` is the global batch."""
+
+    train_dirs: list[str] = field(default_factory=lambda: ["../shared/data/train/davis2016_480p"])
+    degradation: str = "bi"
+    sigma: float = 1.6  # Gaussian blur of the "bd" degradation
+    window: int = 7  # frames per training sample
+    interval: list[int] = field(default_factory=lambda: [1])  # frame step(s), one drawn per sample
+    reverse: bool = True  # random temporal reversal
+    flip: bool = True  # random horizontal and vertical flips
+    transpose: bool = True  # random transposition of height and width
+    gt_patch: int = 128  # GT patch side (a multiple of the scale)
+    batch_size: int = 8  # global: split evenly over the DDP ranks
+    num_workers: int = 2
+    val_split: int | list[str] = 2  # clips held out for validation: a count or names
+    lr_cache: str | None = None  # folder for cached LR frames (None: in memory only)
+
+
+@dataclass
+class ValConfig:
+    """Validation on whole held-out clips through the streaming path."""
+
+    crop: int | None = 256  # centre GT crop side (None: whole frames)
+    max_frames: int | None = 30  # first frames of each clip (None: all)
+    chunk: int = 10  # frames pushed to the streamer at a time
+    precision: str = "fp32"
+    best_metric: str = "psnr_y"  # psnr_y or ssim_y (higher is better)
+
+
+@dataclass
+class OptimConfig:
+    """Optimiser and gradient clipping."""
+
+    name: str = "adam"
+    lr: float = 4e-4
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.99])
+    weight_decay: float = 0.0
+    clip_grad: float | None = 1.0  # max global gradient norm (None: no clipping)
+
+
+@dataclass
+class ScheduleConfig:
+    """Learning-rate schedule: cosine with linear warm-up (default), step or constant."""
+
+    name: str = "cosine"
+    warmup_steps: int = 500
+    min_lr: float = 1e-7  # cosine floor
+    milestones: list[int] = field(default_factory=list)  # step schedule
+    gamma: float = 0.5  # step schedule factor at each milestone
+
+
+@dataclass
+class LossConfig:
+    """Pixel loss between SR and GT frames."""
+
+    name: str = "charbonnier"
+    eps: float = 1e-3  # Charbonnier epsilon
+
+
+@dataclass
+class TrainConfig:
+    """Loop length, precision, seed, intervals, device and run folder."""
+
+    steps: int = 100_000
+    precision: str = "auto"  # auto, fp32, bf16, fp16
+    seed: int = 0
+    log_interval: int = 20
+    val_interval: int = 2000
+    checkpoint_interval: int = 500
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    run_dir: str | None = None  # default: ~/.cache/vidsr-runs/<name>
+
+
+@dataclass
+class Config:
+    """The whole training configuration."""
+
+    name: str = "run"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    val: ValConfig = field(default_factory=ValConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (YAML- and JSON-friendly)."""
+        return dataclasses.asdict(self)
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any], where: str, origin: str) -> None:
+    """Recursively write ``update`` into ``base``, rejecting keys that ``base`` lacks."""
+    for key, value in update.items():
+        dotted = f"{where}{key}"
+        if key not in base:
+            known = ", ".join(sorted(base))
+            raise VidsrError(f"{origin}: unknown config key {dotted!r} (known here: {known})")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise VidsrError(f"{origin}: {dotted!r} must be a section (a mapping)")
+            _merge(base[key], value, f"{dotted}.", origin)
+        else:
+            base[key] = value
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """``"optim.lr=2e-4"`` -> ``{"optim": {"lr": 0.0002}}`` (value parsed as YAML)."""
+    if "=" not in text:
+        raise VidsrError(f"override {text!r} is not of the form key=value (e.g. optim.lr=2e-4)")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise VidsrError(f"override {text!r} has no key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as error:
+        raise VidsrError(f"override {text!r}: value is not valid YAML ({error})") from None
+    result: dict[str, Any] = {}
+    node = result
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return result
+
+
+def _number(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-3`` as a string (it wants ``1.0e-3``): accept the usual spelling."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _coerce(value: Any, default: Any, dotted: str, origin: str) -> Any:
+    """Check a value against the type of its default; ints become floats where floats go."""
+    if value is None or default is None:
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise VidsrError(f"{origin}: {dotted} must be true or false, not {value!r}")
+        return value
+    if isinstance(default, float):
+        value = _number(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise VidsrError(f"{origin}: {dotted} must be a number, not {value!r}")
+        return float(value)
+    if isinstance(default, int):
+        if isinstance(value, list) and dotted == "data.val_split":
+            return [str(v) for v in value]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise VidsrError(f"{origin}: {dotted} must be an integer, not {value!r}")
+        return value
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise VidsrError(f"{origin}: {dotted} must be a string, not {value!r}")
+        return value
+    if isinstance(default, list):
+        items = value if isinstance(value, list) else [value]
+        if dotted == "data.train_dirs":
+            return [str(v) for v in items]
+        if dotted in ("data.interval", "schedule.milestones"):
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+                raise VidsrError(f"{origin}: {dotted} must be a list of integers, not {value!r}")
+        if dotted == "optim.betas":
+            items = [_number(v) for v in items]
+            if len(items) != 2 or not all(isinstance(v, (int, float)) for v in items):
+                raise VidsrError(f"{origin}: optim.betas must be two numbers, not {value!r}")
+            return [float(v) for v in items]
+        return items
+    return value
+
+
+# Keys whose default is None and whose type must still be checked.
+_OPTIONAL_TYPES: dict[str, type | tuple[type, ...]] = {
+    "model.init_weights": str,
+    "data.lr_cache": str,
+    "val.crop": int,
+    "val.max_frames": int,
+    "optim.clip_grad": (int, float),
+    "train.run_dir": str,
+}
+
+
+def _build(cls: type, tree: dict[str, Any], prefix: str, origin: str) -> Any:
+    defaults = cls()
+    kwargs = {}
+    for item in dataclasses.fields(cls):
+        value = tree[item.name]
+        default = getattr(defaults, item.name)
+        dotted = f"{prefix}{item.name}"
+        if dataclasses.is_dataclass(default):
+            kwargs[item.name] = _build(type(default), value, f"{dotted}.", origin)
+            continue
+        expected = _OPTIONAL_TYPES.get(dotted)
+        if dotted == "optim.clip_grad":
+            value = _number(value)
+        if expected is not None and value is not None:
+            if isinstance(value, bool) or not isinstance(value, expected):
+                raise VidsrError(f"{origin}: {dotted} has the wrong type: {value!r}")
+            if dotted == "optim.clip_grad":
+                value = float(value)
+        kwargs[item.name] = _coerce(value, default, dotted, origin)
+    return cls(**kwargs)
+
+
+def validate(config: Config, origin: str = "config") -> Config:
+    """Check values and their combinations; raises :class:`VidsrError` naming the key."""
+
+    def fail(message: str) -> None:
+        raise VidsrError(f"{origin}: {message}")
+
+    if not config.name or "/" in config.name:
+        fail(f"name must be a plain run name, not {config.name!r}")
+    if config.model.scale not in (2, 3, 4):
+        fail(f"model.scale must be 2, 3 or 4, not {config.model.scale}")
+    data = config.data
+    if data.degradation not in ("bi", "bd"):
+        fail(f"data.degradation must be bi or bd, not {data.degradation!r}")
+    if data.sigma <= 0:
+        fail("data.sigma must be positive")
+    if not data.train_dirs:
+        fail("data.train_dirs is empty")
+    if data.window < 1:
+        fail("data.window must be at least 1")
+    if not data.interval or min(data.interval) < 1:
+        fail("data.interval must list positive frame steps")
+    if data.gt_patch < config.model.scale or data.gt_patch % config.model.scale:
+        fail(f"data.gt_patch ({data.gt_patch}) must be a positive multiple of model.scale")
+    if data.batch_size < 1:
+        fail("data.batch_size must be positive")
+    if data.num_workers < 0:
+        fail("data.num_workers cannot be negative")
+    if isinstance(data.val_split, int) and data.val_split < 0:
+        fail("data.val_split cannot be negative")
+    val = config.val
+    if val.crop is not None and (val.crop < config.model.scale or val.crop % config.model.scale):
+        fail(f"val.crop ({val.crop}) must be a multiple of model.scale (or null)")
+    if val.max_frames is not None and val.max_frames < 1:
+        fail("val.max_frames must be positive (or null)")
+    if val.chunk < 1:
+        fail("val.chunk must be positive")
+    if val.precision not in PRECISIONS:
+        fail(f"val.precision must be one of {', '.join(PRECISIONS)}")
+    if val.best_metric not in ("psnr_y", "ssim_y"):
+        fail("val.best_metric must be psnr_y or ssim_y")
+    optim = config.optim
+    if optim.name not in OPTIMIZERS:
+        fail(f"optim.name must be one of {', '.join(OPTIMIZERS)}, not {optim.name!r}")
+    if optim.lr <= 0:
+        fail("optim.lr must be positive")
+    if optim.clip_grad is not None and optim.clip_grad <= 0:
+        fail("optim.clip_grad must be positive (or null)")
+    schedule = config.schedule
+    if schedule.name not in SCHEDULES:
+        fail(f"schedule.name must be one of {', '.join(SCHEDULES)}, not {schedule.name!r}")
+    if schedule.warmup_steps < 0:
+        fail("schedule.warmup_steps cannot be negative")
+    if config.loss.name not in LOSSES:
+        fail(f"loss.name must be one of {', '.join(LOSSES)}, not {config.loss.name!r}")
+    train = config.train
+    if train.steps < 1:
+        fail("train.steps must be positive")
+    if train.precision not in PRECISIONS:
+        fail(f"train.precision must be one of {', '.join(PRECISIONS)}, not {train.precision!r}")
+    for key in ("log_interval", "val_interval", "checkpoint_interval"):
+        if getattr(train, key) < 1:
+            fail(f"train.{key} must be positive")
+    return config
+
+
+def config_from_dict(tree: dict[str, Any], overrides: list[str] = (), origin: str = "config") -> Config:
+    """Defaults, then ``tree``, then the ``key=value`` overrides; validated."""
+    resolved = Config().to_dict()
+    _merge(resolved, tree, "", origin)
+    for text in overrides:
+        _merge(resolved, parse_override(text), "", f"override {text!r}")
+    return validate(_build(Config, resolved, "", origin), origin)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path`` (empty file: empty mapping)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise VidsrError(f"config file not found: {path}") from None
+    except OSError as error:
+        raise VidsrError(f"cannot read config {path}: {error}") from None
+    try:
+        tree = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise VidsrError(f"{path} is not valid YAML: {error}") from None
+    if tree is None:
+        return {}
+    if not isinstance(tree, dict):
+        raise VidsrError(f"{path} must hold a YAML mapping of config sections")
+    return tree
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Read a YAML config (or the defaults when ``path`` is None) and apply overrides.
+
+    Without a ``name`` key, the run is named after the file (``configs/delta_x4_bi.yaml``
+    -> ``delta_x4_bi``).
+    """
+    if path is None:
+        return config_from_dict({}, overrides, "defaults")
+    tree = read_yaml(path)
+    tree.setdefault("name", Path(path).stem)
+    return config_from_dict(tree, overrides, str(path))
+
+
+def save_config(config: Config, path: str | Path) -> None:
+    """Write the resolved config as YAML."""
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+
+
+# Keys that may differ between a run and its continuation (they change neither the data
+# stream nor the updates); anything else must match the run's saved config.
+RESUMABLE_CHANGES = {
+    "train.steps",
+    "train.log_interval",
+    "train.val_interval",
+    "train.checkpoint_interval",
+    "train.run_dir",
+    "data.num_workers",
+    "data.lr_cache",
+}
+
+
+def config_differences(a: Config, b: Config) -> list[str]:
+    """Dotted keys whose values differ between two configs."""
+
+    def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                out.update(flatten(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = value
+        return out
+
+    left, right = flatten(a.to_dict()), flatten(b.to_dict())
+    return sorted(key for key in left if left[key] != right.get(key))

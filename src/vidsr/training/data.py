@@ -1,0 +1,313 @@
+"""Training data: clips from frame folders, cached in memory with their LR frames.
+
+* A training folder holds one sub-folder of frames per clip (DAVIS:
+  ``davis2016_480p/<sequence>/00000.jpg``; REDS: ``train_sharp/<000..269>/00000000.png``),
+  or is itself one clip. Clips are decoded once and kept as uint8 arrays, cropped to a
+  multiple of the scale (bottom/right).
+* LR frames are made once per clip from the *full* GT frames with the foundation's
+  degradation (BI or BD) and cached (in memory, optionally on disk), so that the LR of a
+  patch is exactly the patch of the LR: a GT patch at ``(s*y, s*x)`` pairs with the LR patch
+  at ``(y, x)``.
+* Sample ``i`` of a run is a pure function of ``(seed, i)``: a random temporal window
+  (length, frame interval, reversal), a random scale-aligned crop, flips and a transpose.
+  The infinite :class:`StepSampler` gives rank ``r`` of a ``world``-process job the
+  indices ``step*B + r*B/world ...`` of each step, so the data stream depends neither on the
+  number of workers nor on the number of processes, and a resumed run picks it up at its
+  step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+from tqdm import tqdm
+
+from vidsr.data.degradation import crop_to_multiple, degrade_uint8
+from vidsr.data.datasets import find_clips
+from vidsr.data.frames import list_frames, read_clip, to_tensor
+from vidsr.errors import VidsrError
+
+_DEGRADE_CHUNK = 8  # frames degraded at a time (bounds float64 memory on 480p frames)
+
+
+@dataclass
+class Clip:
+    """One clip held in memory: GT and LR uint8 frames ``(T, H, W, 3)`` / ``(T, H/s, W/s, 3)``."""
+
+    name: str
+    gt: np.ndarray
+    lr: np.ndarray
+
+    @property
+    def frames(self) -> int:
+        return len(self.gt)
+
+
+def discover_clips(train_dirs: Sequence[str | Path]) -> dict[str, Path]:
+    """Clip name -> folder over all training folders. Layouts: see
+    :func:`vidsr.data.datasets.find_clips` (a clip folder, a folder of clip folders, REDS
+    ``train_sharp``). A name found in two folders is prefixed by its folder's name."""
+    entries: list[tuple[str, str, Path]] = []
+    for root in train_dirs:
+        root = Path(root).expanduser()
+        clips, _ = find_clips(root)
+        entries.extend((root.name, base, folder) for base, folder in clips)
+    counts: dict[str, int] = {}
+    for _, base, _ in entries:
+        counts[base] = counts.get(base, 0) + 1
+    found: dict[str, Path] = {}
+    for parent, base, folder in entries:
+        name = base if counts[base] == 1 else f"{parent}/{base}"
+        if name in found:
+            raise VidsrError(f"two training clips are both named {name!r}: {found[name]} and {folder}")
+        found[name] = folder
+    return found
+
+
+def split_clips(names: Sequence[str], val_split: int | Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(train, val)`` clip names. ``val_split`` is a count (clips evenly spread over the
+    sorted list, the same for every seed) or the names to hold out."""
+    names = list(names)
+    if isinstance(val_split, int):
+        if val_split == 0:
+            return names, []
+        if val_split >= len(names):
+            raise VidsrError(
+                f"data.val_split={val_split} would hold out all {len(names)} training clips"
+            )
+        picks = {int((i + 0.5) * len(names) / val_split) for i in range(val_split)}
+        val = [name for i, name in enumerate(names) if i in picks]
+    else:
+        val = []
+        for wanted in val_split:
+            matches = [n for n in names if n == wanted or n.split("/")[-1] == wanted]
+            if not matches:
+                raise VidsrError(f"validation clip {wanted!r} is not among the training clips")
+            val.extend(m for m in matches if m not in val)
+        if len(val) == len(names):
+            raise VidsrError("data.val_split holds out every training clip")
+    return [n for n in names if n not in val], val
+
+
+def _cache_key(folder: Path, scale: int, kind: str, sigma: float) -> str:
+    """A key that changes when the frames or the degradation change."""
+    digest = hashlib.sha256()
+    digest.update(f"{folder.resolve()}|x{scale}|{kind}|{sigma if kind == 'bd' else ''}|v1".encode())
+    for path in list_frames(folder):
+        stat = path.stat()
+        digest.update(f"|{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:20]
+
+
+def degrade_clip(gt: np.ndarray, scale: int, kind: str, sigma: float) -> np.ndarray:
+    """LR uint8 frames of a whole clip, degraded a few frames at a time."""
+    parts = [degrade_uint8(gt[i : i + _DEGRADE_CHUNK], scale, kind, sigma)
+             for i in range(0, len(gt), _DEGRADE_CHUNK)]
+    return np.concatenate(parts)
+
+
+def load_clip(
+    name: str, folder: Path, scale: int, kind: str, sigma: float, cache_dir: Path | None = None
+) -> Clip:
+    """Decode a clip folder, crop it to a multiple of ``scale`` and make (or load) its LR."""
+    gt = np.ascontiguousarray(crop_to_multiple(read_clip(folder), scale, channels_last=True))
+    if gt.shape[1] < scale or gt.shape[2] < scale:
+        raise VidsrError(f"frames of {folder} are smaller than the scale {scale}")
+    cached: Path | None = None
+    if cache_dir is not None:
+        safe = name.replace("/", "__")
+        cached = cache_dir / f"{safe}-{_cache_key(folder, scale, kind, sigma)}.npy"
+        if cached.is_file():
+            lr = np.load(cached)
+            if lr.shape == (len(gt), gt.shape[1] // scale, gt.shape[2] // scale, 3):
+                return Clip(name, gt, lr)
+    lr = degrade_clip(gt, scale, kind, sigma)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(temporary, lr)
+        os.replace(temporary, cached)
+    return Clip(name, gt, lr)
+
+
+def load_clips(
+    folders: dict[str, Path],
+    scale: int,
+    kind: str,
+    sigma: float,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+) -> list[Clip]:
+    """Load several clips (progress bar on stderr)."""
+    cache = Path(cache_dir).expanduser() if cache_dir else None
+    items = tqdm(folders.items(), desc="loading clips", unit="clip", disable=not progress,
+                 leave=False)
+    return [load_clip(name, folder, scale, kind, sigma, cache) for name, folder in items]
+
+
+class TrainingWindows(Dataset):
+    """Random LR/GT training windows: sample ``i`` is ``(lr (T,3,p,p), gt (T,3,s*p,s*p))``
+    float in [0, 1], drawn from a generator seeded with ``(seed, i)``."""
+
+    def __init__(
+        self,
+        clips: Sequence[Clip],
+        scale: int,
+        *,
+        window: int,
+        intervals: Sequence[int],
+        gt_patch: int,
+        reverse: bool = True,
+        flip: bool = True,
+        transpose: bool = True,
+        seed: int = 0,
+    ) -> None:
+        if gt_patch % scale:
+            raise VidsrError(f"gt_patch {gt_patch} is not a multiple of the scale {scale}")
+        self.scale = scale
+        self.window = window
+        self.patch = gt_patch // scale
+        self.reverse, self.flip, self.transpose = reverse, flip, transpose
+        self.seed = seed
+        usable = [c for c in clips if min(c.lr.shape[1:3]) >= self.patch]
+        if not usable:
+            raise VidsrError(
+                f"no training clip is large enough for GT patches of {gt_patch} pixels"
+            )
+        self.clips = list(usable)
+        # Per interval: the clips long enough for a window, and how many windows each has.
+        self.intervals: list[int] = []
+        self._choices: list[tuple[np.ndarray, np.ndarray]] = []
+        for interval in intervals:
+            span = (window - 1) * interval + 1
+            counts = np.array([max(0, c.frames - span + 1) for c in self.clips])
+            if counts.sum() > 0:
+                self.intervals.append(interval)
+                self._choices.append((counts, np.cumsum(counts)))
+        if not self.intervals:
+            longest = max(c.frames for c in self.clips)
+            raise VidsrError(
+                f"training windows of {window} frames do not fit in any clip "
+                f"(the longest has {longest} frames); lower data.window or data.interval"
+            )
+
+    def __len__(self) -> int:
+        """Windows per pass at the first interval (a nominal epoch; sampling is infinite)."""
+        return int(self._choices[0][1][-1])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, int(index)])
+        which = int(rng.integers(len(self.intervals)))
+        interval = self.intervals[which]
+        _, cumulative = self._choices[which]
+        position = int(rng.integers(cumulative[-1]))
+        clip_index = int(np.searchsorted(cumulative, position, side="right"))
+        start = position - (int(cumulative[clip_index - 1]) if clip_index else 0)
+        clip = self.clips[clip_index]
+        frames = start + interval * np.arange(self.window)
+        if self.reverse and rng.random() < 0.5:
+            frames = frames[::-1]
+        p, s = self.patch, self.scale
+        y = int(rng.integers(clip.lr.shape[1] - p + 1))
+        x = int(rng.integers(clip.lr.shape[2] - p + 1))
+        lr = clip.lr[frames, y : y + p, x : x + p]
+        gt = clip.gt[frames, s * y : s * (y + p), s * x : s * (x + p)]
+        flips = rng.random(3) < 0.5
+        if self.flip and flips[0]:
+            lr, gt = lr[:, :, ::-1], gt[:, :, ::-1]
+        if self.flip and flips[1]:
+            lr, gt = lr[:, ::-1], gt[:, ::-1]
+        if self.transpose and flips[2]:
+            lr, gt = lr.transpose(0, 2, 1, 3), gt.transpose(0, 2, 1, 3)
+        return to_tensor(np.ascontiguousarray(lr)), to_tensor(np.ascontiguousarray(gt))
+
+
+class StepSampler(Sampler[int]):
+    """Infinite sample indices of one rank, starting at ``start_step``.
+
+    Step ``k`` uses the global indices ``k*B .. k*B + B - 1``; rank ``r`` of ``world`` takes
+    the ``r``-th slice of ``B/world`` of them (a DistributedSampler with no epochs).
+    """
+
+    def __init__(self, global_batch: int, start_step: int = 0, rank: int = 0, world_size: int = 1):
+        if global_batch % world_size:
+            raise VidsrError(
+                f"data.batch_size={global_batch} is not divisible by the {world_size} processes"
+            )
+        self.global_batch = global_batch
+        self.per_rank = global_batch // world_size
+        self.start_step = start_step
+        self.rank = rank
+
+    def __iter__(self) -> Iterator[int]:
+        step = self.start_step
+        while True:
+            first = step * self.global_batch + self.rank * self.per_rank
+            yield from range(first, first + self.per_rank)
+            step += 1
+
+
+def seed_worker(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: seed Python and NumPy from the worker's torch seed."""
+    seed = torch.initial_seed() % 2**32
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def make_loader(
+    dataset: TrainingWindows,
+    sampler: StepSampler,
+    num_workers: int,
+    seed: int,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """A DataLoader of per-rank batches from ``sampler`` (seeded workers)."""
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return DataLoader(
+        dataset,
+        batch_size=sampler.per_rank,
+        sampler=sampler,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        worker_init_fn=seed_worker,
+        generator=generator,
+        persistent_workers=num_workers > 0,
+        prefetch_factor=2 if num_workers > 0 else None,
+    )
+
+
+@dataclass
+class ValClip:
+    """A validation clip: uint8 LR ``(T, h, w, 3)`` and GT ``(T, s*h, s*w, 3)``."""
+
+    name: str
+    lr: np.ndarray
+    gt: np.ndarray
+
+
+def validation_clips(
+    clips: Sequence[Clip], scale: int, crop: int | None, max_frames: int | None
+) -> list[ValClip]:
+    """Validation views of whole clips: the first ``max_frames`` frames, centre-cropped to
+    ``crop`` GT pixels (cropping the cached full-frame LR, so LR and GT stay aligned)."""
+    views = []
+    for clip in clips:
+        lr, gt = clip.lr[:max_frames], clip.gt[:max_frames]
+        if crop is not None:
+            side = crop // scale
+            height, width = lr.shape[1:3]
+            ch, cw = min(side, height), min(side, width)
+            top, left = (height - ch) // 2, (width - cw) // 2
+            lr = lr[:, top : top + ch, left : left + cw]
+            gt = gt[:, scale * top : scale * (top + ch), scale * left : scale * (left + cw)]
+        views.append(ValClip(clip.name, np.ascontiguousarray(lr), np.ascontiguousarray(gt)))
+    return views

@@ -1,0 +1,171 @@
+"""``vidsr export``: a run's weights as safetensors, with a model card (JSON and Markdown).
+
+The card says what the weights are and how they were made: model, scale, degradation,
+data, steps, time, hardware, command, git commit and validation scores. Shipped weights
+live at ``src/vidsr/weights/<name>_x<scale>_<degradation>.safetensors`` with their cards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import vidsr
+from vidsr.errors import VidsrError
+from vidsr.models.weights import save_weights
+from vidsr.training.checkpoint import load_checkpoint
+from vidsr.training.config import config_from_dict
+
+
+def choose_checkpoint(run_dir: Path, which: str = "auto") -> Path:
+    """``best.pt`` or ``last.pt`` of a run (``auto``: best when validation ran, else last)."""
+    if not run_dir.is_dir():
+        raise VidsrError(f"run folder not found: {run_dir}")
+    if which not in ("auto", "best", "last"):
+        raise VidsrError(f"--checkpoint must be best, last or auto, not {which!r}")
+    names = ["best.pt", "last.pt"] if which == "auto" else [f"{which}.pt"]
+    for name in names:
+        if (run_dir / name).is_file():
+            return run_dir / name
+    raise VidsrError(f"no {' or '.join(names)} in {run_dir}: has the run saved a checkpoint yet?")
+
+
+def _duration(seconds: float) -> str:
+    hours, rest = divmod(int(round(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s"
+
+
+def model_card(checkpoint: dict[str, Any], checkpoint_path: Path, weights: Path,
+               env: dict[str, Any] | None, parameters: int) -> dict[str, Any]:
+    """The card's fields as a JSON-friendly dict."""
+    config = checkpoint["config"]
+    data, train = config["data"], config["train"]
+    best = checkpoint.get("best")
+    env = env or {}
+    card: dict[str, Any] = {
+        "model": config["model"]["name"],
+        "scale": config["model"]["scale"],
+        "degradation": data["degradation"],
+        "parameters": parameters,
+        "weights": weights.name,
+        "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "checkpoint": checkpoint_path.name,
+        "step": checkpoint["step"],
+        "steps_planned": train["steps"],
+        "samples_seen": checkpoint.get("samples"),
+        "training_time_s": round(float(checkpoint.get("elapsed_s", 0.0)), 1),
+        "training_time": _duration(float(checkpoint.get("elapsed_s", 0.0))),
+        "data": {
+            "train_dirs": data["train_dirs"],
+            "train_clips": checkpoint.get("train_clips"),
+            "val_clips": checkpoint.get("val_clips"),
+            "window": data["window"],
+            "interval": data["interval"],
+            "gt_patch": data["gt_patch"],
+            "batch_size": data["batch_size"],
+        },
+        "optimisation": {
+            "loss": config["loss"]["name"],
+            "optimizer": config["optim"]["name"],
+            "lr": config["optim"]["lr"],
+            "schedule": config["schedule"]["name"],
+            "precision": checkpoint.get("precision"),
+            "seed": train["seed"],
+        },
+        "hardware": env.get("hardware"),
+        "world_size": checkpoint.get("world_size"),
+        "command": " ".join(env.get("command", [])) or None,
+        "git_commit": (env.get("git") or {}).get("commit"),
+        "git_dirty": (env.get("git") or {}).get("dirty"),
+        "torch": env.get("torch"),
+        "vidsr": vidsr.__version__,
+        "validation": None,
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if data["degradation"] == "bd":
+        card["sigma"] = data["sigma"]
+    if best:
+        card["validation"] = {
+            "step": best["step"],
+            "psnr_y": round(best["psnr_y"], 4),
+            "ssim_y": round(best["ssim_y"], 5),
+            "clips": best.get("clips"),
+            "protocol": (
+                f"held-out training clips (not Vid4), centre crop {config['val']['crop']} px, "
+                f"first {config['val']['max_frames']} frames, Y channel, no border crop"
+            ),
+        }
+    return card
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    """A short human-readable card."""
+    lines = [
+        f"# {card['model']} x{card['scale']} {card['degradation'].upper()}",
+        "",
+        f"Weights `{card['weights']}` (sha256 `{card['sha256'][:16]}...`), "
+        f"{card['parameters']:,} parameters, exported from `{card['checkpoint']}` "
+        f"at step {card['step']} of {card['steps_planned']}.",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| degradation | {card['degradation'].upper()}"
+        + (f" (sigma {card['sigma']})" if "sigma" in card else "") + " |",
+        f"| training data | {', '.join(map(str, card['data']['train_dirs']))} |",
+        f"| training clips | {len(card['data']['train_clips'] or [])} |",
+        f"| validation clips | {', '.join(card['data']['val_clips'] or []) or 'none'} |",
+        f"| samples seen | {card['samples_seen']} (batch {card['data']['batch_size']}, "
+        f"{card['data']['window']} frames, GT patch {card['data']['gt_patch']}) |",
+        f"| optimisation | {card['optimisation']['loss']} loss, {card['optimisation']['optimizer']} "
+        f"lr {card['optimisation']['lr']}, {card['optimisation']['schedule']} schedule, "
+        f"{card['optimisation']['precision']} |",
+        f"| training time | {card['training_time']} |",
+        f"| hardware | {card['hardware']} x{card['world_size']} |",
+        f"| command | `{card['command']}` |",
+        f"| git commit | {card['git_commit']}" + (" (dirty)" if card.get("git_dirty") else "") + " |",
+    ]
+    validation = card.get("validation")
+    if validation:
+        lines += [
+            "",
+            f"Validation at step {validation['step']}: PSNR-Y **{validation['psnr_y']:.2f} dB**, "
+            f"SSIM-Y **{validation['ssim_y']:.4f}** ({validation['protocol']}).",
+        ]
+    else:
+        lines += ["", "No validation was run."]
+    return "\n".join(lines) + "\n"
+
+
+def export_run(run_dir: str | Path, out: str | Path, which: str = "auto") -> dict[str, Any]:
+    """Write ``out`` (.safetensors) and its cards ``out.json`` / ``out.md``; returns the card."""
+    from vidsr.training.trainer import build_model
+
+    run_dir, out = Path(run_dir).expanduser(), Path(out).expanduser()
+    if out.suffix != ".safetensors":
+        raise VidsrError(f"the output must be a .safetensors file, not {out}")
+    path = choose_checkpoint(run_dir, which)
+    checkpoint = load_checkpoint(path)
+    config = config_from_dict(checkpoint["config"], origin=str(path))
+    model = build_model(config.model.name, config.model.scale)
+    model.load_state_dict(checkpoint["model"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {
+        "format": "pt",
+        "model": config.model.name,
+        "scale": str(config.model.scale),
+        "degradation": config.data.degradation,
+        "step": str(checkpoint["step"]),
+        "vidsr": vidsr.__version__,
+    }
+    save_weights(model, out, metadata=metadata)
+    env_path = run_dir / "env.json"
+    env = json.loads(env_path.read_text()) if env_path.is_file() else None
+    parameters = sum(p.numel() for p in model.parameters())
+    card = model_card(checkpoint, path, out, env, parameters)
+    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(card_markdown(card), encoding="utf-8")
+    return card

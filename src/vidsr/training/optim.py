@@ -1,0 +1,57 @@
+"""Optimisers (Adam, AdamW) and learning-rate schedules (cosine with warm-up, step)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
+
+from vidsr.errors import VidsrError
+from vidsr.training.config import OptimConfig, ScheduleConfig
+
+
+def make_optimizer(params: Iterable[nn.Parameter], config: OptimConfig) -> torch.optim.Optimizer:
+    """Adam or AdamW over ``params`` with the configured lr, betas and weight decay."""
+    params = [p for p in params if p.requires_grad]
+    if not params:
+        raise VidsrError("the model has no trainable parameters")
+    kwargs = dict(lr=config.lr, betas=tuple(config.betas), weight_decay=config.weight_decay)
+    if config.name == "adam":
+        return torch.optim.Adam(params, **kwargs)
+    if config.name == "adamw":
+        return torch.optim.AdamW(params, **kwargs)
+    raise VidsrError(f"unknown optimizer {config.name!r}; choose adam or adamw")
+
+
+def lr_factor(step: int, total: int, config: ScheduleConfig, base_lr: float) -> float:
+    """Multiplier of the base learning rate used for the update after ``step`` updates.
+
+    * ``cosine``: linear warm-up from ``1/warmup`` to 1 over ``warmup_steps``, then a cosine
+      from the base rate down to ``min_lr`` at ``total`` steps.
+    * ``step``: linear warm-up, then multiplied by ``gamma`` at each milestone passed.
+    * ``constant``: linear warm-up, then the base rate.
+    """
+    warmup = config.warmup_steps
+    if step < warmup:
+        return (step + 1) / warmup
+    if config.name == "cosine":
+        span = max(1, total - warmup)
+        progress = min(1.0, (step - warmup) / span)
+        floor = min(config.min_lr / base_lr, 1.0)
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    if config.name == "step":
+        return config.gamma ** sum(1 for milestone in config.milestones if step >= milestone)
+    if config.name == "constant":
+        return 1.0
+    raise VidsrError(f"unknown schedule {config.name!r}; choose cosine, step or constant")
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, config: ScheduleConfig, total_steps: int
+) -> LambdaLR:
+    """A per-step :class:`LambdaLR` following :func:`lr_factor` (its state is one counter)."""
+    base_lr = optimizer.param_groups[0]["lr"]
+    return LambdaLR(optimizer, lambda step: lr_factor(step, total_steps, config, base_lr))

@@ -1,0 +1,81 @@
+"""``vidsr plot``: loss (smoothed), learning rate and validation PSNR of a run, as a PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+from matplotlib.figure import Figure  # no pyplot: no global backend, works headless
+
+from vidsr.errors import VidsrError
+from vidsr.training.logbook import read_metrics
+
+
+def smooth(values: list[float], weight: float = 0.9) -> np.ndarray:
+    """Exponential moving average with bias correction (TensorBoard-style smoothing)."""
+    out = np.empty(len(values))
+    average, norm = 0.0, 0.0
+    for i, value in enumerate(values):
+        average = weight * average + (1 - weight) * value
+        norm = weight * norm + (1 - weight)
+        out[i] = average / norm
+    return out
+
+
+def run_title(run_dir: Path) -> str:
+    """The run's name (from its config.yaml) and folder."""
+    try:
+        name = yaml.safe_load((run_dir / "config.yaml").read_text())["name"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return str(run_dir.name)
+    return f"{name} ({run_dir})"
+
+
+def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: float = 0.9) -> Path:
+    """Draw ``RUN_DIR/metrics.jsonl`` to ``out`` (default ``RUN_DIR/training.png``)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise VidsrError(f"run folder not found: {run_dir}")
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    train = [r for r in rows if r.get("kind") == "train" and r.get("loss") is not None]
+    val = [r for r in rows if r.get("kind") == "val"]
+    if not train and not val:
+        raise VidsrError(f"{run_dir / 'metrics.jsonl'} has no rows to plot yet")
+    out = Path(out) if out else run_dir / "training.png"
+
+    figure = Figure(figsize=(8, 9), layout="constrained")
+    loss_ax, lr_ax, val_ax = figure.subplots(3, 1, sharex=True)
+    figure.suptitle(f"vidsr run {run_title(run_dir)}")
+    if train:
+        steps = [r["step"] for r in train]
+        losses = [r["loss"] for r in train]
+        loss_ax.plot(steps, losses, color="tab:blue", alpha=0.3, linewidth=1, label="loss")
+        loss_ax.plot(steps, smooth(losses, smoothing), color="tab:blue", linewidth=2,
+                     label=f"smoothed ({smoothing})")
+        if min(losses) > 0:
+            loss_ax.set_yscale("log")
+        loss_ax.legend(loc="upper right")
+        lr_ax.plot(steps, [r["lr"] for r in train], color="tab:orange")
+    loss_ax.set_ylabel("training loss")
+    lr_ax.set_ylabel("learning rate")
+    lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    if val:
+        val_steps = [r["step"] for r in val]
+        psnr = [r["psnr_y"] for r in val]
+        val_ax.plot(val_steps, psnr, marker="o", color="tab:green", label="PSNR-Y")
+        best = int(np.argmax(psnr))
+        val_ax.annotate(f"best {psnr[best]:.2f} dB @ {val_steps[best]}",
+                        (val_steps[best], psnr[best]), textcoords="offset points",
+                        xytext=(0, -14), ha="right" if best == len(psnr) - 1 else "center")
+        val_ax.legend(loc="lower right")
+    else:
+        val_ax.text(0.5, 0.5, "no validation yet", ha="center", va="center",
+                    transform=val_ax.transAxes)
+    val_ax.set_ylabel("validation PSNR-Y (dB)")
+    val_ax.set_xlabel("step")
+    for axis in (loss_ax, lr_ax, val_ax):
+        axis.grid(True, alpha=0.3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=100)
+    return out

@@ -1,0 +1,402 @@
+"""The training loop: data, mixed precision, schedule, validation, checkpoints, DDP.
+
+:func:`train` runs one process's share of a run. Launched plainly it trains on one device;
+launched by ``torchrun --nproc_per_node=N -m vidsr train ...`` every process joins a DDP
+job, takes ``batch_size / N`` samples of each step, and rank 0 alone writes the run folder:
+
+* ``config.yaml`` (the resolved config), ``env.json`` (git commit, versions, hardware,
+  command; ``env-resume-<step>.json`` for each continuation);
+* ``metrics.jsonl`` (training and validation rows, see :mod:`vidsr.training.logbook`);
+* ``last.pt`` every ``checkpoint_interval`` steps and ``best.pt`` at each best validation
+  score (atomic writes; see :mod:`vidsr.training.checkpoint`).
+
+A run continued with ``resume=True`` from ``last.pt`` reproduces the uninterrupted run
+exactly: the data stream is a function of the step, and every state is restored.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from vidsr.errors import VidsrError
+from vidsr.models.base import VSRModel
+from vidsr.models.registry import create
+from vidsr.models.weights import load_weights
+from vidsr.training import distributed
+from vidsr.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from vidsr.training.config import (
+    RESUMABLE_CHANGES,
+    Config,
+    config_differences,
+    config_from_dict,
+    save_config,
+)
+from vidsr.training.data import (
+    StepSampler,
+    TrainingWindows,
+    discover_clips,
+    load_clips,
+    make_loader,
+    split_clips,
+    validation_clips,
+)
+from vidsr.training.distributed import DistContext
+from vidsr.training.environment import environment
+from vidsr.training.logbook import MetricsLog
+from vidsr.training.losses import make_loss
+from vidsr.training.optim import make_optimizer, make_scheduler
+from vidsr.training.precision import make_precision
+from vidsr.training.validation import validate
+
+
+@dataclass
+class TrainResult:
+    """What a finished :func:`train` call leaves behind."""
+
+    run_dir: Path
+    step: int
+    loss: float | None
+    best: dict[str, Any] | None
+
+
+def build_model(name: str, scale: int) -> VSRModel:
+    """A model by registry name (``delta``...) or by import path (``package.module:Class``,
+    any :class:`VSRModel` subclass taking ``scale``: train your own network unregistered)."""
+    if ":" not in name:
+        return create(name, scale)
+    module_name, class_name = name.split(":", 1)
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise VidsrError(f"cannot import model {name!r}: {error}") from None
+    if not (isinstance(cls, type) and issubclass(cls, VSRModel)):
+        raise VidsrError(f"{name} is not a VSRModel subclass")
+    return cls(scale)
+
+
+def default_run_dir(name: str) -> Path:
+    """``~/.cache/vidsr-runs/<name>``: outside any work tree."""
+    return Path.home() / ".cache" / "vidsr-runs" / name
+
+
+def resolve_run_dir(config: Config, run_dir: str | Path | None = None) -> Path:
+    """The run folder: the argument, else ``train.run_dir``, else the default."""
+    chosen = run_dir or config.train.run_dir
+    return Path(chosen).expanduser() if chosen else default_run_dir(config.name)
+
+
+def prepare_run(config: Config, run_dir: Path, resume: bool) -> dict[str, Any] | None:
+    """The checkpoint to continue from (or None for a fresh run), after the checks.
+
+    A folder that already has ``last.pt`` is continued only with ``resume``; its config
+    must match, apart from :data:`RESUMABLE_CHANGES` (e.g. ``train.steps`` to extend it).
+    """
+    last = run_dir / "last.pt"
+    if not last.exists():
+        return None
+    if not resume:
+        raise VidsrError(
+            f"{run_dir} already holds a run (last.pt); pass --resume to continue it "
+            "or --run-dir to start a new one"
+        )
+    checkpoint = load_checkpoint(last)
+    saved = config_from_dict(checkpoint["config"], origin=str(last))
+    differences = [k for k in config_differences(saved, config) if k not in RESUMABLE_CHANGES]
+    if differences:
+        raise VidsrError(
+            f"cannot resume {run_dir}: the config differs from the run's in "
+            f"{', '.join(differences)}"
+        )
+    return checkpoint
+
+
+def train(
+    config: Config,
+    run_dir: str | Path | None = None,
+    *,
+    resume: bool = False,
+    quiet: bool = False,
+) -> TrainResult:
+    """Train (or continue) the run described by ``config``; see the module docstring."""
+    context = distributed.setup(config.train.device)
+    try:
+        folder = resolve_run_dir(config, run_dir)
+        # Rank 0 decides (it owns the run folder) and hands the checkpoint to the others,
+        # so that nodes without a shared file system resume too.
+        outcome: tuple[str, Any] = ("ok", None)
+        if context.is_main:
+            try:
+                outcome = ("ok", prepare_run(config, folder, resume))
+            except VidsrError as error:
+                outcome = ("error", str(error))
+        outcome = distributed.broadcast(outcome, context)
+        if outcome[0] == "error":
+            raise VidsrError(outcome[1])
+        return Trainer(config, context, folder, outcome[1], quiet).run()
+    finally:
+        distributed.cleanup(context)
+
+
+class Trainer:
+    """One process of a training run (see :func:`train`)."""
+
+    def __init__(
+        self,
+        config: Config,
+        context: DistContext,
+        run_dir: Path,
+        checkpoint: dict[str, Any] | None,
+        quiet: bool = False,
+    ) -> None:
+        self.config = config
+        self.context = context
+        self.run_dir = run_dir
+        self.quiet = quiet or not context.is_main
+        self.device = context.device
+        self.precision = make_precision(config.train.precision, self.device)
+        self.val_precision = make_precision(config.val.precision, self.device)
+        seed = config.train.seed
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+
+        # Model, optimiser, schedule, scaler, loss.
+        self.model = build_model(config.model.name, config.model.scale).to(self.device)
+        if config.model.init_weights and checkpoint is None:
+            load_weights(self.model, Path(config.model.init_weights).expanduser())
+        self.optimizer = make_optimizer(self.model.parameters(), config.optim)
+        self.scheduler = make_scheduler(self.optimizer, config.schedule, config.train.steps)
+        self.scaler = self.precision.make_scaler()
+        self.loss_fn = make_loss(config.loss.name, config.loss.eps)
+        self.step = 0
+        self.elapsed = 0.0
+        self.best: dict[str, Any] | None = None
+        if checkpoint is not None:
+            self._restore(checkpoint)
+        self.parallel: torch.nn.Module = self.model
+        if context.enabled:
+            device_ids = [self.device] if self.device.type == "cuda" else None
+            self.parallel = DistributedDataParallel(self.model, device_ids=device_ids)
+
+        # Data.
+        data = config.data
+        self.global_batch = data.batch_size
+        if data.batch_size % context.world_size:
+            raise VidsrError(
+                f"data.batch_size={data.batch_size} is not divisible by the "
+                f"{context.world_size} processes"
+            )
+        folders = discover_clips(data.train_dirs)
+        train_names, val_names = split_clips(list(folders), data.val_split)
+        if not train_names:
+            raise VidsrError("no training clips left after the validation split")
+        clips = load_clips(folders, config.model.scale, data.degradation, data.sigma,
+                           data.lr_cache, progress=not self.quiet)
+        by_name = {clip.name: clip for clip in clips}
+        self.train_clips = [by_name[name] for name in train_names]
+        self.val_clips = validation_clips(
+            [by_name[name] for name in val_names], config.model.scale,
+            config.val.crop, config.val.max_frames,
+        )
+        self.dataset = TrainingWindows(
+            self.train_clips, config.model.scale, window=data.window, intervals=data.interval,
+            gt_patch=data.gt_patch, reverse=data.reverse, flip=data.flip,
+            transpose=data.transpose, seed=seed,
+        )
+        self.log = MetricsLog(run_dir / "metrics.jsonl")
+        if checkpoint is not None:
+            set_rng_state(self._my_rng(checkpoint["rng"]))
+
+    # -- state ------------------------------------------------------------------------
+
+    def _my_rng(self, states: list[dict[str, Any]]) -> dict[str, Any]:
+        return states[self.context.rank] if len(states) == self.context.world_size else states[0]
+
+    def _restore(self, checkpoint: dict[str, Any]) -> None:
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.scheduler.load_state_dict(checkpoint["scheduler"])
+        if checkpoint.get("scaler") and self.scaler.is_enabled():
+            self.scaler.load_state_dict(checkpoint["scaler"])
+        self.step = int(checkpoint["step"])
+        self.elapsed = float(checkpoint.get("elapsed_s", 0.0))
+        self.best = checkpoint.get("best")
+
+    def _state(self) -> dict[str, Any]:
+        """The checkpoint dict (a collective call: every rank's RNG state is gathered)."""
+        rngs = distributed.all_gather(rng_state(), self.context)
+        return {
+            "step": self.step,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": rngs,
+            "config": self.config.to_dict(),
+            "best": self.best,
+            "elapsed_s": self.elapsed,
+            "samples": self.step * self.global_batch,
+            "precision": self.precision.mode,
+            "world_size": self.context.world_size,
+            "model_name": self.config.model.name,
+            "scale": self.config.model.scale,
+            "degradation": self.config.data.degradation,
+            "train_clips": [clip.name for clip in self.train_clips],
+            "val_clips": [clip.name for clip in self.val_clips],
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+    def _save(self, name: str) -> None:
+        state = self._state()
+        if self.context.is_main:
+            save_checkpoint(state, self.run_dir / name)
+
+    # -- run --------------------------------------------------------------------------
+
+    def _start_files(self, resumed_from: int | None) -> None:
+        if not self.context.is_main:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        info = environment(self.device, self.context.world_size, self.precision.mode)
+        if resumed_from is None:
+            save_config(self.config, self.run_dir / "config.yaml")
+            (self.run_dir / "metrics.jsonl").unlink(missing_ok=True)
+            (self.run_dir / "env.json").write_text(json.dumps(info, indent=2) + "\n")
+        else:
+            save_config(self.config, self.run_dir / "config.yaml")
+            self.log.truncate_after(resumed_from)
+            name = f"env-resume-{resumed_from}.json"
+            (self.run_dir / name).write_text(json.dumps(info, indent=2) + "\n")
+
+    def _announce(self, resumed: bool) -> None:
+        if self.quiet:
+            return
+        params = sum(p.numel() for p in self.model.parameters())
+        frames = sum(c.frames for c in self.train_clips)
+        action = f"resuming at step {self.step}" if resumed else "starting"
+        print(
+            f"vidsr train: {action}: {self.config.model.name} x{self.config.model.scale} "
+            f"{self.config.data.degradation.upper()} ({params:,} parameters), "
+            f"{len(self.train_clips)} training clips ({frames} frames), "
+            f"{len(self.val_clips)} validation clips; {self.precision.mode} on {self.device}"
+            f" x{self.context.world_size}; run folder {self.run_dir}",
+            file=sys.stderr,
+        )
+
+    def run(self) -> TrainResult:
+        """Train up to ``train.steps``; returns the final step, loss and best scores."""
+        config = self.config.train
+        resumed = self.step > 0
+        self._start_files(self.step if resumed else None)
+        self._announce(resumed)
+        if self.step >= config.steps:
+            if not self.quiet:
+                print(f"vidsr train: already at step {self.step} of {config.steps}; nothing to do",
+                      file=sys.stderr)
+            return TrainResult(self.run_dir, self.step, None, self.best)
+
+        sampler = StepSampler(self.global_batch, self.step, self.context.rank,
+                              self.context.world_size)
+        loader = make_loader(self.dataset, sampler, self.config.data.num_workers,
+                             seed=self.config.train.seed * 1000 + self.context.rank,
+                             pin_memory=self.device.type == "cuda")
+        batches = iter(loader)
+        bar = tqdm(total=config.steps, initial=self.step, desc=f"train {self.config.name}",
+                   unit="step", disable=self.quiet, dynamic_ncols=True, file=sys.stderr)
+        window_loss = torch.zeros((), dtype=torch.float64, device=self.device)
+        window_steps = 0
+        window_start = session_start = time.perf_counter()
+        elapsed_before = self.elapsed
+        last_loss: float | None = None
+        clip = self.config.optim.clip_grad
+        self.model.train()
+        try:
+            while self.step < config.steps:
+                lr, gt = next(batches)
+                lr = lr.to(self.device, non_blocking=True)
+                gt = gt.to(self.device, non_blocking=True)
+                with self.precision.autocast():
+                    sr = self.parallel(lr)
+                loss = self.loss_fn(sr, gt)
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                if clip is not None:
+                    self.scaler.unscale_(self.optimizer)
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+                step_lr = self.optimizer.param_groups[0]["lr"]
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.scheduler.step()
+                self.step += 1
+                window_loss += loss.detach()
+                window_steps += 1
+                self.elapsed = elapsed_before + time.perf_counter() - session_start
+                bar.update(1)
+
+                if self.step % config.log_interval == 0 or self.step == config.steps:
+                    now = time.perf_counter()
+                    mean = distributed.all_reduce_mean(window_loss / window_steps, self.context)
+                    last_loss = float(mean)
+                    if not math.isfinite(last_loss):
+                        raise VidsrError(
+                            f"the loss became {last_loss} by step {self.step}; lower optim.lr, "
+                            "set optim.clip_grad, or use --precision fp32"
+                        )
+                    speed = window_steps * self.global_batch / max(now - window_start, 1e-9)
+                    row = {"kind": "train", "step": self.step, "loss": last_loss, "lr": step_lr,
+                           "samples_per_s": speed, "elapsed_s": self.elapsed}
+                    if self.context.is_main:
+                        self.log.write(row)
+                    bar.set_postfix(loss=f"{last_loss:.4g}", lr=f"{step_lr:.2e}",
+                                    samples_s=f"{speed:.1f}", refresh=False)
+                    window_loss.zero_()
+                    window_steps = 0
+                    window_start = time.perf_counter()
+
+                pause = time.perf_counter()
+                if self.val_clips and (self.step % config.val_interval == 0
+                                       or self.step == config.steps):
+                    self._validate(bar)
+                if self.step % config.checkpoint_interval == 0 or self.step == config.steps:
+                    self._save("last.pt")
+                window_start += time.perf_counter() - pause  # samples/s counts training only
+        finally:
+            bar.close()
+        if not self.quiet:
+            best = (f"; best validation PSNR-Y {self.best['psnr_y']:.2f} dB, SSIM-Y "
+                    f"{self.best['ssim_y']:.4f} at step {self.best['step']}" if self.best else "")
+            print(f"vidsr train: done at step {self.step} in {self.elapsed:.0f} s; "
+                  f"loss {last_loss:.4g}{best}; run folder {self.run_dir}", file=sys.stderr)
+        return TrainResult(self.run_dir, self.step, last_loss, self.best)
+
+    def _validate(self, bar: tqdm) -> None:
+        scores = validate(self.model, self.val_clips, self.val_precision, self.context,
+                          self.config.val.chunk)
+        metric = self.config.val.best_metric
+        improved = self.best is None or scores[metric] > self.best[metric]
+        if improved:
+            self.best = {"step": self.step, "psnr_y": scores["psnr_y"],
+                         "ssim_y": scores["ssim_y"], "clips": scores["clips"]}
+        if self.context.is_main:
+            self.log.write({"kind": "val", "step": self.step, "psnr_y": scores["psnr_y"],
+                            "ssim_y": scores["ssim_y"], "clips": scores["clips"],
+                            "best": improved})
+            if not self.quiet:
+                bar.write(f"step {self.step}: validation PSNR-Y {scores['psnr_y']:.2f} dB, "
+                          f"SSIM-Y {scores['ssim_y']:.4f}" + (" (best)" if improved else ""),
+                          file=sys.stderr)
+        if improved:
+            self._save("best.pt")

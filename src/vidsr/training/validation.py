@@ -1,0 +1,74 @@
+"""Validation during training: whole held-out clips through the streaming path, no gradients.
+
+PSNR and SSIM are measured on the Y channel of the uint8 outputs (BasicSR convention, as
+in :mod:`vidsr.metrics`), averaged over the frames of each clip, then over the clips.
+Under DDP every rank takes a share of the clips and the results are gathered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from vidsr.data.frames import to_tensor, to_uint8
+from vidsr.models.base import VSRModel
+from vidsr.training.data import ValClip
+from vidsr.training.distributed import DistContext, all_gather
+from vidsr.training.precision import Precision
+
+
+@torch.inference_mode()
+def validate_clip(
+    model: VSRModel, clip: ValClip, precision: Precision, chunk: int = 10
+) -> dict[str, float]:
+    """Mean Y-channel PSNR/SSIM of one clip, streamed ``chunk`` frames at a time."""
+    from vidsr.metrics import frame_metrics
+
+    device = precision.device
+    streamer = model.streamer()
+    scores: list[tuple[float, float]] = []
+
+    def score(sr: torch.Tensor) -> None:
+        for frame in to_uint8(sr[0].float()):
+            metrics = frame_metrics(frame, clip.gt[len(scores)])
+            scores.append((metrics["psnr_y"], metrics["ssim_y"]))
+
+    for start in range(0, len(clip.lr), chunk):
+        lr = to_tensor(clip.lr[start : start + chunk])[None].to(device)
+        with precision.autocast():
+            score(streamer.push(lr))
+    with precision.autocast():
+        score(streamer.flush())
+    if len(scores) != len(clip.gt):
+        raise RuntimeError(f"streaming returned {len(scores)} frames for {len(clip.gt)}")
+    psnr, ssim = np.mean(scores, axis=0)
+    return {"psnr_y": float(psnr), "ssim_y": float(ssim), "frames": len(scores)}
+
+
+def validate(
+    model: VSRModel,
+    clips: Sequence[ValClip],
+    precision: Precision,
+    context: DistContext = DistContext(),
+    chunk: int = 10,
+) -> dict[str, Any]:
+    """Scores of every clip and their means; the model is left in the mode it was in."""
+    was_training = model.training
+    model.eval()
+    try:
+        mine = {clip.name: validate_clip(model, clip, precision, chunk)
+                for clip in clips[context.rank :: context.world_size]}
+    finally:
+        model.train(was_training)
+    per_clip: dict[str, dict[str, float]] = {}
+    for part in all_gather(mine, context):
+        per_clip.update(part)
+    per_clip = {clip.name: per_clip[clip.name] for clip in clips}
+    return {
+        "psnr_y": float(np.mean([c["psnr_y"] for c in per_clip.values()])),
+        "ssim_y": float(np.mean([c["ssim_y"] for c in per_clip.values()])),
+        "clips": per_clip,
+    }

@@ -1,0 +1,114 @@
+"""The model side of the video pipeline: loading a model, its (tiled) streamer, a stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidsr.errors import VidsrError
+from vidsr.models.base import VSRModel
+from vidsr.video.messages import warn
+from vidsr.video.tiling import DEFAULT_OVERLAP, TiledStreamer, choose_tile
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """A torch device, or a clear error when it is not there."""
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise VidsrError(f"unknown device {device!r}; use cpu or cuda") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise VidsrError("CUDA is not available on this machine; use --device cpu")
+    return resolved
+
+
+def load_model(
+    model: str | VSRModel,
+    scale: int = 4,
+    weights: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    on_warning: Callable[[str], None] = warn,
+) -> VSRModel:
+    """A model ready for inference: by name (shipped weights when present) or an instance.
+
+    A named model with parameters and no ``weights`` loads its shipped weights
+    (:func:`vidsr.models.pretrained_path`) when they exist, and warns that it is
+    untrained otherwise.
+    """
+    from vidsr.models import create, load_weights, model_class, pretrained_path
+
+    if isinstance(model, VSRModel):
+        net = model
+        if weights is not None:
+            load_weights(net, weights)
+    else:
+        try:
+            model_class(model)
+        except ImportError as error:
+            raise VidsrError(f"model {model!r} is not available in this installation ({error})") from None
+        try:
+            net = create(model, scale, weights=weights)
+        except ValueError as error:
+            raise VidsrError(f"model {model}: {error}") from None
+        if weights is None and any(True for _ in net.parameters()):
+            shipped = pretrained_path(model, scale)
+            if shipped.exists():
+                load_weights(net, shipped)
+            else:
+                on_warning(
+                    f"model {model} has no shipped weights for x{scale} ({shipped.name}); "
+                    "its output is untrained: pass --weights"
+                )
+    return net.eval().to(resolve_device(device))
+
+
+def model_device(model: VSRModel, fallback: str | torch.device = "cpu") -> torch.device:
+    """Where the model's parameters are (``fallback`` for parameter-free models)."""
+    return next((p.device for p in model.parameters()), resolve_device(fallback))
+
+
+def make_streamer(
+    model: VSRModel,
+    height: int,
+    width: int,
+    tile: int | None,
+    *,
+    chunk: int,
+    device: torch.device,
+    overlap: int = DEFAULT_OVERLAP,
+    on_warning: Callable[[str], None] = warn,
+):
+    """``(streamer, tile)``: tiled when asked (``tile``) or when a frame would not fit."""
+    if tile is None:
+        tile = choose_tile(model, height, width, chunk=chunk, device=device)
+        if tile is not None:
+            on_warning(f"{width}x{height} frames do not fit in memory at once; processing in {tile}px tiles")
+    if tile is None or (tile >= height and tile >= width):
+        return model.streamer(), None
+    return TiledStreamer(model, height, width, tile, overlap), tile
+
+
+class ModelStage:
+    """Runs a model's streamer (or a tiled one) on uint8 RGB frames."""
+
+    def __init__(self, streamer, device: torch.device) -> None:
+        self.streamer = streamer
+        self.device = device
+
+    def push(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        """LR frames in, the SR frames now complete out."""
+        from vidsr.data.frames import to_tensor, to_uint8
+
+        lr = to_tensor(np.stack(frames))[None].to(self.device)
+        with torch.inference_mode():
+            return list(to_uint8(self.streamer.push(lr)[0]))
+
+    def flush(self) -> list[np.ndarray]:
+        """The remaining SR frames at the end of the video."""
+        from vidsr.data.frames import to_uint8
+
+        with torch.inference_mode():
+            return list(to_uint8(self.streamer.flush()[0]))

@@ -1,0 +1,10 @@
+"""Messages for the user on stderr (warnings that do not stop the work)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def warn(message: str) -> None:
+    """``vidsr: warning: <message>`` on stderr."""
+    print(f"vidsr: warning: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,192 @@
+"""Audio and subtitle streams of the input, carried into the output next to the new video.
+
+Each stream is copied packet for packet (no re-encoding, timestamps kept) when the
+output container can hold its codec; otherwise audio is re-encoded (AAC, or what the
+container takes) and text subtitles are converted (mov_text for MP4/MOV, WebVTT for
+WebM). What cannot be carried (bitmap subtitles into MP4, data streams) is reported
+as a warning. The input is demuxed a second time, independently of the video decoder,
+and packets are muxed as the video advances, so the output stays interleaved and
+memory does not grow with the length of the video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+AUDIO_TARGETS = ("aac", "libopus", "libmp3lame", "flac")
+TEXT_SUBTITLE_TARGETS = ("mov_text", "webvtt", "subrip", "ass")
+
+
+@dataclass
+class _Route:
+    """How one input stream reaches the output: copied, or decoded and re-encoded."""
+
+    source: av.stream.Stream
+    target: av.stream.Stream
+    mode: str  # "copy", "audio", "subtitle"
+    resampler: av.AudioResampler | None = None
+
+
+class SideStreams:
+    """Copies (or converts) the input's audio and subtitle streams into ``output``."""
+
+    def __init__(
+        self,
+        input_path: Path,
+        output: av.container.OutputContainer,
+        video_index: int,
+        warn: Callable[[str], None],
+    ) -> None:
+        self._warn = warn
+        self._input = av.open(str(input_path))
+        self._routes: dict[int, _Route] = {}
+        self.copied: dict[str, int] = {}
+        supported = output.supported_codecs
+        for stream in self._input.streams:
+            if stream.index == video_index:
+                continue
+            label = f"stream #{stream.index} ({stream.type}, {stream.codec_context.name})"
+            if stream.type == "audio":
+                route = self._audio_route(stream, output, supported, label)
+            elif stream.type == "subtitle":
+                route = self._subtitle_route(stream, output, supported, label)
+            else:
+                if not (stream.type == "video" and stream.disposition & av.stream.Disposition.attached_pic):
+                    warn(f"{label} of {input_path.name} is not carried into the output")
+                route = None
+            if route is not None:
+                self._routes[stream.index] = route
+        streams = [route.source for route in self._routes.values()]
+        self._packets: Iterator[av.Packet] | None = self._input.demux(*streams) if streams else None
+        self._next: av.Packet | None = None
+
+    @property
+    def active(self) -> bool:
+        """True when there is at least one stream to carry."""
+        return bool(self._routes)
+
+    def _audio_route(self, stream, output, supported, label) -> _Route | None:
+        name = stream.codec_context.name
+        if name in supported:
+            return _Route(stream, output.add_stream_from_template(stream), "copy")
+        for encoder in AUDIO_TARGETS:
+            if encoder in supported:
+                target = output.add_stream(encoder, rate=stream.codec_context.sample_rate or 48000)
+                target.layout = stream.codec_context.layout
+                self._warn(f"{label}: {output.format.name} cannot hold {name}; re-encoded to {encoder}")
+                return _Route(stream, target, "audio")
+        self._warn(f"{label}: {output.format.name} can hold no audio codec available here; dropped")
+        return None
+
+    def _subtitle_route(self, stream, output, supported, label) -> _Route | None:
+        name = stream.codec_context.name
+        if name in supported:
+            return _Route(stream, output.add_stream_from_template(stream), "copy")
+        if not av.codec.Codec(name, "r").text_sub:
+            self._warn(f"{label}: bitmap subtitles cannot go into {output.format.name}; dropped")
+            return None
+        for encoder in TEXT_SUBTITLE_TARGETS:
+            if encoder in supported:
+                decoder = stream.codec_context
+                decoder.open(strict=False)  # sets the ASS header the encoder needs
+                target = output.add_stream(encoder)
+                target.codec_context.subtitle_header = decoder.subtitle_header
+                target.time_base = stream.time_base
+                self._warn(f"{label}: {output.format.name} cannot hold {name}; converted to {encoder}")
+                return _Route(stream, target, "subtitle")
+        self._warn(f"{label}: {output.format.name} holds no text subtitles; dropped")
+        return None
+
+    def advance(self, until: float | None, mux: Callable[[av.Packet], None]) -> None:
+        """Mux every side packet up to ``until`` seconds (all that remain when None)."""
+        if self._packets is None:
+            return
+        while True:
+            packet = self._next or self._read()
+            if packet is None:
+                self._finish(mux)
+                return
+            when = packet.dts if packet.dts is not None else packet.pts
+            if until is not None and when is not None and float(when * packet.time_base) > until:
+                self._next = packet
+                return
+            self._next = None
+            self._carry(packet, mux)
+
+    def _read(self) -> av.Packet | None:
+        assert self._packets is not None
+        try:
+            return next(self._packets)
+        except StopIteration:
+            return None
+        except (av.error.FFmpegError, OSError) as error:
+            self._warn(f"stopped copying audio/subtitles at a read error: {error}")
+            return None
+
+    def _carry(self, packet: av.Packet, mux: Callable[[av.Packet], None]) -> None:
+        route = self._routes[packet.stream.index]
+        if route.mode == "copy":
+            if packet.size == 0:
+                return  # demuxer's end-of-stream marker
+            packet.stream = route.target
+            mux(packet)
+            self.copied[route.source.type] = self.copied.get(route.source.type, 0) + 1
+            return
+        try:
+            if route.mode == "audio":
+                self._reencode_audio(route, packet, mux)
+            elif packet.size:
+                self._convert_subtitle(route, packet, mux)
+        except (av.error.FFmpegError, ValueError) as error:
+            self._warn(f"could not convert a packet of stream #{route.source.index}: {error}")
+
+    def _reencode_audio(self, route: _Route, packet: av.Packet, mux) -> None:
+        frames = route.source.decode(packet if packet.size else None)
+        encoder = route.target.codec_context
+        if route.resampler is None:
+            route.resampler = av.AudioResampler(
+                format=encoder.format or "fltp",
+                layout=encoder.layout,
+                rate=encoder.sample_rate,
+                frame_size=encoder.frame_size or None,
+            )
+        for frame in frames:
+            for chunk in route.resampler.resample(frame):
+                for out in route.target.encode(chunk):
+                    mux(out)
+        self.copied["audio"] = self.copied.get("audio", 0) + 1
+
+    def _convert_subtitle(self, route: _Route, packet: av.Packet, mux) -> None:
+        subtitles = route.source.codec_context.decode2(packet)
+        if subtitles is None:
+            return
+        out = route.target.codec_context.encode_subtitle(subtitles)
+        out.pts, out.dts, out.duration = packet.pts, packet.dts, packet.duration
+        out.time_base = packet.time_base
+        out.stream = route.target
+        mux(out)
+        self.copied["subtitle"] = self.copied.get("subtitle", 0) + 1
+
+    def _finish(self, mux) -> None:
+        """Flush re-encoders at the end of the input."""
+        for route in self._routes.values():
+            if route.mode != "audio":
+                continue
+            try:
+                if route.resampler is not None:
+                    for chunk in route.resampler.resample(None):
+                        for out in route.target.encode(chunk):
+                            mux(out)
+                for out in route.target.encode(None):
+                    mux(out)
+            except (av.error.FFmpegError, ValueError) as error:
+                self._warn(f"could not finish re-encoding stream #{route.source.index}: {error}")
+        self._packets = None
+
+    def close(self) -> None:
+        """Release the second reader of the input."""
+        self._input.close()

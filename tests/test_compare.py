@@ -1,0 +1,133 @@
+"""`vidsr compare`: labelled panels, grid, moving split line, GT panel and per-frame PSNR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from video_support import TinyRecurrent, probe, single_torch_thread  # noqa: F401 (autouse fixture)
+
+from vidsr.cli.main import main
+from vidsr.data.frames import read_clip, to_tensor, to_uint8, write_frame
+from vidsr.errors import VidsrError
+from vidsr.metrics import psnr, rgb_to_y
+from vidsr.models import create
+from vidsr.video.compare import compare_videos, grid_shape, label_panel, parse_models, split_view
+from vidsr.video.synthetic import pattern_frame
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
+    """LR frames (8 of 24x32) and GT frames at x4 (the pattern drawn at full size)."""
+    root = tmp_path_factory.mktemp("clip")
+    gt = np.stack([pattern_frame(i, 96, 128) for i in range(8)])
+    lr = np.stack([pattern_frame(i, 24, 32) for i in range(8)])
+    for i in range(8):
+        write_frame(root / "lr" / f"{i:03d}.png", lr[i])
+        write_frame(root / "gt" / f"{i:03d}.png", gt[i])
+    return root / "lr", root / "gt", lr
+
+
+def outputs_of(name_or_model, lr: np.ndarray) -> np.ndarray:
+    model = create(name_or_model) if isinstance(name_or_model, str) else name_or_model
+    with torch.inference_mode():
+        return to_uint8(model(to_tensor(lr)[None])[0])
+
+
+def test_side_by_side_with_gt_panels_and_psnr(clip, tmp_path):
+    lr_dir, gt_dir, lr = clip
+    result = compare_videos(lr_dir, tmp_path / "cmp", ["raw", "bicubic"], gt=gt_dir, quiet=True)
+    frames = read_clip(tmp_path / "cmp")
+    assert frames.shape == (8, 96, 3 * 128, 3)  # raw | bicubic | GT
+    assert (result.width, result.height) == (384, 96)
+    gt = read_clip(gt_dir)
+    for column, name in enumerate(["raw", "bicubic"]):
+        expected = outputs_of(name, lr)
+        panel = frames[:, :, column * 128 : (column + 1) * 128]
+        np.testing.assert_array_equal(panel[:, 40:], expected[:, 40:])  # below the label
+        assert not np.array_equal(panel[:, :20, :60], expected[:, :20, :60])  # the label is drawn
+        mean = np.mean([psnr(rgb_to_y(expected[i]), rgb_to_y(gt[i])) for i in range(8)])
+        assert result.psnr[name] == pytest.approx(mean)
+    np.testing.assert_array_equal(frames[:, 40:, 256:], gt[:, 40:])
+    assert result.psnr["bicubic"] > result.psnr["raw"]
+
+
+def test_grid_when_many_panels_and_recurrent_model(clip, tmp_path):
+    lr_dir, gt_dir, lr = clip
+    tiny = TinyRecurrent()
+    result = compare_videos(lr_dir, tmp_path / "grid.mkv", ["raw", "bicubic", tiny], gt=gt_dir, quiet=True)
+    assert (result.width, result.height) == (256, 192)  # 4 panels: 2 x 2
+    got = probe(tmp_path / "grid.mkv", decode_rgb=False)
+    assert (got.width, got.height) == (256, 192) and len(got.times) == 8
+    assert set(result.psnr) == {"raw", "bicubic", "TinyRecurrent"}
+
+
+def test_split_line_moves_between_two_models(clip, tmp_path):
+    lr_dir, _, lr = clip
+    compare_videos(lr_dir, tmp_path / "split", ["raw", "bicubic"], layout="split", quiet=True)
+    frames = read_clip(tmp_path / "split")
+    assert frames.shape == (8, 96, 128, 3)
+    raw, bicubic = outputs_of("raw", lr), outputs_of("bicubic", lr)
+    # Frame 0: line in the middle; raw on the left, bicubic on the right (below the labels).
+    np.testing.assert_array_equal(frames[0, 40:, :60], raw[0, 40:, :60])
+    np.testing.assert_array_equal(frames[0, 40:, 68:], bicubic[0, 40:, 68:])
+    assert (frames[0, 40:, 64] == 255).all()  # the line
+    # Later the line has moved right: raw covers more of the frame.
+    assert (frames[7, 40:, 70] != 255).any() and np.array_equal(frames[7, 40:, 70], raw[7, 40:, 70])
+
+
+def test_split_image_helper_positions():
+    left, right = np.zeros((32, 100, 3), np.uint8), np.full((32, 100, 3), 100, np.uint8)
+    frame = split_view(left, right, ("a", "b"), index=25)  # a quarter period: 90% across
+    assert (frame[-1, :85] == 0).all() and (frame[-1, 92:] == 100).all()
+
+
+@given(st.integers(min_value=1, max_value=40))
+def test_grid_holds_every_panel_without_empty_rows(count):
+    rows, columns = grid_shape(count)
+    assert rows * columns >= count > (rows - 1) * columns
+    assert columns >= rows
+
+
+def test_label_panel_draws_text_in_corner():
+    panel = np.full((48, 96, 3), 128, np.uint8)
+    left, right = label_panel(panel, "bicubic 25.30 dB"), label_panel(panel, "x", right=True)
+    assert (left[:16, :40] != 128).any() and (left[30:] == 128).all()
+    assert (right[:16, -20:] != 128).any() and (right[:, :40] == 128).all()
+
+
+def test_parse_models():
+    assert parse_models("bicubic, delta=runs/best.safetensors,") == [
+        ("bicubic", None),
+        ("delta", "runs/best.safetensors"),
+    ]
+    with pytest.raises(VidsrError):
+        parse_models(" , ")
+
+
+def test_bad_requests(clip, tmp_path):
+    lr_dir, gt_dir, _ = clip
+    with pytest.raises(VidsrError, match="exactly two models"):
+        compare_videos(lr_dir, tmp_path / "a.mp4", ["raw", "bicubic", "raw"], layout="split", quiet=True)
+    with pytest.raises(VidsrError, match="ground truth not found"):
+        compare_videos(lr_dir, tmp_path / "a.mp4", ["raw"], gt=tmp_path / "nope", quiet=True)
+    with pytest.raises(VidsrError, match="smaller than"):
+        compare_videos(lr_dir, tmp_path / "a.mp4", ["raw"], gt=lr_dir, quiet=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_prints_psnr_and_fails_cleanly(clip, tmp_path, capsys):
+    lr_dir, gt_dir, _ = clip
+    out = tmp_path / "cmp.mp4"
+    code = main(["compare", str(lr_dir), str(out), "--models", "raw,bicubic", "--gt", str(gt_dir), "-q"])
+    captured = capsys.readouterr()
+    assert code == 0 and captured.err == ""
+    assert "bicubic: mean PSNR (Y) over 8 frames:" in captured.out
+    assert len(probe(out, decode_rgb=False).times) == 8
+    code = main(["compare", str(lr_dir), str(tmp_path / "b.mp4"), "--models", "nope", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("vidsr: error: unknown model") and "Traceback" not in err

@@ -1,0 +1,67 @@
+"""`vidsr export RUN_DIR OUT.safetensors`: weights without pickle, and a model card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from test_training_helpers import TINY, make_clips, tiny_overrides
+
+from vidsr.cli.main import main
+from vidsr.models.weights import load_weights
+from vidsr.training.checkpoint import load_checkpoint
+from vidsr.training.config import load_config
+from vidsr.training.trainer import build_model, train
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("export")
+    data = make_clips(root / "data", clips=3, frames=5, size=64)
+    run = root / "run"
+    train(load_config(None, tiny_overrides(data, run, steps=4, **{
+        "data.degradation": "bd", "train.val_interval": 2, "train.checkpoint_interval": 2})),
+        quiet=True)
+    return run
+
+
+def test_export_writes_weights_and_cards(run_dir: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "tiny_x4_bd.safetensors"
+    assert main(["export", str(run_dir), str(out)]) == 0
+    assert "tiny_x4_bd.safetensors" in capsys.readouterr().out
+    best = load_checkpoint(run_dir / "best.pt")
+    model = load_weights(build_model(TINY, 4), out)  # safetensors: no pickle involved
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, best["model"][key])
+    with safe_open(str(out), "pt") as weights:
+        meta = weights.metadata()
+    assert meta["model"] == TINY and meta["scale"] == "4" and meta["degradation"] == "bd"
+
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["model"] == TINY and card["scale"] == 4 and card["degradation"] == "bd"
+    assert card["sigma"] == 1.6 and card["checkpoint"] == "best.pt"
+    assert card["step"] == best["step"] and card["steps_planned"] == 4
+    assert card["parameters"] == sum(p.numel() for p in model.parameters())
+    assert card["validation"]["psnr_y"] == pytest.approx(best["best"]["psnr_y"], abs=1e-4)
+    assert card["data"]["train_clips"] == ["clip0", "clip2"]
+    assert card["data"]["val_clips"] == ["clip1"]
+    for field in ("hardware", "command", "training_time", "git_commit", "sha256", "samples_seen"):
+        assert field in card
+    markdown = out.with_suffix(".md").read_text()
+    assert markdown.startswith(f"# {TINY} x4 BD") and "PSNR-Y" in markdown
+
+
+def test_export_last_checkpoint_and_errors(run_dir: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "last.safetensors"
+    assert main(["export", str(run_dir), str(out), "--checkpoint", "last"]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["step"] == 4
+    assert main(["export", str(run_dir), str(tmp_path / "w.pt")]) == 2
+    assert ".safetensors" in capsys.readouterr().err
+    (tmp_path / "fresh").mkdir()
+    assert main(["export", str(tmp_path / "fresh"), str(out)]) == 2
+    assert "no best.pt or last.pt" in capsys.readouterr().err

@@ -1,0 +1,180 @@
+"""`vidsr upscale` from the command line: one-line errors, exit codes, --force, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from video_support import probe, single_torch_thread  # noqa: F401 (autouse fixture)
+
+from vidsr.cli.main import main
+from vidsr.data.frames import write_frame
+from vidsr.video.synthetic import pattern_frame, pattern_frames, write_video
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("in") / "clip.mp4", pattern_frames(12, 24, 32), audio_seconds=0.5)
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    code = main(["upscale", *args])
+    return code, capsys.readouterr().err
+
+
+def assert_one_line_error(code: int, err: str, expected: str) -> None:
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.startswith("vidsr: error:")]
+    assert len(lines) == 1, err
+    assert expected in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_upscale_writes_video_and_reports(clip, tmp_path, capsys):
+    out = tmp_path / "out.mkv"
+    code, err = run_cli(capsys, str(clip), str(out))
+    assert code == 0
+    assert "wrote" in err and "12 frames" in err and "128x96" in err
+    assert "frame/s" in err  # tqdm progress bar: frames and rate
+    assert len(probe(out, decode_rgb=False).times) == 12
+
+
+def test_quiet_prints_nothing(clip, tmp_path, capsys):
+    code, err = run_cli(capsys, str(clip), str(tmp_path / "out.mp4"), "--quiet")
+    assert code == 0 and err == ""
+
+
+def test_existing_output_needs_force(clip, tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"keep me")
+    code, err = run_cli(capsys, str(clip), str(out), "-q")
+    assert_one_line_error(code, err, "already exists; use --force")
+    assert out.read_bytes() == b"keep me"
+    code, err = run_cli(capsys, str(clip), str(out), "-q", "--force")
+    assert code == 0 and len(probe(out, decode_rgb=False).times) == 12
+
+
+def test_output_folder_needs_force_and_holds_only_frames(clip, tmp_path, capsys):
+    out = tmp_path / "frames"
+    out.mkdir()
+    assert run_cli(capsys, str(clip), str(out), "-q")[0] == 0  # an empty folder is fine
+    assert len(list(out.iterdir())) == 12
+    assert_one_line_error(*run_cli(capsys, str(clip), str(out), "-q"), "not empty; use --force")
+    assert run_cli(capsys, str(clip), str(out), "-q", "--force")[0] == 0
+    (out / "notes.txt").write_text("mine")
+    assert_one_line_error(*run_cli(capsys, str(clip), str(out), "-q", "--force"), "other than frames")
+    assert (out / "notes.txt").exists()
+
+
+def test_input_equal_to_output_refused(clip, tmp_path, capsys):
+    assert_one_line_error(*run_cli(capsys, str(clip), str(clip), "--force"), "same path")
+    link = tmp_path / "link.mp4"
+    link.symlink_to(clip)
+    assert_one_line_error(*run_cli(capsys, str(clip), str(link), "--force"), "same path")
+    assert clip.stat().st_size > 0
+
+
+def _audio_only(path: Path) -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=48000)
+        for start in range(0, 4800, 1024):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 48000, start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def _zero_frames(path: Path) -> Path:
+    """A Matroska file with a video stream that has no frames (and some audio)."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 32, 24, "yuv420p"
+        audio = container.add_stream("aac", rate=48000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 48000, 0
+        for packet in [*audio.encode(frame), *audio.encode(None)]:
+            container.mux(packet)
+    return path
+
+
+def _truncated(path: Path) -> Path:
+    source = write_video(path.with_suffix(".full.mp4"), pattern_frames(30, 24, 32), options={"movflags": "faststart"})
+    data = source.read_bytes()
+    path.write_bytes(data[: len(data) * 6 // 10])
+    return path
+
+
+def _wide(path: Path) -> Path:
+    return write_video(path, [np.zeros((16, 2100, 3), np.uint8)])
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: p / "missing.mp4", "input not found"),
+        (lambda p: (p / "text.mp4").write_text("not a video\n" * 20) and p / "text.mp4", "not a video file"),
+        (lambda p: _audio_only(p / "audio.m4a"), "has no video stream"),
+        (lambda p: _zero_frames(p / "zero.mkv"), "has no frames"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "no PNG or JPEG frames"),
+        (lambda p: _wide(p / "wide.mp4"), "larger than 8192"),
+    ],
+    ids=["missing", "not-a-video", "no-video-stream", "zero-frames", "empty-folder", "too-large"],
+)
+def test_bad_input_one_line_error_no_output(tmp_path, capsys, make, expected):
+    source = make(tmp_path)
+    out = tmp_path / "out" / "result.mp4"
+    out.parent.mkdir()
+    assert_one_line_error(*run_cli(capsys, str(source), str(out), "-q"), expected)
+    assert list(out.parent.iterdir()) == []
+
+
+def test_truncated_input_keeps_frames_before_and_exits_nonzero(tmp_path, capsys):
+    source = _truncated(tmp_path / "cut.mp4")
+    out = tmp_path / "out.mp4"
+    code, err = run_cli(capsys, str(source), str(out), "-q")
+    assert_one_line_error(code, err, "truncated or corrupt: stopped after frame")
+    written = len(probe(out, decode_rgb=False).times)
+    assert 0 < written < 30
+    assert f"the {written} frames before it were written to" in err
+
+
+def test_unreadable_frame_in_folder_stops_there(tmp_path, capsys):
+    for i in range(6):
+        write_frame(tmp_path / "lr" / f"{i}.png", pattern_frame(i, 16, 16))
+    (tmp_path / "lr" / "3.png").write_bytes(b"broken")
+    code, err = run_cli(capsys, str(tmp_path / "lr"), str(tmp_path / "sr"), "-q")
+    assert_one_line_error(code, err, "3.png")
+    assert "stopped after frame 3" in err
+    assert len(list((tmp_path / "sr").iterdir())) == 3
+
+
+def test_ctrl_c_leaves_no_output(tmp_path):
+    source = write_video(tmp_path / "long.mp4", pattern_frames(400, 48, 64))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vidsr", "upscale", str(source), str(out_dir / "result.mp4"), "-q"],
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not any(out_dir.iterdir()) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)  # wait until the temporary output exists
+    assert process.poll() is None, "finished before it could be interrupted"
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert b"Traceback" not in err
+    assert list(out_dir.iterdir()) == []
