@@ -75,6 +75,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default 6 CPU, 100 CUDA)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps (default 2 CPU, 20 CUDA)")
     parser.add_argument("--workers", type=int, default=None, help="default: 0 on CPU, 4 on CUDA")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median)")
     args = parser.parse_args()
     cuda = args.device.startswith("cuda")
     defaults = dict(batch=16, window=10, gt_patch=128, steps=100, warmup=20, workers=4) if cuda \
@@ -90,15 +91,25 @@ def main() -> int:
     print(f"settings: x4 BI, batch {args.batch}, window {args.window} frames, GT patch "
           f"{args.gt_patch} (LR {args.gt_patch // 4}), {args.warmup} warm-up + {args.steps} timed "
           f"steps, {args.workers} loader workers, Charbonnier loss, Adam, grad clip 1.0")
-    print(f"{'model':<14} {'precision':<9} {'samples/s':>10} {'frames/s':>10} {'s/step':>8}")
+    speeds: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="vidsr-bench-") as tmp:
         data = make_frames(Path(tmp) / "data", clips=3, frames=max(12, args.window + 2),
                            size=max(160, args.gt_patch + 32))
-        for model in args.models:
-            for precision in args.precisions:
-                speed = measure(model, precision, args, data, Path(tmp) / f"{model}_{precision}")
-                print(f"{model:<14} {precision:<9} {speed:>10.2f} {speed * args.window:>10.1f} "
-                      f"{args.batch / speed:>8.3f}", flush=True)
+        # Rounds interleave the configurations, so that a change in machine load hits all.
+        for round_ in range(args.repeats):
+            for model in args.models:
+                for precision in args.precisions:
+                    run = Path(tmp) / f"{model}_{precision}_{round_}"
+                    speed = measure(model, precision, args, data, run)
+                    speeds.setdefault((model, precision), []).append(speed)
+                    print(f"  round {round_ + 1}: {model} {precision}: {speed:.2f} samples/s",
+                          file=sys.stderr, flush=True)
+    print(f"{'model':<14} {'precision':<9} {'samples/s':>10} {'frames/s':>10} {'s/step':>8}"
+          f"   (median of {args.repeats}; min-max samples/s)")
+    for (model, precision), values in speeds.items():
+        speed = float(np.median(values))
+        print(f"{model:<14} {precision:<9} {speed:>10.2f} {speed * args.window:>10.1f} "
+              f"{args.batch / speed:>8.3f}   ({min(values):.2f}-{max(values):.2f})")
     return 0
 
 

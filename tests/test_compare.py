@@ -101,12 +101,11 @@ def test_label_panel_draws_text_in_corner():
 
 
 def test_parse_models():
-    assert parse_models("bicubic, delta=runs/best.safetensors,") == [
-        ("bicubic", None),
-        ("delta", "runs/best.safetensors"),
-    ]
-    with pytest.raises(VidsrError):
+    assert parse_models("raw, bicubic,") == ["raw", "bicubic"]
+    with pytest.raises(VidsrError, match="at least one"):
         parse_models(" , ")
+    with pytest.raises(VidsrError, match="listed twice"):
+        parse_models("raw,raw")
 
 
 def test_bad_requests(clip, tmp_path):
@@ -131,3 +130,18 @@ def test_cli_prints_psnr_and_fails_cleanly(clip, tmp_path, capsys):
     code = main(["compare", str(lr_dir), str(tmp_path / "b.mp4"), "--models", "nope", "-q"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("vidsr: error: unknown model") and "Traceback" not in err
+
+
+def test_cli_weights_like_evaluate(clip, tmp_path, capsys):
+    from vidsr.models import save_weights
+
+    lr_dir, _, _ = clip
+    weights = save_weights(create("fsrcnn"), tmp_path / "fsrcnn.safetensors")
+    args = ["compare", str(lr_dir), str(tmp_path / "a.mp4"), "--models", "bicubic,fsrcnn", "-q"]
+    assert main(args) == 0
+    assert "untrained" in capsys.readouterr().err
+    assert main([*args, "--force", "--weights", str(weights)]) == 0
+    assert "untrained" not in capsys.readouterr().err
+    assert main([*args, "--force", "--weights", f"fsrcnn={weights}"]) == 0
+    assert main([*args, "--force", "--weights", f"delta={weights}"]) == 2
+    assert "not in --models" in capsys.readouterr().err

@@ -193,3 +193,15 @@ def test_streamer_edge_cases(name):
     torch.testing.assert_close(first, second, rtol=0, atol=0)
     with pytest.raises(ValueError):
         streamer.push(lr[0])
+
+
+def test_streamer_keeps_no_reference_to_returned_frames():
+    """Constant memory: after a chunk is returned, the streamer holds no part of it (nor its graph)."""
+    model = network("delta")
+    streamer = model.streamer()
+    out = streamer.push(clip(frames=4).requires_grad_())
+    assert out.shape[1] == 3
+    held = [streamer._empty, streamer._pending, streamer._hidden]
+    out_storage = out.untyped_storage().data_ptr()
+    assert all(t.untyped_storage().data_ptr() != out_storage for t in held)
+    assert streamer._empty.grad_fn is None

@@ -200,6 +200,8 @@ def test_clip_discovery_split_and_lr_cache(clips_dir: Path, tmp_path: Path) -> N
     assert split_clips(list(folders), 1) == (["clip0", "clip2"], ["clip1"])
     assert split_clips(list(folders), ["clip2"]) == (["clip0", "clip1"], ["clip2"])
     assert split_clips(list(folders), 0) == (list(folders), [])
+    with pytest.raises(VidsrError, match="Vid4, the evaluation set"):
+        discover_clips([make_clips(tmp_path / "Vid4" / "GT", clips=1, frames=1, size=8)])
     with pytest.raises(VidsrError, match="not among"):
         split_clips(list(folders), ["vid4_calendar"])
     with pytest.raises(VidsrError, match="all 3"):
@@ -330,9 +332,11 @@ def test_tiny_run_writes_the_run_folder(clips_dir: Path, tmp_path: Path) -> None
 
 @pytest.mark.parametrize("name", TRAINABLE)
 def test_tiny_run_of_every_model(name: str, clips_dir: Path, tmp_path: Path) -> None:
+    # Batch 1 and validation crops of the patch size: one set of oneDNN kernels to build.
     overrides = tiny_overrides(clips_dir, tmp_path / name, steps=2, **{
-        "model.name": name, "data.batch_size": 2, "data.gt_patch": 32, "data.window": 5,
-        "train.val_interval": 2, "train.checkpoint_interval": 2, "val.max_frames": 3})
+        "model.name": name, "data.batch_size": 1, "data.gt_patch": 32, "data.window": 3,
+        "train.val_interval": 2, "train.checkpoint_interval": 2, "val.crop": 32,
+        "val.max_frames": 3})
     before = create(name, 4)
     result = train(load_config(None, overrides), quiet=True)
     assert result.step == 2 and math.isfinite(result.loss)

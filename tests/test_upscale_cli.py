@@ -158,8 +158,14 @@ def test_unreadable_frame_in_folder_stops_there(tmp_path, capsys):
     assert len(list((tmp_path / "sr").iterdir())) == 3
 
 
-def test_ctrl_c_leaves_no_output(tmp_path):
-    source = write_video(tmp_path / "long.mp4", pattern_frames(400, 48, 64))
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("long") / "long.mp4", pattern_frames(300, 48, 64))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupt_leaves_no_output(long_clip, tmp_path, signum):
+    source = long_clip
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -173,7 +179,7 @@ def test_ctrl_c_leaves_no_output(tmp_path):
         time.sleep(0.05)  # wait until the temporary output exists
     assert process.poll() is None, "finished before it could be interrupted"
     time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert b"Traceback" not in err

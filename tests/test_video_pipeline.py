@@ -14,6 +14,7 @@ from video_support import FailingModel, TinyRecurrent, probe, single_torch_threa
 
 from vidsr.data.frames import list_frames, read_clip, to_tensor, to_uint8, write_frame
 from vidsr.errors import VidsrError
+from vidsr.models import create
 from vidsr.video.colour import PRI_BT709, SPC_BT709, TRC_BT709, Colour, frame_to_rgb
 from vidsr.video.pipeline import InputStoppedEarly, upscale_video
 from vidsr.video.synthetic import pattern_frame, pattern_frames, write_video
@@ -232,3 +233,42 @@ def test_bad_requests(tmp_path):
             raise VidsrError("CUDA is not available (skipped: this machine has CUDA)")
         quiet_upscale(tmp_path / "lr", tmp_path / "a.mp4", device="cuda")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr"]
+
+
+def test_tiles_chosen_automatically_when_a_frame_does_not_fit(tmp_path, monkeypatch):
+    import vidsr.video.tiling as tiling
+
+    for i in range(3):
+        write_frame(tmp_path / "lr" / f"{i}.png", pattern_frame(i, 96, 128))
+    quiet_upscale(tmp_path / "lr", tmp_path / "whole")
+    need = tiling.estimate_bytes(create("bicubic"), 96, 128, chunk=4)
+    monkeypatch.setattr(tiling, "available_memory", lambda device: need)  # half of that is the budget
+    warnings: list[str] = []
+    result = upscale_video(tmp_path / "lr", tmp_path / "tiled", quiet=True, on_warning=warnings.append)
+    assert result.tile is not None and result.tile < 96
+    assert any("do not fit in memory" in w for w in warnings)
+    whole, tiled = read_clip(tmp_path / "whole").astype(int), read_clip(tmp_path / "tiled").astype(int)
+    assert np.abs(whole - tiled).max() <= 1
+
+
+def test_top_level_api_and_rotation_into_matroska(vfr_mp4, tmp_path):
+    import vidsr
+
+    result = vidsr.upscale_video(vfr_mp4, tmp_path / "out.mkv", quiet=True)
+    assert result.frames == len(VFR_PTS) and result.fps > 0
+    got = probe(tmp_path / "out.mkv", decode_rgb=False)
+    source = probe(vfr_mp4, decode_rgb=False)
+    assert got.rotation == 90
+    # Matroska cannot start below 0: the MP4's AAC priming (-1024 samples) shifts every
+    # stream by the same 21 ms, so the timing relative to the first frame is what is kept.
+    assert [t - got.times[0] for t in got.times] == source.times
+    assert got.times[0] == Fraction(21, 1000)
+
+
+@pytest.mark.parametrize(("codec", "suffix"), [("ffv1", ".mkv"), ("png", ".mov")])
+def test_lossless_codecs_give_the_exact_frames(mkv_with_subtitles, tmp_path, codec, suffix):
+    quiet_upscale(mkv_with_subtitles, tmp_path / "frames")
+    quiet_upscale(mkv_with_subtitles, tmp_path / f"out{suffix}", codec=codec)
+    got = probe(tmp_path / f"out{suffix}")
+    np.testing.assert_array_equal(np.stack(got.frames), read_clip(tmp_path / "frames"))
+    assert len(got.times) == 24

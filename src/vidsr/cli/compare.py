@@ -22,22 +22,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("input", metavar="INPUT", help="LR video file or folder of frames")
     parser.add_argument("output", metavar="OUTPUT", help="video file (.mp4 .mkv ...) or folder of PNG frames")
     parser.add_argument("--models", default=None, metavar="LIST",
-                        help="comma-separated model names, each optionally name=WEIGHTS "
-                             "(default: raw,bicubic or bicubic,<default model>)")  # fmt: skip
+                        help="comma-separated model names (default: raw,bicubic, or bicubic and "
+                             "the default model once trained weights ship)")  # fmt: skip
+    parser.add_argument("--weights", default=None, metavar="FILE|NAME=FILE,...",
+                        help="weights for the trained model(s): one file, or name=file pairs "
+                             "(default: shipped weights)")  # fmt: skip
     parser.add_argument("--gt", default=None, metavar="GT_VIDEO_OR_FRAMES",
                         help="ground truth at the output size: adds a GT panel and PSNR")  # fmt: skip
     parser.add_argument("--layout", choices=("side", "split"), default="side",
-                        help="side: panels side by side (default); split: a moving split line (two models)")  # fmt: skip
+                        help="side: panels side by side (default); "
+                             "split: a moving split line between two models")  # fmt: skip
     parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default 4)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     add_output_options(parser)
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from vidsr.video.compare import compare_videos, parse_models
+def weights_for(names: list[str], spec: str | None) -> dict[str, object]:
+    """{model name: weights file or None}, with ``--weights`` read as by `vidsr evaluate`."""
+    from vidsr.cli.evaluate import parse_weights
+    from vidsr.errors import VidsrError
+    from vidsr.models import model_class
 
-    models = parse_models(args.models) if args.models else None
+    weights = parse_weights(spec, names)
+    if "*" in weights:
+        try:
+            trained = [name for name in names if any(True for _ in model_class(name)().parameters())]
+        except ImportError as error:
+            raise VidsrError(f"a model in --models is not available in this installation ({error})") from None
+        if len(trained) != 1:
+            raise VidsrError(
+                "--weights FILE needs exactly one trained model in --models; use name=FILE,... "
+                f"(trained models here: {', '.join(trained) or 'none'})"
+            )
+        weights = {trained[0]: weights["*"]}
+    return {name: weights.get(name) for name in names}
+
+
+def run(args: argparse.Namespace) -> int:
+    from vidsr.video.compare import compare_videos, default_models, parse_models
+
+    names = parse_models(args.models) if args.models else default_models()
+    models = [(name, str(path) if path else None) for name, path in weights_for(names, args.weights).items()]
     with interrupt_on_sigterm():
         result = compare_videos(
             args.input,

@@ -47,7 +47,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crf", type=int, default=18, help="quality of H.264/VP9 output, lower is better (default 18)")
     parser.add_argument("--codec", default=None,
                         help="video encoder: libx264 (default), libvpx-vp9 (.webm default), "
-                             "ffv1 or png (lossless RGB, .mkv)")  # fmt: skip
+                             "ffv1 (lossless RGB, .mkv) or png (lossless RGB, .mov)")  # fmt: skip
     parser.add_argument("--fps", type=float, default=None,
                         help="frame rate of a frame-folder INPUT (default 25)")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")

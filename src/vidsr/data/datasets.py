@@ -83,7 +83,9 @@ def _subfolders(folder: Path) -> list[Path]:
 
 def _reds_gt_root(folder: Path) -> Path | None:
     """The ``*_sharp`` folder of a REDS layout (root or the folder itself), else None."""
-    if folder.name.endswith("_sharp") and (folder.parent / f"{folder.name}_bicubic").is_dir():
+    if folder.name in ("train_sharp", "val_sharp") or (
+        folder.name.endswith("_sharp") and (folder.parent / f"{folder.name}_bicubic").is_dir()
+    ):
         return folder
     for name in ("train_sharp", "val_sharp"):
         if (folder / name).is_dir():

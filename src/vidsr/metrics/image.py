@@ -68,7 +68,10 @@ def rgb_to_y(img: np.ndarray) -> np.ndarray:
     array = np.asarray(img)
     if array.shape[-1] != 3:
         raise ValueError(f"expected RGB (..., 3), got shape {array.shape}")
-    return array.astype(np.float64, copy=False) @ _Y_WEIGHTS + 16.0
+    x = array.astype(np.float64, copy=False)
+    # Elementwise, not a BLAS product: the result must not depend on the memory layout
+    # (identical frames must give exactly MSE 0).
+    return x[..., 0] * _Y_WEIGHTS[0] + x[..., 1] * _Y_WEIGHTS[1] + x[..., 2] * _Y_WEIGHTS[2] + 16.0
 
 
 def mse(a: np.ndarray, b: np.ndarray, crop_border: int = 0) -> float:

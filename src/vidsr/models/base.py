@@ -134,7 +134,9 @@ class Streamer:
         self.frames_out += len(outputs)
         if outputs:
             result = torch.stack(outputs, dim=1)
-            self._empty = result[:, :0]
+            # A fresh empty tensor: a view ``result[:, :0]`` would keep this chunk's output
+            # (and, under autograd, its whole graph) alive until the next chunk.
+            self._empty = result.new_zeros(result.shape[0], 0, *result.shape[2:])
             return result
         return self._no_frames(lr)
 

@@ -18,8 +18,8 @@ Why this shape:
   latency); frames <= t-1 arrive through the hidden state, which at t-1 already saw frame t
   as look-ahead. Feeding frame t-1 again would cost 7k parameters for information the state
   already carries, so window position t-1 is only kept by the streamer, never read.
-* **Depth over width.** Ten 3x3 layers in the loop (a 21x21 LR receptive field per step, and
-  unbounded through the state) at width 28, rather than fewer wider layers: in this size class
+* **Depth over width.** Ten 3x3 layers from frame to output (a 21x21 LR receptive field per
+  step, unbounded through the state) at width 28, rather than fewer wider layers: in this size class
   depth buys more PSNR per FLOP, and residual blocks keep it easy to train.
 * **Residual on bicubic**, head zero-initialised: untrained ``delta`` equals bicubic, and the
   network only learns the missing detail. Output range not limited (founding design).

@@ -83,7 +83,8 @@ def macs_per_lr_pixel(model: VSRModel, frames: int = 5, height: int = 32, width:
     Runs the whole model (streaming, padding, base upsampling included) on a
     ``(1, frames, 3, height, width)`` clip and divides by ``frames * height * width``.
     """
-    clip = torch.zeros(1, frames, 3, height, width)
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    clip = torch.zeros(1, frames, 3, height, width, device=device)
     counter = FlopCounterMode(display=False)
     was_training = model.training
     model.eval()

@@ -1,7 +1,7 @@
 """Building blocks shared by the vidsr networks.
 
 Every network here works at LR resolution and upsamples only at the end, with a
-conv + PixelShuffle head (about 3x faster on our CPUs than a transposed convolution)
+conv + PixelShuffle head (faster on CPU than a transposed convolution)
 whose output is a residual added to a fixed bicubic upsampling of the centre frame.
 The head starts at zero, so an untrained network equals the bicubic baseline.
 """
@@ -78,9 +78,9 @@ class TemporalConv3d(nn.Conv3d):
 
     The kernel spans the whole stack in time (no temporal padding), so the output has one
     time step and every weight is used once per pixel. That is exactly a 2D convolution
-    over the time slices concatenated along channels, which is what :meth:`fuse` computes:
-    on our CPUs it is ~3x faster than ``nn.Conv3d`` at batch 1. The weights keep the
-    ``nn.Conv3d`` layout ``(out, in, T, k, k)``; ``forward`` on a ``(B, C, T, H, W)``
+    over the time slices concatenated along channels, which is what :meth:`fuse` computes,
+    faster on CPU than ``nn.Conv3d`` (``benchmarks/bench_models.py --layers``). The weights
+    keep the ``nn.Conv3d`` layout ``(out, in, T, k, k)``; ``forward`` on a ``(B, C, T, H, W)``
     tensor is the plain 3D convolution, and the two agree (tested).
     """
 

@@ -58,6 +58,8 @@ def discover_clips(train_dirs: Sequence[str | Path]) -> dict[str, Path]:
     entries: list[tuple[str, str, Path]] = []
     for root in train_dirs:
         root = Path(root).expanduser()
+        if any(part.lower() == "vid4" for part in root.resolve().parts):
+            raise VidsrError(f"{root} is Vid4, the evaluation set: never train or validate on it")
         clips, _ = find_clips(root)
         entries.extend((root.name, base, folder) for base, folder in clips)
     counts: dict[str, int] = {}
@@ -280,7 +282,6 @@ def make_loader(
         pin_memory=pin_memory,
         worker_init_fn=seed_worker,
         generator=generator,
-        persistent_workers=num_workers > 0,
         prefetch_factor=2 if num_workers > 0 else None,
     )
 

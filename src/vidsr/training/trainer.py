@@ -168,6 +168,8 @@ class Trainer:
         self.device = context.device
         self.precision = make_precision(config.train.precision, self.device)
         self.val_precision = make_precision(config.val.precision, self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed patch sizes: pick the fastest kernels
         seed = config.train.seed
         random.seed(seed)
         np.random.seed(seed)
@@ -229,6 +231,11 @@ class Trainer:
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.scheduler.load_state_dict(checkpoint["scheduler"])
+        # The rate for the next step under *this* config's schedule (the same value unless
+        # train.steps was changed to extend the run; then the cosine follows the new end).
+        for group, base, factor in zip(self.optimizer.param_groups, self.scheduler.base_lrs,
+                                       self.scheduler.lr_lambdas):
+            group["lr"] = base * factor(self.scheduler.last_epoch)
         if checkpoint.get("scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(checkpoint["scaler"])
         self.step = int(checkpoint["step"])
@@ -375,6 +382,7 @@ class Trainer:
                 window_start += time.perf_counter() - pause  # samples/s counts training only
         finally:
             bar.close()
+            del batches  # stops the loader's worker processes
         if not self.quiet:
             best = (f"; best validation PSNR-Y {self.best['psnr_y']:.2f} dB, SSIM-Y "
                     f"{self.best['ssim_y']:.4f} at step {self.best['step']}" if self.best else "")

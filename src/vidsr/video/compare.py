@@ -47,18 +47,15 @@ def default_models() -> list[str]:
     return ["raw", "bicubic"] if DEFAULT_MODEL == "bicubic" else ["bicubic", DEFAULT_MODEL]
 
 
-def parse_models(text: str) -> list[tuple[str, str | None]]:
-    """``"bicubic,delta=runs/best.safetensors"`` -> ``[("bicubic", None), ("delta", "runs/...")]``."""
-    entries = []
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        name, _, weights = item.partition("=")
-        entries.append((name.strip(), weights.strip() or None))
-    if not entries:
+def parse_models(text: str) -> list[str]:
+    """``"raw, bicubic,delta"`` -> ``["raw", "bicubic", "delta"]`` (no empty or repeated names)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
         raise VidsrError("--models needs at least one model name")
-    return entries
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise VidsrError(f"model listed twice in --models: {', '.join(repeated)}")
+    return names
 
 
 @lru_cache(maxsize=8)
@@ -270,7 +267,9 @@ def compare_videos(
             stages = []
             for net in nets:
                 device_of = model_device(net, device)
-                streamer, _ = make_streamer(net, info.height, info.width, None, chunk=chunk, device=device_of)
+                streamer, _ = make_streamer(
+                    net, info.height, info.width, None, chunk=chunk, device=device_of, on_warning=note
+                )
                 stages.append(ModelStage(streamer, device_of))
             stage = CompareStage(
                 stages, labels, layout, (f.rgb for f in gt_reader) if gt_reader is not None else None, note

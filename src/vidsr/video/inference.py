@@ -50,7 +50,9 @@ def load_model(
         except ImportError as error:
             raise VidsrError(f"model {model!r} is not available in this installation ({error})") from None
         try:
-            net = create(model, scale, weights=weights)
+            with torch.random.fork_rng():
+                torch.manual_seed(0)  # untrained models get the same weights every run
+                net = create(model, scale, weights=weights)
         except ValueError as error:
             raise VidsrError(f"model {model}: {error}") from None
         if weights is None and any(True for _ in net.parameters()):

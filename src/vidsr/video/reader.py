@@ -82,7 +82,10 @@ def open_video(path: str | Path, fps: float | Fraction | None = None) -> VideoRe
     if not path.exists():
         raise VidsrError(f"input not found: {path}")
     if path.is_dir():
-        return FrameFolderReader(path, Fraction(fps) if fps else DEFAULT_FOLDER_FPS)
+        rate = Fraction(fps).limit_denominator(1001) if fps else DEFAULT_FOLDER_FPS
+        if rate <= 0:
+            raise VidsrError(f"--fps must be positive, not {fps}")
+        return FrameFolderReader(path, rate)
     return VideoFileReader(path)
 
 

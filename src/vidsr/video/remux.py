@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 
 AUDIO_TARGETS = ("aac", "libopus", "libmp3lame", "flac")
-TEXT_SUBTITLE_TARGETS = ("mov_text", "webvtt", "subrip", "ass")
+TEXT_SUBTITLE_TARGETS = ("subrip", "webvtt", "mov_text", "ass")  # first one the container takes
 
 
 @dataclass

@@ -70,10 +70,11 @@ def write_video(
     """Encode uint8 RGB frames into a video file.
 
     ``pts`` (in ``time_base``, default ``1/fps``) gives each frame's timestamp, for a
-    variable frame rate, and ``durations`` each frame's duration (packet durations); ``colour`` sets the YUV matrix/range and its tags (default:
-    BT.601 limited, untagged); ``rotation`` (degrees counter-clockwise) adds a display
-    matrix; ``audio_seconds`` adds a 440 Hz AAC track; ``subtitles`` adds SRT cues
-    ``(start, end, text)`` (Matroska only); ``options`` are container options.
+    variable frame rate, and ``durations`` each frame's duration (packet durations);
+    ``colour`` sets the YUV matrix/range and its tags (default: BT.601 limited, untagged);
+    ``rotation`` (degrees counter-clockwise) adds a display matrix; ``audio_seconds`` adds
+    a 440 Hz AAC track; ``subtitles`` adds SRT cues ``(start, end, text)`` (Matroska
+    only); ``options`` are container options. Odd sizes are encoded as 4:4:4.
     """
     path = Path(path)
     fps = Fraction(fps)
@@ -87,7 +88,7 @@ def write_video(
             stream = container.add_stream(codec, rate=fps, options={"crf": str(crf)} if codec == "libx264" else {})
             stream.width, stream.height = width, height
             # yuv420p cannot hold odd sizes: odd test videos are 4:4:4.
-            pix_fmt = "gbrp" if codec == "ffv1" else ("yuv444p" if width % 2 or height % 2 else "yuv420p")
+            pix_fmt = "bgr0" if codec == "ffv1" else ("yuv444p" if width % 2 or height % 2 else "yuv420p")
             stream.pix_fmt = pix_fmt
             stream.time_base = time_base
             stream.codec_context.time_base = time_base

@@ -28,8 +28,22 @@ MAX_VIDEO_SIDE = 8192  # H.264 level 6.2 / what players decode
 MAX_FRAME_SIDE = 16384  # PNG frames
 DEFAULT_CRF = 18
 CRF_CODECS = ("libx264", "libx264rgb", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
-RGB_CODECS = {"ffv1": "gbrp", "png": "rgb24", "libx264rgb": "rgb24", "qtrle": "rgb24"}
+# Lossless codecs written as 8-bit RGB (no YUV matrix, exact frames), and those formats.
+RGB_CODECS = ("ffv1", "png", "libx264rgb", "qtrle", "utvideo")
+RGB_FORMATS = ("rgb24", "bgr0", "gbrp", "bgr24")
 _DROPPED_METADATA = ("encoder", "major_brand", "minor_version", "compatible_brands", "duration")
+
+
+def pixel_format(encoder: av.codec.Codec) -> str:
+    """8-bit RGB for the lossless RGB codecs, yuv420p (what players expect) for the others."""
+    formats = [f.name for f in encoder.video_formats or ()]
+    if encoder.name in RGB_CODECS:
+        for name in RGB_FORMATS:
+            if name in formats:
+                return name
+    if "yuv420p" in formats or not formats:
+        return "yuv420p"
+    return formats[0]
 
 
 def is_video_path(path: Path) -> bool:
@@ -110,7 +124,7 @@ class VideoFileWriter(FrameWriter):
             raise VidsrError(f"unknown video encoder {codec!r} (try libx264, libvpx-vp9, ffv1 or png)") from None
         if encoder.type != "video":
             raise VidsrError(f"{codec!r} is not a video encoder")
-        self.pix_fmt = RGB_CODECS.get(codec, "yuv420p")
+        self.pix_fmt = pixel_format(encoder)
         self._pad = (0, 0)
         if self.pix_fmt.startswith("yuv420") and (width % 2 or height % 2):
             self._pad = (height % 2, width % 2)
@@ -122,6 +136,9 @@ class VideoFileWriter(FrameWriter):
         self.colour: Colour = source.colour
         self.time_base = source.time_base
         self._durations: dict[int, int] = {}
+        self._last_pts: int | None = None
+        rate = source.rate if source.rate and source.rate > 0 else Fraction(25)
+        self._frame_ticks = max(1, round(1 / (rate * self.time_base)))
         self._last_video_time = 0.0
 
         self.container = av.open(str(path), "w", format=_format_for(suffix))
@@ -166,6 +183,8 @@ class VideoFileWriter(FrameWriter):
         if not self.pix_fmt.startswith(("rgb", "gbr", "bgr")):
             tag_codec_context(stream.codec_context, self.colour)
         if source.display_matrix is not None:
+            if suffix == ".avi":
+                self.warn("AVI files cannot store the input's rotation; the output is not rotated")
             stream.set_display_matrix(list(source.display_matrix))
         return stream
 
@@ -175,8 +194,10 @@ class VideoFileWriter(FrameWriter):
         frame = rgb_to_frame(rgb, self.colour, self.pix_fmt)
         frame.pts = pts
         frame.time_base = self.time_base
-        if duration:
-            self._durations[pts] = duration
+        if not duration:  # unknown: as long as the gap before it (or one frame at the rate)
+            duration = pts - self._last_pts if self._last_pts is not None else self._frame_ticks
+        self._durations[pts] = max(1, duration)
+        self._last_pts = pts
         for packet in self.stream.encode(frame):
             self._mux_video(packet)
         self.frames_written += 1
