@@ -138,7 +138,7 @@ def test_latency_is_the_radius_and_memory_stays_bounded(name):
         for t in range(lr.shape[1]):
             ready += streamer.push(lr[:, t : t + 1]).shape[1]
             assert ready == max(0, t + 1 - r)  # frame t leaves as soon as frame t+r arrives
-            assert streamer._pending.shape[1] <= 2 * r  # only the window's look-back is kept
+            assert len(streamer._pending) <= 2 * r  # only the window's look-back is kept
         assert streamer.flush().shape[1] == r
     assert (streamer.frames_in, streamer.frames_out) == (12, 12)
 
@@ -201,7 +201,7 @@ def test_streamer_keeps_no_reference_to_returned_frames():
     streamer = model.streamer()
     out = streamer.push(clip(frames=4).requires_grad_())
     assert out.shape[1] == 3
-    held = [streamer._empty, streamer._pending, streamer._hidden]
+    held = [streamer._empty, *streamer._pending, streamer._hidden]
     out_storage = out.untyped_storage().data_ptr()
     assert all(t.untyped_storage().data_ptr() != out_storage for t in held)
     assert streamer._empty.grad_fn is None

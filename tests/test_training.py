@@ -72,6 +72,7 @@ def test_overrides_are_yaml_scalars_with_dotted_keys() -> None:
         ("train.precision=fp8", "train.precision must be one of"),
         ("optim=3", "must be a section"),
         ("noequals", "key=value"),
+        ("data.val_split=[000, 011]", "quote numeric clip names"),
     ],
 )
 def test_bad_configs_name_the_key(override: str, message: str) -> None:

@@ -148,6 +148,19 @@ def test_truncated_input_keeps_frames_before_and_exits_nonzero(tmp_path, capsys)
     assert f"the {written} frames before it were written to" in err
 
 
+def test_corrupt_input_keeps_frames_before_and_says_where(tmp_path, capsys):
+    source = write_video(tmp_path / "in.mp4", pattern_frames(30, 24, 32), options={"movflags": "faststart"})
+    data = bytearray(source.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 1500] = np.random.default_rng(0).integers(0, 256, 1500, dtype=np.uint8).tobytes()
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(bytes(data))
+    code, err = run_cli(capsys, str(corrupt), str(tmp_path / "out.mp4"), "-q")
+    assert_one_line_error(code, err, "decode error")
+    written = len(probe(tmp_path / "out.mp4", decode_rgb=False).times)
+    assert 0 < written < 30 and f"stopped after frame {written} (t=" in err
+
+
 def test_unreadable_frame_in_folder_stops_there(tmp_path, capsys):
     for i in range(6):
         write_frame(tmp_path / "lr" / f"{i}.png", pattern_frame(i, 16, 16))

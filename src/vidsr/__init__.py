@@ -6,7 +6,13 @@ uint8 RGB arrays appear only at the edges (decoders, encoders, image files).
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# With more OpenMP threads than free cores, busy-waiting threads slow PyTorch down 5-20x
+# on small machines; passive waiting costs nothing when cores are free. Set before torch
+# is imported (a user's own setting wins).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

@@ -83,7 +83,11 @@ class Streamer:
     def __init__(self, model: VSRModel) -> None:
         self.model = model
         self.radius = model.radius
-        self._pending: Tensor | None = None  # encoded frames not yet centred in a window
+        # Encoded frames (B, F, h', w') not yet centred in a window. A list, not one tensor:
+        # a window is stacked from its frames, so backpropagating through ``forward`` costs
+        # O(window) per frame; slicing one (B, T, ...) tensor would make every window's
+        # backward fill a zero gradient of the whole clip (O(T^2) per clip).
+        self._pending: list[Tensor] | None = None
         self._hidden: Any = None
         self._empty: Tensor | None = None  # (B, 0, 3, sH, sW) template for "no frame ready"
         self.frames_in = 0
@@ -95,14 +99,13 @@ class Streamer:
             raise ValueError(f"expected LR frames (B, T, 3, h, w), got {tuple(lr.shape)}")
         if lr.shape[1] == 0:
             return self._no_frames(lr)
-        encoded = self.model.encode(lr)
+        frames = list(self.model.encode(lr).unbind(dim=1))
         if self._pending is None:
             batch, _, _, height, width = lr.shape
             self._hidden = self.model.init_hidden(batch, height, width, lr)
-            first = encoded[:, :1].expand(-1, self.radius, *encoded.shape[2:])
-            self._pending = torch.cat([first, encoded], dim=1)
+            self._pending = [frames[0]] * self.radius + frames  # replicate the first frame
         else:
-            self._pending = torch.cat([self._pending, encoded], dim=1)
+            self._pending.extend(frames)
         self.frames_in += lr.shape[1]
         return self._drain(lr)
 
@@ -112,8 +115,8 @@ class Streamer:
             if self._empty is None:
                 raise RuntimeError("flush() before any frame was pushed")
             return self._empty
-        last = self._pending[:, -1:].expand(-1, self.radius, *self._pending.shape[2:])
-        self._pending = torch.cat([self._pending, last], dim=1)
+        if self.radius:  # (with radius > 0, the last frame is always still pending)
+            self._pending.extend([self._pending[-1]] * self.radius)  # replicate the last frame
         out = self._drain(None)
         self._pending = None
         self._hidden = None
@@ -124,13 +127,13 @@ class Streamer:
         size = 2 * self.radius + 1
         outputs = []
         start = 0
-        while self._pending.shape[1] - start >= size:
-            window = self._pending[:, start : start + size]
+        while len(self._pending) - start >= size:
+            window = torch.stack(self._pending[start : start + size], dim=1)
             frame, self._hidden = self.model.cell(window, self._hidden)
             outputs.append(frame)
             start += 1
-        # Keep only what later windows need; clone so the old chunk can be freed.
-        self._pending = self._pending[:, start:].clone()
+        # Keep only what later windows need; copy views so the old chunk can be freed.
+        self._pending = [kept if kept._base is None else kept.clone() for kept in self._pending[start:]]
         self.frames_out += len(outputs)
         if outputs:
             result = torch.stack(outputs, dim=1)

@@ -185,7 +185,12 @@ def _coerce(value: Any, default: Any, dotted: str, origin: str) -> Any:
         return float(value)
     if isinstance(default, int):
         if isinstance(value, list) and dotted == "data.val_split":
-            return [str(v) for v in value]
+            if not all(isinstance(v, str) for v in value):
+                raise VidsrError(
+                    f"{origin}: data.val_split names must be strings: quote numeric clip "
+                    f"names (REDS: ['000', '011', '015', '020']), got {value!r}"
+                )
+            return value
         if isinstance(value, bool) or not isinstance(value, int):
             raise VidsrError(f"{origin}: {dotted} must be an integer, not {value!r}")
         return value

@@ -30,6 +30,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
+from vidsr.data import degradation, resize
 from vidsr.data.degradation import crop_to_multiple, degrade_uint8
 from vidsr.data.datasets import find_clips
 from vidsr.data.frames import list_frames, read_clip, to_tensor
@@ -102,7 +103,9 @@ def split_clips(names: Sequence[str], val_split: int | Sequence[str]) -> tuple[l
 def _cache_key(folder: Path, scale: int, kind: str, sigma: float) -> str:
     """A key that changes when the frames or the degradation change."""
     digest = hashlib.sha256()
-    digest.update(f"{folder.resolve()}|x{scale}|{kind}|{sigma if kind == 'bd' else ''}|v1".encode())
+    digest.update(f"{folder.resolve()}|x{scale}|{kind}|{sigma if kind == 'bd' else ''}".encode())
+    for module in (degradation, resize):  # a fix in the degradation code invalidates the cache
+        digest.update(Path(module.__file__).read_bytes())
     for path in list_frames(folder):
         stat = path.stat()
         digest.update(f"|{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
