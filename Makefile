@@ -22,7 +22,10 @@ test: install
 	$(PY) -m pytest -q
 
 bench: install
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/metrics_speed.py
+	$(PY) benchmarks/bench_models.py
+	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/video_memory.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -86,7 +86,9 @@ def time_layers() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--models", default=",".join(NETWORKS))
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--frames", type=int, default=10, help="frames streamed for inference timing")

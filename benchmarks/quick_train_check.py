@@ -43,7 +43,9 @@ def run(name: str, steps: int, peak_lr: float, clips: list[torch.Tensor], val_lr
     torch.manual_seed(0)
     model = create(name, 4)
     optimiser = torch.optim.Adam(model.parameters(), lr=peak_lr, betas=(0.9, 0.99))
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=peak_lr, total_steps=steps, pct_start=0.05)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=peak_lr, total_steps=steps, pct_start=0.05
+    )
     frames, patch, batch = 6, 96, 4
     start = time.perf_counter()
     print(f"{name}: untrained {y_psnr(model, val_lr, val_gt):.3f} dB", flush=True)
@@ -70,11 +72,14 @@ def run(name: str, steps: int, peak_lr: float, clips: list[torch.Tensor], val_lr
         schedule.step()
         if step % max(1, steps // 5) == 0:
             elapsed = time.perf_counter() - start
-            print(f"{name}: step {step} val Y-PSNR {y_psnr(model, val_lr, val_gt):.3f} dB ({elapsed:.0f} s)", flush=True)
+            score = y_psnr(model, val_lr, val_gt)
+            print(f"{name}: step {step} val Y-PSNR {score:.3f} dB ({elapsed:.0f} s)", flush=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("models", nargs="+")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--lr", type=float, default=1e-3)

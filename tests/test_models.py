@@ -89,14 +89,25 @@ def test_fsrcnn_is_d56_s12_m4_with_a_subpixel_head():
 def test_five_parallel_has_five_independent_stacks():
     model = perturbed(FiveParallel(4))
     frame = torch.rand(1, 3, 8, 8)
-    features = model.stacks(frame).view(1, 5, model.width, 8, 8)
+    window = frame.repeat(1, 5, 1, 1)  # the same frame at the five window positions
+
+    def stacks(x):
+        return model.stacks(x).view(1, 5, model.width, 8, 8)
+
+    features = stacks(window)
     # the same frame through the five stacks gives five different feature sets
     for k in range(1, 5):
         assert not torch.allclose(features[:, 0], features[:, k])
+    # stack k reads only the frame at position k
+    moved = window.clone()
+    moved[:, 6:9] = torch.rand(1, 3, 8, 8)  # position 2 (frame t)
+    changed = stacks(moved)
+    for k in range(5):
+        assert torch.equal(changed[:, k], features[:, k]) == (k != 2)
     # and changing stack 3's weights leaves the other four stacks' outputs alone
     with torch.no_grad():
         model.stacks[2].weight[3 * model.width : 4 * model.width] += 1.0
-    changed = model.stacks(frame).view(1, 5, model.width, 8, 8)
+    changed = stacks(window)
     for k in range(5):
         assert torch.equal(changed[:, k], features[:, k]) == (k != 3)
 
@@ -401,7 +412,8 @@ def test_warp_with_zero_flow_is_identity_and_integer_flow_shifts():
 def test_flow_estimator_starts_at_zero_and_learns_a_shift():
     torch.manual_seed(0)
     estimator = FlowEstimator()
-    texture = torch.nn.functional.avg_pool2d(torch.rand(4, 3, 28, 28, generator=torch.Generator().manual_seed(2)), 3, 1)
+    noise = torch.rand(4, 3, 28, 28, generator=torch.Generator().manual_seed(2))
+    texture = torch.nn.functional.avg_pool2d(noise, 3, 1)
     frame, previous = texture[..., 1:25, 2:26], texture[..., 1:25, 0:24]  # frame[p] = previous[p + (2, 0)]
     assert not estimator(frame, previous).any()
     optimiser = torch.optim.Adam(estimator.parameters(), lr=3e-3)

@@ -15,13 +15,13 @@ from test_training_helpers import REPO_ROOT, make_clips, run_vidsr, subprocess_e
 from vidsr.training.checkpoint import load_checkpoint
 from vidsr.training.logbook import read_metrics
 
-STEPS = 40
+STEPS = 60  # long enough that the kill lands mid-run even on a loaded machine
 
 
 def _overrides(data: Path, run_dir: Path, workers: int) -> list[str]:
     return tiny_overrides(data, run_dir, steps=STEPS, **{
         "data.num_workers": workers, "train.checkpoint_interval": 4, "train.log_interval": 2,
-        "train.val_interval": 20, "val.max_frames": 3})
+        "train.val_interval": 30, "val.max_frames": 3})
 
 
 def _train_rows(run_dir: Path) -> list[tuple]:

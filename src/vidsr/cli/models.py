@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("names", nargs="*", metavar="MODEL", help="models to list (default: all)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of the table")
-    parser.add_argument("--scale", type=int, choices=(2, 3, 4), default=4, help="upscaling factor (default 4)")
+    parser.add_argument(
+        "--scale", type=int, choices=(2, 3, 4), default=4, help="upscaling factor (default 4)"
+    )
     parser.set_defaults(func=run)
 
 

@@ -63,7 +63,7 @@ class Delta(VSRModel):
         return self.core.init_hidden(batch, height, width, like)
 
     def cell(self, window: Tensor, hidden: Any) -> tuple[Tensor, Any]:
-        current, ahead = window[:, 1], window[:, 2]
+        _, current, ahead = window.unbind(dim=1)  # frame t-1 reaches the cell via the hidden state
         residual, hidden = self.core(hidden, [current[:, 3:], ahead[:, 3:]])
         base = bicubic_upsample(current[:, :3], self.scale)
         return base + residual.to(base.dtype), hidden

@@ -72,9 +72,9 @@ class FlowEstimator(nn.Module):
             if flow is None:
                 flow = a.new_zeros(a.shape[0], 2, *a.shape[-2:])
             else:
-                ratio = torch.tensor([a.shape[-1] / flow.shape[-1], a.shape[-2] / flow.shape[-2]], device=a.device)
+                ratio = [a.shape[-1] / flow.shape[-1], a.shape[-2] / flow.shape[-2]]  # x, y
                 flow = F.interpolate(flow, size=a.shape[-2:], mode="bilinear", align_corners=False)
-                flow = flow * ratio.to(flow.dtype).view(1, 2, 1, 1)
+                flow = flow * flow.new_tensor(ratio).view(1, 2, 1, 1)
             flow = flow + level(torch.cat([a, warp(b, flow), flow], dim=1)).to(flow.dtype)
         assert flow is not None
         return flow
@@ -107,7 +107,7 @@ class Flow(VSRModel):
         return self.core.init_hidden(batch, height, width, like)
 
     def cell(self, window: Tensor, hidden: Any) -> tuple[Tensor, Any]:
-        previous, current, ahead = window[:, 0], window[:, 1], window[:, 2]
+        previous, current, ahead = window.unbind(dim=1)
         motion = self.flow(current[:, :3], previous[:, :3])
         residual, hidden = self.core(warp(hidden, motion), [current[:, 3:], ahead[:, 3:]])
         base = bicubic_upsample(current[:, :3], self.scale)

@@ -14,9 +14,9 @@ Two choices differ from the paper, on purpose:
 * **Head.** The paper's 9x9 transposed convolution (stride s) is replaced by its sub-pixel
   equivalent (ESPCN): at s=4 each output pixel of a 9x9 stride-4 deconvolution sees at most
   3x3 LR pixels, so a 3x3 conv to ``3*s*s`` channels + PixelShuffle can express every such
-  deconvolution (and more), and runs faster on CPU (``benchmarks/bench_models.py --layers``). It costs more parameters: the
-  paper's Y-channel model has ~12.6k, this RGB model has 35,312 at x4 (24,240 in the head),
-  17,132 at x2.
+  deconvolution (and more), and runs faster on CPU (``benchmarks/bench_models.py --layers``).
+  It costs more parameters: the paper's Y-channel model has ~12.6k, this RGB model has
+  35,312 at x4 (24,240 in the head), 17,132 at x2.
 * **Residual learning.** The network predicts a residual added to the bicubic upsampling
   (zero-initialised head, so an untrained FSRCNN equals bicubic). It trains far faster on a
   CPU budget and removes the colour/brightness drift a plain FSRCNN shows early in training.

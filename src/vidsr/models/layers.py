@@ -47,12 +47,12 @@ def init_conv_(conv: nn.Module, scale: float = 1.0) -> None:
 def conv_stack(channels: Sequence[int], first_kernel: int = 3, groups: int = 1) -> nn.Sequential:
     """Convolutions ``channels[0] -> channels[1] -> ...``, each followed by LeakyReLU.
 
-    The first convolution is never grouped (it reads the RGB frame); the others use ``groups``,
-    which makes ``groups`` independent stacks side by side in one module.
+    With ``groups = g`` every convolution is grouped: ``g`` independent stacks side by side
+    in one module, stack k reading only the k-th ``1/g`` of the input channels.
     """
     layers: list[nn.Module] = []
     for index, (cin, cout) in enumerate(zip(channels[:-1], channels[1:], strict=True)):
-        conv = conv2d(cin, cout, first_kernel if index == 0 else 3, 1 if index == 0 else groups)
+        conv = conv2d(cin, cout, first_kernel if index == 0 else 3, groups)
         init_conv_(conv)
         layers += [conv, activation()]
     return nn.Sequential(*layers)

@@ -119,5 +119,6 @@ class Previous(VSRModel):
 
     def cell(self, window: Tensor, hidden: Any) -> tuple[Tensor, Any]:
         split = 3 * self.scale * self.scale
-        embeddings = [window[:, k, split:] for k in range(window.shape[1])]
-        return self.net3d(embeddings, window[:, self.radius, :split]), hidden
+        frames = window.unbind(dim=1)
+        embeddings = [frame[:, split:] for frame in frames]
+        return self.net3d(embeddings, frames[self.radius][:, :split]), hidden

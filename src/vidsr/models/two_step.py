@@ -64,7 +64,7 @@ class TwoStep(VSRModel):
 
     def cell(self, window: Tensor, hidden: Any) -> tuple[Tensor, Any]:
         split = 3 * self.scale * self.scale
-        current, ahead = window[:, 1], window[:, 2]
+        _, current, ahead = window.unbind(dim=1)
         residual, hidden = self.core(hidden, [current[:, split:], ahead[:, split:]])
         base = F.pixel_shuffle(current[:, :split], self.scale)
         return base + residual.to(base.dtype), hidden
