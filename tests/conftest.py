@@ -27,3 +27,18 @@ def shared_data() -> Path:
 def rng() -> np.random.Generator:
     """A seeded NumPy generator for tests that make their own frames."""
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="module")
+def tiny_tensors():
+    """One torch thread and no oneDNN for modules that run tiny tensors: on a 2-core machine,
+    per-shape kernel set-up and thread hand-offs cost far more than the convolutions
+    themselves. Use with ``pytestmark = pytest.mark.usefixtures("tiny_tensors")``."""
+    import torch
+
+    enabled, threads = torch.backends.mkldnn.enabled, torch.get_num_threads()
+    torch.backends.mkldnn.enabled = False
+    torch.set_num_threads(1)
+    yield
+    torch.backends.mkldnn.enabled = enabled
+    torch.set_num_threads(threads)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from video_support import TinyRecurrent, probe, single_torch_thread  # noqa: F401 (autouse fixture)
+from video_support import TinyRecurrent, probe
 
 from vidsr.cli.main import main
 from vidsr.data.frames import read_clip, to_tensor, to_uint8, write_frame
@@ -18,6 +18,8 @@ from vidsr.metrics import psnr, rgb_to_y
 from vidsr.models import create
 from vidsr.video.compare import compare_videos, grid_shape, label_panel, parse_models, split_view
 from vidsr.video.synthetic import pattern_frame
+
+pytestmark = pytest.mark.usefixtures("tiny_tensors")
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from video_support import probe, single_torch_thread  # noqa: F401 (autouse fixture)
+import pytest
+from video_support import probe
 
 from vidsr.cli.main import main
 from vidsr.video.demo import make_clip, source_photo
+
+pytestmark = pytest.mark.usefixtures("tiny_tensors")
 
 
 def test_clip_is_a_moving_photograph():

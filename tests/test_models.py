@@ -27,16 +27,7 @@ BUDGETS = {"delta": 83_702, "five_parallel": 259_938}
 PREVIOUS_BUDGETS = {"2d": 10_577, "3d": 63_129}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _tiny_tensor_settings():
-    """Tiny test tensors: oneDNN's per-shape kernel set-up and thread hand-offs cost far more
-    than the convolutions themselves (50x here on a busy 2-core machine)."""
-    enabled, threads = torch.backends.mkldnn.enabled, torch.get_num_threads()
-    torch.backends.mkldnn.enabled = False
-    torch.set_num_threads(1)
-    yield
-    torch.backends.mkldnn.enabled = enabled
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("tiny_tensors")
 
 
 def perturbed(model: nn.Module, seed: int = 0, std: float = 0.02) -> nn.Module:

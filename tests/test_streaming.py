@@ -14,16 +14,7 @@ NETWORKS = ["fsrcnn", "previous", "delta", "five_parallel", "two_step", "flow"]
 FRAMES, HEIGHT, WIDTH = 10, 7, 9
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _tiny_tensor_settings():
-    """Tiny test tensors: oneDNN's per-shape kernel set-up and thread hand-offs cost far more
-    than the convolutions themselves (50x here on a busy 2-core machine)."""
-    enabled, threads = torch.backends.mkldnn.enabled, torch.get_num_threads()
-    torch.backends.mkldnn.enabled = False
-    torch.set_num_threads(1)
-    yield
-    torch.backends.mkldnn.enabled = enabled
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("tiny_tensors")
 
 
 def network(name: str, scale: int = 2) -> VSRModel:

@@ -12,11 +12,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from video_support import probe, single_torch_thread  # noqa: F401 (autouse fixture)
+from video_support import probe
 
 from vidsr.cli.main import main
 from vidsr.data.frames import write_frame
 from vidsr.video.synthetic import pattern_frame, pattern_frames, write_video
+
+pytestmark = pytest.mark.usefixtures("tiny_tensors")
 
 
 @pytest.fixture(scope="module")

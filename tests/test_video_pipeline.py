@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from video_support import FailingModel, TinyRecurrent, probe, single_torch_thread  # noqa: F401 (autouse fixture)
+from video_support import FailingModel, TinyRecurrent, probe
 
 from vidsr.data.frames import list_frames, read_clip, to_tensor, to_uint8, write_frame
 from vidsr.errors import VidsrError
@@ -18,6 +18,8 @@ from vidsr.models import create
 from vidsr.video.colour import PRI_BT709, SPC_BT709, TRC_BT709, Colour, frame_to_rgb
 from vidsr.video.pipeline import InputStoppedEarly, upscale_video
 from vidsr.video.synthetic import pattern_frame, pattern_frames, write_video
+
+pytestmark = pytest.mark.usefixtures("tiny_tensors")
 
 # Variable frame rate: gaps of 20-100 ms in a 1/1000 time base.
 VFR_PTS = [0, 40, 80, 100, 160, 260, 300, 320, 360, 440, 480, 500, 540, 640, 680, 720, 760, 800, 900, 940,

@@ -7,11 +7,13 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from video_support import TinyRecurrent, single_torch_thread  # noqa: F401 (autouse fixture)
+from video_support import TinyRecurrent
 
 from vidsr.errors import VidsrError
 from vidsr.models import create
 from vidsr.video.tiling import TiledStreamer, choose_tile, estimate_bytes, plan_tiles
+
+pytestmark = pytest.mark.usefixtures("tiny_tensors")
 
 
 @given(

@@ -20,17 +20,6 @@ _FACTS = ModelFacts(
     single_cnn=False, multiple_2d_stacks=False, recurrent_2d=True, recurrent_3d=False, output_range_controlled=False
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_torch_thread():
-    """One torch thread in these tests: tiny tensors on a shared 2-core machine run many
-    times faster without OpenMP workers waiting on each other (restored afterwards)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 class TinyRecurrent(VSRModel):
     """A small recurrent VSR model (radius 1, hidden state) with fixed random weights."""
 
@@ -62,7 +51,6 @@ class TinyRecurrent(VSRModel):
         base = F.interpolate(centre, scale_factor=self.scale, mode="nearest")
         return base + 0.1 * F.pixel_shuffle(self.out(hidden), self.scale), hidden
 
-
 class FailingModel(TinyRecurrent):
     """Raises in the middle of a video, like a crash or an interrupted run."""
 
@@ -77,7 +65,6 @@ class FailingModel(TinyRecurrent):
         if self.calls > self.fail_after:
             raise self.error
         return super().cell(window, hidden)
-
 
 @dataclass
 class Probe:
@@ -102,7 +89,6 @@ class Probe:
     def end(self) -> Fraction:
         """End of the last video frame, seconds."""
         return self.times[-1] + self.durations[-1]
-
 
 def probe(path: Path, decode_rgb: bool = True) -> Probe:
     """Frame times, colour tags, rotation and per-stream packet counts of a video file."""
