@@ -32,10 +32,9 @@ def make_dataset(root: Path, lengths: dict[str, int], size: int = 64) -> Path:
     rng = np.random.default_rng(7)
     for name, frames in lengths.items():
         for index in range(frames):
-            small = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)
+            small = rng.integers(0, 256, (size // 4, size // 4, 3), dtype=np.uint8)
             frame = create("bicubic", 4)(to_tensor(small)[None, None])  # smooth content
-            big = to_uint8(frame[0, 0])
-            write_frame(root / name / f"f{index}.png", np.resize(big, (size, size, 3)))
+            write_frame(root / name / f"f{index}.png", to_uint8(frame[0, 0]))
     return root
 
 

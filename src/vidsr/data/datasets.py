@@ -9,8 +9,8 @@ Layouts understood by :func:`find_clips` / :func:`open_dataset`:
   (clips 000, 011, 015, 020), the training split is every other clip;
 * paired GT/LR folders: ``lr=`` a folder with the same layout and clip names.
 
-When no LR frames are given (or the given ones do not match the degradation), LR is
-generated from GT with :func:`vidsr.data.degradation.degrade_uint8`. GT frames whose size is
+An explicit ``lr`` folder is used as given; REDS's shipped bicubic LR is used only for BI.
+Otherwise LR is generated from GT with :func:`vidsr.data.degradation.degrade_uint8`. GT frames whose size is
 not a multiple of the scale are cropped (bottom/right) to one, and a note says so.
 """
 
@@ -248,7 +248,12 @@ def open_dataset(
         gt_root = _reds_gt_root(Path(data))
         assert gt_root is not None
         if reds_split == "reds4":
-            gt_clips = [c for c in gt_clips if c[0] in REDS4] or gt_clips
+            gt_clips = [c for c in gt_clips if c[0] in REDS4]
+            if gt_root.name != "train_sharp" or not gt_clips:
+                raise VidsrError(
+                    f"REDS4 is clips {', '.join(REDS4)} of train_sharp; none found under {gt_root} "
+                    "(use reds_split='all' for other REDS folders)"
+                )
         elif reds_split == "train":
             gt_clips = [c for c in gt_clips if c[0] not in REDS4]
         elif reds_split != "all":

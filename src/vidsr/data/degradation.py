@@ -18,7 +18,6 @@ so that LR is exactly ``H/s x W/s``; see :func:`crop_to_multiple`.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import numpy as np
@@ -123,7 +122,3 @@ def degrade_uint8(
     lr = to_uint8_matlab(_degrade_255(x, scale, kind, sigma))
     return lr.movedim(-3, -1).to(torch.uint8).numpy()
 
-
-def lr_size(height: int, width: int, scale: int) -> tuple[int, int]:
-    """LR frame size for GT frames of ``height x width`` (after cropping to a multiple)."""
-    return math.floor(height / scale), math.floor(width / scale)

@@ -1,7 +1,7 @@
 """Image and video quality metrics (BasicSR / VSR-paper conventions); see :mod:`.image`."""
 
 from vidsr.metrics.image import SSIM_WINDOW, crop, frame_metrics, mse, psnr, psnr_from_mse, rgb_to_y, ssim
-from vidsr.metrics.temporal import TemporalConsistency, temporal_change_error
+from vidsr.metrics.temporal import TemporalConsistency
 
 __all__ = [
     "SSIM_WINDOW",
@@ -13,5 +13,4 @@ __all__ = [
     "psnr_from_mse",
     "rgb_to_y",
     "ssim",
-    "temporal_change_error",
 ]

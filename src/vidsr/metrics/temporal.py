@@ -6,16 +6,7 @@ import numpy as np
 
 from vidsr.metrics.image import crop, rgb_to_y
 
-__all__ = ["TemporalConsistency", "temporal_change_error"]
-
-
-def temporal_change_error(
-    sr_prev: np.ndarray, sr: np.ndarray, gt_prev: np.ndarray, gt: np.ndarray, crop_border: int = 0
-) -> float:
-    """Mean ``|(Y_sr[t] - Y_sr[t-1]) - (Y_gt[t] - Y_gt[t-1])|`` on Y, 0..255 units."""
-    change_sr = rgb_to_y(sr) - rgb_to_y(sr_prev)
-    change_gt = rgb_to_y(gt) - rgb_to_y(gt_prev)
-    return float(np.mean(np.abs(crop(change_sr - change_gt, crop_border))))
+__all__ = ["TemporalConsistency"]
 
 
 class TemporalConsistency:

@@ -46,7 +46,7 @@ class VSRModel(nn.Module):
     def __init__(self, scale: int = 4) -> None:
         super().__init__()
         if scale not in (1, 2, 3, 4):
-            raise ValueError(f"scale must be 2, 3 or 4, not {scale}")
+            raise ValueError(f"scale must be 1 (a refiner), 2, 3 or 4, not {scale}")
         self.scale = scale
 
     def encode(self, lr: Tensor) -> Tensor:
@@ -90,7 +90,7 @@ class Streamer:
         self._pending: list[Tensor] | None = None
         self._hidden: Any = None
         self._empty: Tensor | None = None  # (B, 0, 3, sH, sW) template for "no frame ready"
-        self.frames_in = 0
+        self.frames_in = 0  # totals over every video this streamer has run (not reset by flush)
         self.frames_out = 0
 
     def push(self, lr: Tensor) -> Tensor:

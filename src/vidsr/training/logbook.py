@@ -7,7 +7,6 @@ validation rows: ``{"kind": "val", "step", "psnr_y", "ssim_y", "clips": {...}, "
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,3 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
             raise VidsrError(f"{path}: line {number} is not JSON") from None
     return rows
 
-
-def finite_or_none(value: float) -> float | None:
-    """``value`` if finite, else None (JSON has no NaN)."""
-    return value if math.isfinite(value) else None
