@@ -52,6 +52,7 @@ def test_two_ranks_equal_one_process_with_the_whole_batch(tmp_path: Path) -> Non
     ddp_rows = [r for r in read_metrics(tmp_path / "ddp" / "metrics.jsonl") if r["kind"] == "train"]
     single_rows = [r for r in read_metrics(tmp_path / "single" / "metrics.jsonl") if r["kind"] == "train"]
     assert [r["step"] for r in ddp_rows] == [1, 2]
+    assert [r["step"] for r in single_rows] == [1, 2]
     for a, b in zip(ddp_rows, single_rows):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
     # Validation is shared between the ranks and gathered: same scores.

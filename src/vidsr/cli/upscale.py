@@ -8,7 +8,7 @@ import sys
 from contextlib import contextmanager
 from collections.abc import Iterator
 
-from vidsr.video.pipeline import DEFAULT_CHUNK, DEFAULT_MODEL  # light: no torch work at import
+from vidsr.video.pipeline import DEFAULT_CHUNK, DEFAULT_CRF, DEFAULT_MODEL  # light: no torch work at import
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +44,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """--crf, --codec, --fps, --force, --quiet."""
-    parser.add_argument("--crf", type=int, default=18, help="quality of H.264/VP9 output, lower is better (default 18)")
+    parser.add_argument(
+        "--crf", type=int, default=DEFAULT_CRF, help=f"quality of H.264/VP9 output, lower is better (default {DEFAULT_CRF})"
+    )
     parser.add_argument("--codec", default=None,
                         help="video encoder: libx264 (default), libvpx-vp9 (.webm default), "
                              "ffv1 (lossless RGB, .mkv) or png (lossless RGB, .mov)")  # fmt: skip

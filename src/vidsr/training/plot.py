@@ -64,7 +64,9 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
         val_steps = [r["step"] for r in val]
         psnr = [r["psnr_y"] for r in val]
         val_ax.plot(val_steps, psnr, marker="o", color="tab:green", label="PSNR-Y")
-        best = int(np.argmax(psnr))
+        # The checkpoint the trainer kept (by val.best_metric), marked in its log rows.
+        marked = [i for i, r in enumerate(val) if r.get("best")]
+        best = marked[-1] if marked else int(np.argmax(psnr))
         val_ax.annotate(f"best {psnr[best]:.2f} dB @ {val_steps[best]}",
                         (val_steps[best], psnr[best]), textcoords="offset points",
                         xytext=(0, -14), ha="right" if best == len(psnr) - 1 else "center")

@@ -137,13 +137,18 @@ def train(
         # Rank 0 decides (it owns the run folder) and hands the checkpoint to the others,
         # so that nodes without a shared file system resume too.
         outcome: tuple[str, Any] = ("ok", None)
+        failure: Exception | None = None
         if context.is_main:
             try:
                 outcome = ("ok", prepare_run(config, folder, resume))
-            except VidsrError as error:
-                outcome = ("error", str(error))
+            except Exception as error:  # any failure must reach the other ranks, or they hang
+                failure = error
+                message = str(error) if isinstance(error, VidsrError) else f"{type(error).__name__}: {error}"
+                outcome = ("error", message)
         outcome = distributed.broadcast(outcome, context)
         if outcome[0] == "error":
+            if failure is not None and not isinstance(failure, VidsrError):
+                raise failure  # rank 0 keeps the real traceback of an unexpected error
             raise VidsrError(outcome[1])
         return Trainer(config, context, folder, outcome[1], quiet).run()
     finally:
@@ -278,12 +283,11 @@ class Trainer:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         info = environment(self.device, self.context.world_size, self.precision.mode)
+        save_config(self.config, self.run_dir / "config.yaml")
         if resumed_from is None:
-            save_config(self.config, self.run_dir / "config.yaml")
             (self.run_dir / "metrics.jsonl").unlink(missing_ok=True)
             (self.run_dir / "env.json").write_text(json.dumps(info, indent=2) + "\n")
         else:
-            save_config(self.config, self.run_dir / "config.yaml")
             self.log.truncate_after(resumed_from)
             name = f"env-resume-{resumed_from}.json"
             (self.run_dir / name).write_text(json.dumps(info, indent=2) + "\n")

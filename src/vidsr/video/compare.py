@@ -30,8 +30,7 @@ from vidsr.video.pipeline import (
     DEFAULT_MODEL,
     InputStoppedEarly,
     UpscaleResult,
-    make_progress,
-    run_stage,
+    write_output,
 )
 
 if TYPE_CHECKING:
@@ -222,8 +221,8 @@ def compare_videos(
     from vidsr.models.base import VSRModel
     from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
     from vidsr.video.reader import open_video
-    from vidsr.video.safety import atomic_output, check_paths
-    from vidsr.video.writer import check_output_size, is_video_path, open_writer
+    from vidsr.video.safety import check_paths
+    from vidsr.video.writer import check_output_size, is_video_path
 
     if layout not in LAYOUTS:
         raise VidsrError(f"unknown layout {layout!r}; use side or split")
@@ -274,18 +273,10 @@ def compare_videos(
             stage = CompareStage(
                 stages, labels, layout, (f.rgb for f in gt_reader) if gt_reader is not None else None, note
             )
-            with atomic_output(target, folder=folder) as partial:
-                writer = open_writer(
-                    partial, info, out_w, out_h, folder=folder, codec=codec, crf=crf,
-                    final_suffix=target.suffix, warn=note,
-                )  # fmt: skip
-                with make_progress(info.expected_frames, f"compare {source.name}", quiet) as bar:
-                    try:
-                        count = run_stage(reader, stage, writer, chunk=chunk, progress=bar)
-                    except BaseException:
-                        writer.abort()
-                        raise
-                writer.close()
+            count = write_output(
+                reader, stage, target, (out_w, out_h), folder=folder, codec=codec, crf=crf,
+                chunk=chunk, label=f"compare {source.name}", quiet=quiet, note=note, device=device,
+            )  # fmt: skip
         finally:
             if gt_reader is not None:
                 gt_reader.close()

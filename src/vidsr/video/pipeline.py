@@ -43,6 +43,58 @@ DEFAULT_CHUNK = 4
 DEFAULT_CRF = 18
 
 
+def write_output(
+    reader: Any,
+    stage: Any,
+    target: Path,
+    size: tuple[int, int],
+    *,
+    folder: bool,
+    codec: str | None,
+    crf: int,
+    chunk: int,
+    label: str,
+    quiet: bool,
+    note: Callable[[str], None],
+    device: Any,
+) -> int:
+    """Run ``stage`` over the reader's frames into ``target``, which appears only when complete.
+
+    Returns the number of frames written. Out-of-memory and FFmpeg errors become one-line
+    :class:`VidsrError` messages; the reader's warnings are passed to ``note`` at the end.
+    """
+    import av
+    import torch
+
+    from vidsr.video.safety import atomic_output
+    from vidsr.video.writer import open_writer
+
+    info = reader.info
+    try:
+        with atomic_output(target, folder=folder) as partial:
+            writer = open_writer(
+                partial, info, size[0], size[1], folder=folder, codec=codec, crf=crf,
+                final_suffix=target.suffix, warn=note,
+            )  # fmt: skip
+            with make_progress(info.expected_frames, label, quiet) as bar:
+                try:
+                    count = run_stage(reader, stage, writer, chunk=chunk, progress=bar)
+                except BaseException:
+                    writer.abort()
+                    raise
+            writer.close()
+    except torch.OutOfMemoryError:
+        raise VidsrError(
+            f"out of memory on {device} for {info.width}x{info.height} frames; "
+            "try a smaller --tile (e.g. --tile 128)"
+        ) from None
+    except av.error.FFmpegError as error:
+        raise VidsrError(f"cannot write {target}: {error}") from None
+    for message in info.warnings:
+        note(message)
+    return count
+
+
 class InputStoppedEarly(VidsrError):
     """The input ended early (truncated or corrupt); the frames before were written."""
 
@@ -173,14 +225,11 @@ def upscale_video(
     truncated or corrupt, the frames before that point are written and
     :class:`InputStoppedEarly` (a :class:`VidsrError`) is raised, holding the result.
     """
-    import av
-    import torch
-
     from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
     from vidsr.video.reader import open_video
-    from vidsr.video.safety import atomic_output, check_paths
+    from vidsr.video.safety import check_paths
     from vidsr.video.tiling import DEFAULT_OVERLAP
-    from vidsr.video.writer import check_output_size, is_video_path, open_writer
+    from vidsr.video.writer import check_output_size, is_video_path
 
     source, target = Path(input), Path(output)
     folder = not is_video_path(target)
@@ -207,29 +256,11 @@ def upscale_video(
             net, info.height, info.width, tile, chunk=chunk, device=torch_device,
             overlap=DEFAULT_OVERLAP if overlap is None else overlap, on_warning=note,
         )  # fmt: skip
-        try:
-            with atomic_output(target, folder=folder) as partial:
-                writer = open_writer(
-                    partial, info, out_w, out_h, folder=folder, codec=codec, crf=crf,
-                    final_suffix=target.suffix, warn=note,
-                )  # fmt: skip
-                with make_progress(info.expected_frames, source.name, quiet) as bar:
-                    try:
-                        stage = ModelStage(streamer, torch_device)
-                        count = run_stage(reader, stage, writer, chunk=chunk, progress=bar)
-                    except BaseException:
-                        writer.abort()
-                        raise
-                writer.close()
-        except torch.OutOfMemoryError:
-            raise VidsrError(
-                f"out of memory on {torch_device} for {info.width}x{info.height} frames; "
-                "try a smaller --tile (e.g. --tile 128)"
-            ) from None
-        except av.error.FFmpegError as error:
-            raise VidsrError(f"cannot write {target}: {error}") from None
-        for message in info.warnings:
-            note(message)
+        count = write_output(
+            reader, ModelStage(streamer, torch_device), target, (out_w, out_h), folder=folder,
+            codec=codec, crf=crf, chunk=chunk, label=source.name, quiet=quiet, note=note,
+            device=torch_device,
+        )  # fmt: skip
     result = UpscaleResult(
         output=target,
         frames=count,

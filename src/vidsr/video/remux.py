@@ -45,6 +45,19 @@ class SideStreams:
         self._input = av.open(str(input_path))
         self._routes: dict[int, _Route] = {}
         self.copied: dict[str, int] = {}
+        try:
+            self._add_routes(input_path, output, video_index, warn)
+        except BaseException:
+            self._input.close()  # the caller never gets an object to close
+            raise
+        streams = [route.source for route in self._routes.values()]
+        self._packets: Iterator[av.Packet] | None = self._input.demux(*streams) if streams else None
+        self._next: av.Packet | None = None
+
+    def _add_routes(
+        self, input_path: Path, output: av.container.OutputContainer, video_index: int, warn: Callable[[str], None]
+    ) -> None:
+        """A copy or re-encode route for every audio and subtitle stream of the input."""
         supported = output.supported_codecs
         for stream in self._input.streams:
             if stream.index == video_index:
@@ -60,9 +73,6 @@ class SideStreams:
                 route = None
             if route is not None:
                 self._routes[stream.index] = route
-        streams = [route.source for route in self._routes.values()]
-        self._packets: Iterator[av.Packet] | None = self._input.demux(*streams) if streams else None
-        self._next: av.Packet | None = None
 
     @property
     def active(self) -> bool:

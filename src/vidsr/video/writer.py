@@ -20,13 +20,13 @@ import numpy as np
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, rgb_to_frame, tag_codec_context
 from vidsr.video.reader import SourceInfo
+from vidsr.video.pipeline import DEFAULT_CRF
 from vidsr.video.remux import SideStreams
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm")
 MOV_FAMILY = (".mp4", ".m4v", ".mov")
 MAX_VIDEO_SIDE = 8192  # H.264 level 6.2 / what players decode
 MAX_FRAME_SIDE = 16384  # PNG frames
-DEFAULT_CRF = 18
 CRF_CODECS = ("libx264", "libx264rgb", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
 # Lossless codecs written as 8-bit RGB (no YUV matrix, exact frames), and those formats.
 RGB_CODECS = ("ffv1", "png", "libx264rgb", "qtrle", "utvideo")
@@ -220,11 +220,13 @@ class VideoFileWriter(FrameWriter):
             if self.side is not None:
                 self.side.advance(None, self.container.mux)
             self.container.close()
-        except av.error.FFmpegError as error:
-            raise VidsrError(f"cannot finish the output video: {error}") from None
-        finally:
-            if self.side is not None:
-                self.side.close()
+        except BaseException as error:
+            self.abort()  # releases the output file and the side-stream reader
+            if isinstance(error, av.error.FFmpegError):
+                raise VidsrError(f"cannot finish the output video: {error}") from None
+            raise
+        if self.side is not None:
+            self.side.close()
 
     def abort(self) -> None:
         try:
