@@ -134,9 +134,10 @@ def test_cli_prints_psnr_and_fails_cleanly(clip, tmp_path, capsys):
     assert code == 2 and err.startswith("vidsr: error: unknown model") and "Traceback" not in err
 
 
-def test_cli_weights_like_evaluate(clip, tmp_path, capsys):
-    from vidsr.models import save_weights
+def test_cli_weights_like_evaluate(clip, tmp_path, capsys, monkeypatch):
+    from vidsr.models import registry, save_weights
 
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "no-weights")  # untrained without --weights
     lr_dir, _, _ = clip
     weights = save_weights(create("fsrcnn"), tmp_path / "fsrcnn.safetensors")
     args = ["compare", str(lr_dir), str(tmp_path / "a.mp4"), "--models", "bicubic,fsrcnn", "-q"]
@@ -147,3 +148,16 @@ def test_cli_weights_like_evaluate(clip, tmp_path, capsys):
     assert main([*args, "--force", "--weights", f"fsrcnn={weights}"]) == 0
     assert main([*args, "--force", "--weights", f"delta={weights}"]) == 2
     assert "not in --models" in capsys.readouterr().err
+
+
+def test_cli_degradation_picks_the_shipped_weights(clip, tmp_path, capsys, monkeypatch):
+    from vidsr.models import registry
+
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)  # no shipped fsrcnn weights here
+    lr_dir, _, _ = clip
+    args = ["compare", str(lr_dir), str(tmp_path / "a.mp4"), "--models", "bicubic,fsrcnn", "-q"]
+    assert main([*args, "--degradation", "bd"]) == 0
+    assert "no shipped weights for x4 BD (fsrcnn_x4_bd.safetensors)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--degradation", "BD"])
+    assert exit_info.value.code == 2 and "invalid choice: 'BD'" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from torch import nn
 from vidsr.cli.main import main
 from vidsr.data.datasets import open_dataset
 from vidsr.data.frames import to_tensor, to_uint8, write_frame
+from vidsr.errors import VidsrError
 from vidsr.evaluation import evaluate, format_tables, super_resolve
 from vidsr.metrics import frame_metrics
 from vidsr.models import create, registry, save_weights
@@ -87,6 +88,23 @@ def test_averages_per_frame_then_per_clip_then_mean_of_clips(tmp_path: Path) -> 
     assert result.models["raw"].frames == 4
     raw, bicubic = result.models["raw"].average, result.models["bicubic"].average
     assert bicubic["psnr_y"] > raw["psnr_y"]
+
+
+def test_max_frames_scores_the_first_frames_of_each_clip(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", {"long": 3, "short": 1})
+    for index in range(2):  # the same clips cut to their first two frames
+        for name in ("long", "short"):
+            frame = data / name / f"f{index}.png"
+            if frame.exists():
+                (tmp_path / "cut" / name).mkdir(parents=True, exist_ok=True)
+                (tmp_path / "cut" / name / frame.name).write_bytes(frame.read_bytes())
+    models = {"bicubic": create("bicubic", 4)}
+    sliced = evaluate(models, open_dataset(data), progress=False, max_frames=2).models["bicubic"]
+    cut = evaluate(models, open_dataset(tmp_path / "cut"), progress=False).models["bicubic"]
+    assert {name: clip.frames for name, clip in sliced.clips.items()} == {"long": 2, "short": 1}
+    assert sliced.clips == cut.clips
+    with pytest.raises(VidsrError, match="max frames"):
+        evaluate(models, open_dataset(data), progress=False, max_frames=0)
 
 
 def test_tc_is_null_for_one_frame_clips(tmp_path: Path) -> None:

@@ -65,3 +65,29 @@ def test_export_last_checkpoint_and_errors(run_dir: Path, tmp_path: Path,
     (tmp_path / "fresh").mkdir()
     assert main(["export", str(tmp_path / "fresh"), str(out)]) == 2
     assert "no best.pt or last.pt" in capsys.readouterr().err
+
+
+def test_card_of_a_run_started_from_another_lists_the_earlier_run(run_dir: Path, tmp_path: Path) -> None:
+    data = run_dir.parent / "data"
+    second = tmp_path / "second"
+    train(load_config(None, tiny_overrides(data, second, steps=2, **{
+        "data.degradation": "bd", "model.init_weights": str(run_dir / "best.pt")})), quiet=True)
+    out = tmp_path / "second.safetensors"
+    assert main(["export", str(second), str(out)]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    first = load_checkpoint(run_dir / "best.pt")
+    [stage] = card["initialised_from"]
+    assert stage["weights"] == str(run_dir / "best.pt") and stage["step"] == first["step"]
+    assert stage["samples_seen"] == first["samples"] and stage["degradation"] == "bd"
+    assert card["total_training_time_s"] == pytest.approx(
+        card["training_time_s"] + stage["training_time_s"], abs=0.2)
+    markdown = out.with_suffix(".md").read_text()
+    assert "earlier runs" in markdown and str(run_dir / "best.pt") in markdown
+
+
+def test_card_of_a_run_from_scratch_has_no_earlier_runs(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "w.safetensors"
+    assert main(["export", str(run_dir), str(out)]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["initialised_from"] == [] and card["total_training_time_s"] == card["training_time_s"]
+    assert "earlier runs" not in out.with_suffix(".md").read_text()

@@ -11,12 +11,13 @@ from PIL import Image
 
 from vidsr.cli.main import main
 from vidsr.errors import VidsrError
-from vidsr.training.plot import plot_run, smooth
+from vidsr.training.checkpoint import save_checkpoint
+from vidsr.training.plot import history_rows, plot_run, run_history, smooth
 
 
-def _write_run(run_dir: Path, val: bool = True) -> None:
+def _write_run(run_dir: Path, val: bool = True, init: Path | None = None) -> None:
     run_dir.mkdir()
-    (run_dir / "config.yaml").write_text("name: demo\n")
+    (run_dir / "config.yaml").write_text("name: demo\n" + (f"model:\n  init_weights: {init}\n" if init else ""))
     rows = [{"kind": "train", "step": s, "loss": 0.1 / s + 0.01, "lr": 1e-3 * (1 - s / 200),
              "samples_per_s": 10.0, "elapsed_s": s} for s in range(10, 201, 10)]
     if val:
@@ -51,3 +52,22 @@ def test_smoothing_is_a_bias_corrected_moving_average() -> None:
     values = smooth([0.0, 10.0], weight=0.5)
     assert values.tolist() == pytest.approx([0.0, 10 * 0.5 / 0.75])
     assert smooth([1.0, 5.0], weight=0.0).tolist() == [1.0, 5.0]
+
+
+def test_a_run_started_from_another_is_drawn_after_its_history(tmp_path: Path) -> None:
+    _write_run(tmp_path / "first")
+    save_checkpoint({"step": 150}, tmp_path / "first" / "best.pt")
+    _write_run(tmp_path / "second", init=tmp_path / "first" / "best.pt")
+    history = run_history(tmp_path / "second")
+    assert history == [(tmp_path / "first", 150), (tmp_path / "second", None)]
+    rows, starts = history_rows(history)
+    assert starts == [(0, "first"), (150, "second")]
+    steps = [r["step"] for r in rows if r["kind"] == "train"]
+    assert steps == [*range(10, 151, 10), *range(160, 351, 10)]  # first's rows up to its step 150
+    assert [r["step"] for r in rows if r["kind"] == "val"] == [100, 250, 350]
+    assert main(["plot", str(tmp_path / "second"), "-o", str(tmp_path / "whole.png")]) == 0
+    assert main(["plot", str(tmp_path / "second"), "--no-history", "-o", str(tmp_path / "own.png")]) == 0
+    assert Image.open(tmp_path / "whole.png").size == Image.open(tmp_path / "own.png").size
+    # Weights that are not a run's checkpoint (or a missing one) end the history.
+    _write_run(tmp_path / "third", init=tmp_path / "elsewhere.safetensors")
+    assert run_history(tmp_path / "third") == [(tmp_path / "third", None)]

@@ -53,6 +53,17 @@ def test_quiet_prints_nothing(clip, tmp_path, capsys):
     assert code == 0 and err == ""
 
 
+def test_degradation_picks_the_shipped_weights(clip, tmp_path, capsys, monkeypatch):
+    from vidsr.models import registry
+
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)  # no shipped fsrcnn weights here
+    code, err = run_cli(capsys, str(clip), str(tmp_path / "out.mp4"), "--model", "fsrcnn", "--degradation", "bd", "-q")
+    assert code == 0 and "no shipped weights for x4 BD (fsrcnn_x4_bd.safetensors)" in err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["upscale", str(clip), str(tmp_path / "bad.mp4"), "--degradation", "gauss"])
+    assert exit_info.value.code == 2 and "invalid choice: 'gauss'" in capsys.readouterr().err
+
+
 def test_existing_output_needs_force(clip, tmp_path, capsys):
     out = tmp_path / "out.mp4"
     out.write_bytes(b"keep me")

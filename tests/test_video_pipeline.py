@@ -216,10 +216,71 @@ def test_truncated_input_writes_frames_before_and_says_where(tmp_path):
 
 
 def test_model_with_shipped_weights_or_warning(tmp_path, monkeypatch):
+    from vidsr.models import registry
+
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "no-weights")
     warnings: list[str] = []
     write_frame(tmp_path / "lr" / "0.png", pattern_frame(0, 16, 16))
     upscale_video(tmp_path / "lr", tmp_path / "sr", model="fsrcnn", quiet=True, on_warning=warnings.append)
     assert any("untrained" in w for w in warnings)
+
+
+@pytest.fixture
+def shipped_fsrcnn(tmp_path, monkeypatch) -> tuple[Path, dict[str, torch.nn.Module]]:
+    """A shipped-weights folder (in place of vidsr/weights) with distinct fsrcnn x4 BI and BD weights."""
+    from vidsr.models import registry, save_weights
+
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", folder)
+    models = {"bi": create("fsrcnn"), "bd": create("fsrcnn")}
+    with torch.no_grad():
+        for param in models["bd"].parameters():
+            param.add_(0.05)  # every layer differs (the last one starts at zero)
+    for degradation, model in models.items():
+        save_weights(model, folder / f"fsrcnn_x4_{degradation}.safetensors")
+    return folder, models
+
+
+def test_shipped_weights_of_the_chosen_degradation(shipped_fsrcnn, tmp_path):
+    from vidsr.video.inference import load_model
+
+    folder, saved = shipped_fsrcnn
+
+    def first(net: torch.nn.Module) -> torch.Tensor:
+        return next(net.parameters()).detach()
+
+    def no_warning(message: str) -> None:
+        raise AssertionError(message)
+
+    assert not torch.equal(first(saved["bi"]), first(saved["bd"]))
+    for degradation in ("bi", "bd"):
+        net = load_model("fsrcnn", 4, on_warning=no_warning, degradation=degradation)
+        assert torch.equal(first(net), first(saved[degradation]))
+    assert torch.equal(first(load_model("fsrcnn", 4, on_warning=no_warning)), first(saved["bi"]))  # default: BI
+    given = load_model("fsrcnn", 4, folder / "fsrcnn_x4_bi.safetensors", on_warning=no_warning, degradation="bd")
+    assert torch.equal(first(given), first(saved["bi"]))  # --weights wins over the degradation
+
+    (folder / "fsrcnn_x4_bd.safetensors").unlink()
+    warnings: list[str] = []
+    load_model("fsrcnn", 4, on_warning=warnings.append, degradation="bd")
+    assert len(warnings) == 1
+    assert "no shipped weights for x4 BD (fsrcnn_x4_bd.safetensors)" in warnings[0]
+    assert "untrained" in warnings[0] and "--degradation bi" in warnings[0]
+    with pytest.raises(VidsrError, match="unknown degradation 'BD'; use one of bi, bd"):
+        load_model("fsrcnn", 4, degradation="BD")
+
+
+def test_upscale_video_passes_the_degradation(shipped_fsrcnn, tmp_path):
+    write_frame(tmp_path / "lr" / "0.png", pattern_frame(0, 16, 16))
+    outputs = {}
+    for degradation in ("bi", "bd"):
+        quiet_upscale(tmp_path / "lr", tmp_path / degradation, model="fsrcnn", degradation=degradation)
+        outputs[degradation] = read_clip(tmp_path / degradation)
+    assert not np.array_equal(outputs["bi"], outputs["bd"])
+    with pytest.raises(VidsrError, match="unknown degradation"):
+        quiet_upscale(tmp_path / "lr", tmp_path / "bad", model="fsrcnn", degradation="gauss")
+    assert not (tmp_path / "bad").exists()
 
 
 def test_bad_requests(tmp_path):

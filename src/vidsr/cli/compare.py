@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vidsr.cli.upscale import add_output_options, interrupt_on_sigterm
+from vidsr.cli.upscale import add_degradation_option, add_output_options, interrupt_on_sigterm
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="side: panels side by side (default); "
                              "split: a moving split line between two models")  # fmt: skip
     parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default 4)")
+    add_degradation_option(parser)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     add_output_options(parser)
     parser.set_defaults(func=run)
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             quiet=args.quiet,
             fps=args.fps,
+            degradation=args.degradation,
         )
     if not args.quiet:
         print(f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}", file=sys.stderr)

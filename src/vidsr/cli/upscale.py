@@ -33,13 +33,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--model, --weights, --scale, --device."""
+    """--model, --weights, --scale, --degradation, --device."""
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"model name (default: {DEFAULT_MODEL}; see `vidsr models`)")  # fmt: skip
     parser.add_argument("--weights", default=None, metavar="FILE",
                         help="weights (.safetensors or checkpoint); default: the model's shipped weights")  # fmt: skip
     parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default 4)")
+    add_degradation_option(parser)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+
+
+def add_degradation_option(parser: argparse.ArgumentParser) -> None:
+    """--degradation: which shipped weights (BI or BD) a named model uses."""
+    parser.add_argument("--degradation", default="bi", choices=("bi", "bd"),
+                        help="shipped weights to use: bi for sharp sources (default), bd for blurred or "
+                             "camera footage; not used for a model given --weights")  # fmt: skip
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             quiet=args.quiet,
             fps=args.fps,
             chunk=DEFAULT_CHUNK,
+            degradation=args.degradation,
         )
     if not args.quiet:
         tiles = f", {result.tile}px tiles" if result.tile else ""

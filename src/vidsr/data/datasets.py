@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -154,6 +154,17 @@ class ClipDataset:
     def frame_counts(self) -> dict[str, int]:
         """Frames per clip, from the file lists (nothing is read)."""
         return {source.name: len(source.gt_frames) for source in self.sources}
+
+    def first_frames(self, count: int) -> ClipDataset:
+        """The same clips cut to their first ``count`` frames (only those are ever read)."""
+        if count < 1:
+            raise VidsrError(f"max frames must be >= 1, not {count}")
+        sources = [
+            replace(s, gt_frames=s.gt_frames[:count],
+                    lr_frames=None if s.lr_frames is None else s.lr_frames[:count])
+            for s in self.sources
+        ]
+        return ClipDataset(sources, self.scale, self.degradation, self.sigma, self.notify)
 
     def __iter__(self) -> Iterator[Clip]:
         for source in self.sources:

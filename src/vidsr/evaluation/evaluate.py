@@ -194,20 +194,25 @@ def evaluate(
     device: str | torch.device = "cpu",
     chunk: int = 8,
     progress: bool = True,
+    max_frames: int | None = None,
 ) -> EvaluationResult:
-    """Score every model on every clip of ``dataset`` (clips are read once, one at a time)."""
+    """Score every model on every clip of ``dataset`` (clips are read once, one at a time).
+
+    ``max_frames`` scores only the first frames of each clip (a quick slice; None: all).
+    """
     from tqdm import tqdm
 
     if crop_border < 0:
         raise VidsrError(f"crop border must be >= 0, not {crop_border}")
+    if max_frames is not None:
+        dataset = dataset.first_frames(max_frames)
     result = EvaluationResult(dataset.scale, dataset.degradation, crop_border)
     for name, model in models.items():
         if model.scale != dataset.scale:
             raise VidsrError(f"model {name} is x{model.scale} but the evaluation is x{dataset.scale}")
         model.eval().to(device)
         result.models[name] = ModelScores(params=count_params(model))
-    total = sum(dataset.frame_counts.values()) * len(models)
-    with tqdm(total=total, unit="frame", disable=not progress, leave=False) as bar:
+    with tqdm(total=sum(dataset.frame_counts.values()) * len(models), unit="frame", disable=not progress, leave=False) as bar:
         for clip in dataset:
             _check_sizes(clip, dataset.scale, crop_border)
             for name, model in models.items():

@@ -49,7 +49,8 @@ def hardware_summary(device: torch.device) -> str:
     """One line such as ``1x NVIDIA H100 80GB HBM3`` or ``CPU: AMD EPYC (2 cores)``."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU: {cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU: {cpu_name()} ({os.cpu_count()} cores, {threads} torch thread{'s' if threads != 1 else ''})"
 
 
 def command_line() -> list[str]:

@@ -39,6 +39,38 @@ def _duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m {secs:02d}s"
 
 
+def earlier_stages(init_weights: str | None, depth: int = 0) -> list[dict[str, Any]]:
+    """The runs whose weights a run started from (``model.init_weights``), oldest first.
+
+    A checkpoint (``.pt``) gives its step, samples, time and command (from the ``env.json``
+    beside it), and its own starting point in turn; other weight files give only their path.
+    """
+    if not init_weights:
+        return []
+    path = Path(init_weights).expanduser()
+    stage: dict[str, Any] = {"weights": str(path)}
+    earlier: list[dict[str, Any]] = []
+    if path.suffix == ".pt" and path.is_file() and depth < 10:
+        checkpoint = load_checkpoint(path)
+        config = checkpoint["config"]
+        env_path = path.parent / "env.json"
+        env = json.loads(env_path.read_text()) if env_path.is_file() else {}
+        elapsed = float(checkpoint.get("elapsed_s", 0.0))
+        stage.update({
+            "step": checkpoint["step"],
+            "samples_seen": checkpoint.get("samples"),
+            "batch_size": config["data"]["batch_size"],
+            "window": config["data"]["window"],
+            "gt_patch": config["data"]["gt_patch"],
+            "degradation": config["data"]["degradation"],
+            "training_time_s": round(elapsed, 1),
+            "training_time": _duration(elapsed),
+            "command": " ".join(env.get("command", [])) or None,
+        })
+        earlier = earlier_stages(config["model"].get("init_weights"), depth + 1)
+    return [*earlier, stage]
+
+
 def model_card(checkpoint: dict[str, Any], checkpoint_path: Path, weights: Path,
                env: dict[str, Any] | None, parameters: int) -> dict[str, Any]:
     """The card's fields as a JSON-friendly dict."""
@@ -84,10 +116,14 @@ def model_card(checkpoint: dict[str, Any], checkpoint_path: Path, weights: Path,
         "torch": env.get("torch"),
         "vidsr": vidsr.__version__,
         "validation": None,
+        "initialised_from": earlier_stages(config["model"].get("init_weights")),
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if data["degradation"] == "bd":
         card["sigma"] = data["sigma"]
+    total = card["training_time_s"] + sum(s.get("training_time_s", 0.0) for s in card["initialised_from"])
+    card["total_training_time_s"] = round(total, 1)
+    card["total_training_time"] = _duration(total)
     if best:
         card["validation"] = {
             "step": best["step"],
@@ -123,11 +159,25 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"| optimisation | {card['optimisation']['loss']} loss, {card['optimisation']['optimizer']} "
         f"lr {card['optimisation']['lr']}, {card['optimisation']['schedule']} schedule, "
         f"{card['optimisation']['precision']} |",
-        f"| training time | {card['training_time']} |",
+        f"| training time | {card['training_time']}"
+        + (f" (this run; {card['total_training_time']} with the earlier runs below)"
+           if card["initialised_from"] else "") + " |",
         f"| hardware | {card['hardware']} x{card['world_size']} |",
         f"| command | `{card['command']}` |",
         f"| git commit | {card['git_commit']}" + (" (dirty)" if card.get("git_dirty") else "") + " |",
     ]
+    stages = card.get("initialised_from") or []
+    if stages:
+        lines += ["", "Started from the weights of earlier runs (oldest first):", ""]
+        for stage in stages:
+            if "step" not in stage:
+                lines.append(f"- `{stage['weights']}`")
+                continue
+            lines.append(
+                f"- `{stage['weights']}`: step {stage['step']}, {stage['samples_seen']} samples "
+                f"(batch {stage['batch_size']}, {stage['window']} frames, GT patch {stage['gt_patch']}, "
+                f"{stage['degradation'].upper()}), {stage['training_time']}; `{stage['command']}`"
+            )
     validation = card.get("validation")
     if validation:
         lines += [

@@ -1,4 +1,8 @@
-"""``vidsr plot``: loss (smoothed), learning rate and validation PSNR of a run, as a PNG."""
+"""``vidsr plot``: loss (smoothed), learning rate and validation PSNR of a run, as a PNG.
+
+A run started from another run's checkpoint (``model.init_weights``) is drawn after the
+history of that run, on one step axis, with a dashed line where each run begins.
+"""
 
 from __future__ import annotations
 
@@ -32,12 +36,64 @@ def run_title(run_dir: Path) -> str:
     return f"{name} ({run_dir})"
 
 
-def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: float = 0.9) -> Path:
-    """Draw ``RUN_DIR/metrics.jsonl`` to ``out`` (default ``RUN_DIR/training.png``)."""
+def _started_from(run_dir: Path) -> tuple[Path, int] | None:
+    """The run folder and step of the checkpoint this run started from, if it was a run's."""
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        init = (config.get("model") or {}).get("init_weights")
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    if not init:
+        return None
+    checkpoint = Path(init).expanduser()
+    if checkpoint.suffix != ".pt" or not (checkpoint.parent / "metrics.jsonl").is_file():
+        return None
+    from vidsr.training.checkpoint import load_checkpoint
+
+    try:
+        return checkpoint.parent, int(load_checkpoint(checkpoint)["step"])
+    except (OSError, KeyError, VidsrError):
+        return None
+
+
+def run_history(run_dir: Path, max_runs: int = 10) -> list[tuple[Path, int | None]]:
+    """``[(run folder, last step drawn), ...]``, oldest first, ending with ``run_dir`` (None)."""
+    history: list[tuple[Path, int | None]] = [(run_dir, None)]
+    while len(history) < max_runs:
+        earlier = _started_from(history[0][0])
+        if earlier is None or any(earlier[0].resolve() == r.resolve() for r, _ in history):
+            break
+        history.insert(0, earlier)
+    return history
+
+
+def history_rows(history: list[tuple[Path, int | None]]) -> tuple[list[dict], list[tuple[int, str]]]:
+    """All runs' metric rows on one step axis, and ``(step, run name)`` where each run begins."""
+    rows: list[dict] = []
+    starts: list[tuple[int, str]] = []
+    offset = 0
+    for run_dir, last_step in history:
+        run_rows = read_metrics(run_dir / "metrics.jsonl")
+        if last_step is not None:
+            run_rows = [r for r in run_rows if r.get("step", 0) <= last_step]
+        starts.append((offset, run_dir.name))
+        rows += [{**r, "step": r.get("step", 0) + offset} for r in run_rows]
+        offset += last_step or 0
+    return rows, starts
+
+
+def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: float = 0.9,
+             history: bool = True) -> Path:
+    """Draw ``RUN_DIR/metrics.jsonl`` to ``out`` (default ``RUN_DIR/training.png``).
+
+    With ``history``, the runs it started from (``model.init_weights``) are drawn first.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise VidsrError(f"run folder not found: {run_dir}")
-    rows = read_metrics(run_dir / "metrics.jsonl")
+    if not (run_dir / "metrics.jsonl").is_file():
+        raise VidsrError(f"no metrics log at {run_dir / 'metrics.jsonl'}")
+    rows, starts = history_rows(run_history(run_dir) if history else [(run_dir, None)])
     train = [r for r in rows if r.get("kind") == "train" and r.get("loss") is not None]
     val = [r for r in rows if r.get("kind") == "val"]
     if not train and not val:
@@ -78,6 +134,11 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
     val_ax.set_xlabel("step")
     for axis in (loss_ax, lr_ax, val_ax):
         axis.grid(True, alpha=0.3)
+    for step, name in starts[1:]:
+        for axis in (loss_ax, lr_ax, val_ax):
+            axis.axvline(step, color="grey", linestyle="--", linewidth=1)
+        loss_ax.annotate(f"{name} starts", (step, 1), xycoords=("data", "axes fraction"),
+                         xytext=(3, -12), textcoords="offset points", fontsize=8, color="grey")
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=100)
     return out

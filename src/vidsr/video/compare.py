@@ -208,6 +208,7 @@ def compare_videos(
     quiet: bool = False,
     fps: float | Fraction | None = None,
     chunk: int = DEFAULT_CHUNK,
+    degradation: str = "bi",
     on_warning: Callable[[str], None] = warn,
 ) -> UpscaleResult:
     """Write a comparison video of ``models`` upscaling the LR video ``input``.
@@ -217,6 +218,8 @@ def compare_videos(
     grid, plus a GT panel with ``gt``) or ``"split"`` (two models, a moving split line).
     With ``gt`` (a video or frame folder at the output size), each label shows that
     frame's PSNR on Y, and ``result.psnr`` holds each model's mean over the frames.
+    Named models without weights use their shipped weights for ``degradation`` (``"bi"``
+    or ``"bd"``, as :func:`vidsr.video.pipeline.upscale_video`).
     """
     from vidsr.models.base import VSRModel
     from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
@@ -247,7 +250,7 @@ def compare_videos(
         messages.append(message)
         on_warning(message)
 
-    nets = [load_model(model, scale, weights, device, note) for _, model, weights in entries]
+    nets = [load_model(model, scale, weights, device, note, degradation) for _, model, weights in entries]
     scales = {net.scale for net in nets}
     if len(scales) != 1:
         raise VidsrError(f"the models upscale by different factors ({sorted(scales)})")

@@ -31,15 +31,20 @@ def load_model(
     weights: str | Path | None = None,
     device: str | torch.device = "cpu",
     on_warning: Callable[[str], None] = warn,
+    degradation: str = "bi",
 ) -> VSRModel:
     """A model ready for inference: by name (shipped weights when present) or an instance.
 
-    A named model with parameters and no ``weights`` loads its shipped weights
-    (:func:`vidsr.models.pretrained_path`) when they exist, and warns that it is
-    untrained otherwise.
+    A named model with parameters and no ``weights`` loads its shipped weights for
+    ``degradation`` (:func:`vidsr.models.pretrained_path`: ``"bi"`` weights were trained on
+    bicubic-downsampled LR, ``"bd"`` on blurred then subsampled LR) when they exist, and
+    warns that it is untrained otherwise. ``degradation`` does not matter with ``weights``.
     """
+    from vidsr.data.degradation import DEGRADATIONS
     from vidsr.models import create, load_weights, model_class, pretrained_path
 
+    if degradation not in DEGRADATIONS:
+        raise VidsrError(f"unknown degradation {degradation!r}; use one of {', '.join(DEGRADATIONS)}")
     if isinstance(model, VSRModel):
         net = model
         if weights is not None:
@@ -56,13 +61,15 @@ def load_model(
         except ValueError as error:
             raise VidsrError(f"model {model}: {error}") from None
         if weights is None and any(True for _ in net.parameters()):
-            shipped = pretrained_path(model, scale)
+            shipped = pretrained_path(model, scale, degradation)
             if shipped.exists():
                 load_weights(net, shipped)
             else:
+                other = next((d for d in DEGRADATIONS if pretrained_path(model, scale, d).exists()), None)
+                hint = f" or --degradation {other} ({other.upper()} weights ship)" if other else ""
                 on_warning(
-                    f"model {model} has no shipped weights for x{scale} ({shipped.name}); "
-                    "its output is untrained: pass --weights"
+                    f"model {model} has no shipped weights for x{scale} {degradation.upper()} ({shipped.name}); "
+                    f"its output is untrained: pass --weights{hint}"
                 )
     return net.eval().to(resolve_device(device))
 

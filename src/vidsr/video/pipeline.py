@@ -209,6 +209,7 @@ def upscale_video(
     fps: float | Fraction | None = None,
     chunk: int = DEFAULT_CHUNK,
     overlap: int | None = None,
+    degradation: str = "bi",
     on_warning: Callable[[str], None] = warn,
 ) -> UpscaleResult:
     """Upscale a video file (any format FFmpeg reads) or a folder of frames.
@@ -217,7 +218,8 @@ def upscale_video(
     or, when it has no video suffix, a folder of PNG frames. Frame count, timestamps,
     duration, audio/subtitle streams, colour tags and rotation of the input are kept.
     ``model`` is a name from :data:`vidsr.models.MODELS` (shipped weights are used when
-    present) or a :class:`VSRModel`. ``tile`` (LR pixels) processes frames in overlapping
+    present: those for ``degradation``, ``"bi"`` for sharp sources or ``"bd"`` for blurred,
+    camera-like ones) or a :class:`VSRModel`. ``tile`` (LR pixels) processes frames in overlapping
     tiles of that size (``overlap`` pixels of context); tiling is chosen automatically when
     a frame would not fit in memory. ``fps`` applies to frame-folder input.
 
@@ -244,7 +246,7 @@ def upscale_video(
         messages.append(message)
         on_warning(message)
 
-    net = load_model(model, scale, weights, device, note)
+    net = load_model(model, scale, weights, device, note, degradation=degradation)
     name = model if isinstance(model, str) else type(model).__name__
     torch_device = model_device(net, device)
     started = time.perf_counter()
