@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench results clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ bench: install
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/video_memory.py
+
+# The README's Results section (Vid4 from ../shared/data; about 15 min on 2 CPU cores).
+results: install
+	$(PY) benchmarks/results.py --data ../shared/data/vid4/GT --markdown results/vid4_x4.md \
+		--json results/vid4_x4.json --cards
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

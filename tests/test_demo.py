@@ -21,14 +21,17 @@ def test_clip_is_a_moving_photograph():
 
 
 def test_demo_writes_videos_and_prints_table(tmp_path, capsys):
+    from vidsr.video.pipeline import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL not in ("raw", "bicubic")  # the compare video: raw, bicubic, default, GT (2x2)
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--frames", "3", "--quiet"]) == 0
     printed = capsys.readouterr().out
-    for row in ("| demo | raw | 3 |", "| demo | bicubic | 3 |"):
+    for row in ("| demo | raw | 3 |", "| demo | bicubic | 3 |", f"| demo | {DEFAULT_MODEL} | 3 |"):
         assert row in printed
     assert "MSE | SSIM | PSNR (dB)" in printed
     assert (out / "table.md").read_text() in printed
-    for name, size in [("lr.mp4", (64, 48)), ("upscaled.mp4", (256, 192)), ("compare.mp4", (768, 192))]:
+    for name, size in [("lr.mp4", (64, 48)), ("upscaled.mp4", (256, 192)), ("compare.mp4", (512, 384))]:
         got = probe(out / name, decode_rgb=False)
         assert (got.width, got.height) == size and len(got.times) == 3
     # A second run replaces its own files.

@@ -35,9 +35,11 @@ if TYPE_CHECKING:
     from vidsr.video.reader import DecodedFrame
     from vidsr.video.writer import FrameWriter
 
-# The model `vidsr upscale` (and the demo) use when none is named. The lead switches this
-# to the best trained model once its weights ship in vidsr/weights/.
-DEFAULT_MODEL = "bicubic"
+# The model `vidsr upscale` (and the demo) use when none is named: delta, the best quality
+# for its speed among the shipped models (README, Results; benchmarks/results.py): on Vid4
+# x4 BI it is 0.17 dB above fsrcnn, with less flicker (TC), at 15.5 vs 17.6 fps on the
+# 2-core CPU; five_parallel adds 0.08 dB more but runs at 4.6 fps.
+DEFAULT_MODEL = "delta"
 # LR frames pushed through the model at once (the model's `encode` batches them).
 DEFAULT_CHUNK = 4
 DEFAULT_CRF = 18
