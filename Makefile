@@ -27,7 +27,7 @@ bench: install
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/video_memory.py
 
-# The README's Results section (Vid4 from ../shared/data; about 15 min on 2 CPU cores).
+# The README's Results section (Vid4 from ../shared/data; about 5 min on 2 quiet CPU cores).
 results: install
 	$(PY) benchmarks/results.py --data ../shared/data/vid4/GT --markdown results/vid4_x4.md \
 		--json results/vid4_x4.json --cards

@@ -12,6 +12,7 @@ from PIL import Image
 from vidsr.cli.main import main
 from vidsr.errors import VidsrError
 from vidsr.training.checkpoint import save_checkpoint
+from vidsr.training.config import Config
 from vidsr.training.plot import history_rows, plot_run, run_history, smooth
 
 
@@ -56,7 +57,8 @@ def test_smoothing_is_a_bias_corrected_moving_average() -> None:
 
 def test_a_run_started_from_another_is_drawn_after_its_history(tmp_path: Path) -> None:
     _write_run(tmp_path / "first")
-    save_checkpoint({"step": 150}, tmp_path / "first" / "best.pt")
+    save_checkpoint({"step": 150, "config": Config().to_dict(), "elapsed_s": 60.0},
+                    tmp_path / "first" / "best.pt")
     _write_run(tmp_path / "second", init=tmp_path / "first" / "best.pt")
     history = run_history(tmp_path / "second")
     assert history == [(tmp_path / "first", 150), (tmp_path / "second", None)]

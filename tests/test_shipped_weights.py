@@ -44,9 +44,12 @@ def test_shipped_weights_are_small_carded_and_load(path: Path) -> None:
     assert all(torch.isfinite(p).all() for p in net.parameters())
 
 
-def test_pretrained_without_shipped_weights_is_a_clear_error() -> None:
+def test_pretrained_without_shipped_weights_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
     with pytest.raises(Exception, match="no shipped weights"):
-        create("flow", 4, degradation="bd", pretrained=True)
+        create("delta", 4, degradation="bd", pretrained=True)
 
 
 @pytest.mark.parametrize("degradation", ["bi", "bd"])

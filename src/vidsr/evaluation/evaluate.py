@@ -212,7 +212,8 @@ def evaluate(
             raise VidsrError(f"model {name} is x{model.scale} but the evaluation is x{dataset.scale}")
         model.eval().to(device)
         result.models[name] = ModelScores(params=count_params(model))
-    with tqdm(total=sum(dataset.frame_counts.values()) * len(models), unit="frame", disable=not progress, leave=False) as bar:
+    total = sum(dataset.frame_counts.values()) * len(models)
+    with tqdm(total=total, unit="frame", disable=not progress, leave=False) as bar:
         for clip in dataset:
             _check_sizes(clip, dataset.scale, crop_border)
             for name, model in models.items():

@@ -36,34 +36,29 @@ def run_title(run_dir: Path) -> str:
     return f"{name} ({run_dir})"
 
 
-def _started_from(run_dir: Path) -> tuple[Path, int] | None:
-    """The run folder and step of the checkpoint this run started from, if it was a run's."""
+def run_history(run_dir: Path) -> list[tuple[Path, int | None]]:
+    """``[(run folder, last step drawn), ...]``, oldest first, ending with ``run_dir`` (None).
+
+    The earlier runs are those of the card's lineage (:func:`vidsr.training.export.earlier_stages`)
+    back to the first one that is not a run folder with a metrics log.
+    """
+    from vidsr.training.export import earlier_stages
+
     try:
         config = yaml.safe_load((run_dir / "config.yaml").read_text())
         init = (config.get("model") or {}).get("init_weights")
     except (OSError, yaml.YAMLError, AttributeError):
-        return None
-    if not init:
-        return None
-    checkpoint = Path(init).expanduser()
-    if checkpoint.suffix != ".pt" or not (checkpoint.parent / "metrics.jsonl").is_file():
-        return None
-    from vidsr.training.checkpoint import load_checkpoint
-
+        init = None
     try:
-        return checkpoint.parent, int(load_checkpoint(checkpoint)["step"])
-    except (OSError, KeyError, VidsrError):
-        return None
-
-
-def run_history(run_dir: Path, max_runs: int = 10) -> list[tuple[Path, int | None]]:
-    """``[(run folder, last step drawn), ...]``, oldest first, ending with ``run_dir`` (None)."""
+        stages = earlier_stages(init)
+    except VidsrError:  # an unreadable checkpoint: draw this run alone
+        stages = []
     history: list[tuple[Path, int | None]] = [(run_dir, None)]
-    while len(history) < max_runs:
-        earlier = _started_from(history[0][0])
-        if earlier is None or any(earlier[0].resolve() == r.resolve() for r, _ in history):
+    for stage in reversed(stages):
+        folder = Path(stage["weights"]).parent
+        if "step" not in stage or not (folder / "metrics.jsonl").is_file():
             break
-        history.insert(0, earlier)
+        history.insert(0, (folder, int(stage["step"])))
     return history
 
 
