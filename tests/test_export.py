@@ -40,6 +40,7 @@ def test_export_writes_weights_and_cards(run_dir: Path, tmp_path: Path,
     with safe_open(str(out), "pt") as weights:
         meta = weights.metadata()
     assert meta["model"] == TINY and meta["scale"] == "4" and meta["degradation"] == "bd"
+    assert meta["lr_grid"] == "corner" and model.lr_grid == "corner"  # BD: every 4th pixel
 
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["model"] == TINY and card["scale"] == 4 and card["degradation"] == "bd"

@@ -16,9 +16,12 @@ from vidsr.training.config import Config
 from vidsr.training.plot import history_rows, plot_run, run_history, smooth
 
 
-def _write_run(run_dir: Path, val: bool = True, init: Path | None = None) -> None:
+def _write_run(run_dir: Path, val: bool = True, init: Path | None = None,
+               degradation: str | None = None) -> None:
     run_dir.mkdir()
-    (run_dir / "config.yaml").write_text("name: demo\n" + (f"model:\n  init_weights: {init}\n" if init else ""))
+    (run_dir / "config.yaml").write_text(
+        "name: demo\n" + (f"model:\n  init_weights: {init}\n" if init else "")
+        + (f"data:\n  degradation: {degradation}\n" if degradation else ""))
     rows = [{"kind": "train", "step": s, "loss": 0.1 / s + 0.01, "lr": 1e-3 * (1 - s / 200),
              "samples_per_s": 10.0, "elapsed_s": s} for s in range(10, 201, 10)]
     if val:
@@ -73,3 +76,20 @@ def test_a_run_started_from_another_is_drawn_after_its_history(tmp_path: Path) -
     # Weights that are not a run's checkpoint (or a missing one) end the history.
     _write_run(tmp_path / "third", init=tmp_path / "elsewhere.safetensors")
     assert run_history(tmp_path / "third") == [(tmp_path / "third", None)]
+
+
+def _has_colour(path: Path, rgb: tuple[int, int, int]) -> bool:
+    image = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    return bool((np.abs(image - np.array(rgb)).sum(axis=2) < 30).sum() > 20)
+
+
+def test_a_bd_run_from_bi_weights_draws_one_validation_line_per_input(tmp_path: Path) -> None:
+    _write_run(tmp_path / "bi", degradation="bi")
+    save_checkpoint({"step": 200, "config": Config().to_dict(), "elapsed_s": 60.0}, tmp_path / "bi" / "best.pt")
+    _write_run(tmp_path / "bd", init=tmp_path / "bi" / "best.pt", degradation="bd")
+    rows, _ = history_rows(run_history(tmp_path / "bd"))
+    assert [(r["step"], r["degradation"]) for r in rows if r["kind"] == "val"] == [
+        (100, "bi"), (200, "bi"), (300, "bd"), (400, "bd")]
+    purple = (0x94, 0x67, 0xBD)  # the second input's line (tab:purple)
+    assert _has_colour(plot_run(tmp_path / "bd", tmp_path / "both.png"), purple)
+    assert not _has_colour(plot_run(tmp_path / "bi", tmp_path / "one.png"), purple)

@@ -145,6 +145,31 @@ def test_lr_patch_matches_gt_patch_under_every_augmentation(index: int, scale: i
     assert torch.equal(lr, lr_again) and torch.equal(gt, gt_again)
 
 
+@settings(max_examples=40, deadline=None)
+@given(index=st.integers(0, 2**40), scale=st.sampled_from([2, 3, 4]))
+def test_corner_grid_lr_pixel_is_its_gt_pixel_under_every_augmentation(index: int, scale: int) -> None:
+    """BD-style LR (GT pixel (s*i, s*j), no blur) keeps that pairing through flips and transposes."""
+    rng = np.random.default_rng(scale)
+    clips = []
+    for name, size in (("a", 12), ("b", 15)):
+        gt = rng.integers(0, 256, (6, size * scale, size * scale, 3), dtype=np.uint8)
+        clips.append(Clip(name, gt, np.ascontiguousarray(gt[:, ::scale, ::scale])))
+    windows = TrainingWindows(clips, scale, window=3, intervals=[1], gt_patch=4 * scale, seed=3,
+                              lr_grid="corner")
+    lr, gt = windows[index]
+    assert lr.shape == (3, 3, 4, 4) and gt.shape == (3, 3, 4 * scale, 4 * scale)
+    torch.testing.assert_close(lr, gt[..., ::scale, ::scale], rtol=0, atol=0)
+
+
+def test_a_flip_moves_corner_sampled_lr_without_the_grid_fix() -> None:
+    """Why the corner grid shifts the GT crop: flipped naively, LR pixel i lands on GT pixel s*i + s-1."""
+    gt = np.random.default_rng(0).integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)
+    lr = gt[:, ::4, ::4]
+    flipped_lr, flipped_gt = lr[:, :, ::-1], gt[:, :, ::-1]
+    assert np.array_equal(flipped_lr, flipped_gt[:, ::4, 3::4])
+    assert not np.array_equal(flipped_lr, flipped_gt[:, ::4, ::4])
+
+
 def test_windows_are_consecutive_or_reversed_frames() -> None:
     frames, size = 10, 16
     gt = np.zeros((frames, size, size, 3), dtype=np.uint8)

@@ -28,6 +28,7 @@ from vidsr.data.resize import fold_reflect, imresize, to_uint8_matlab
 
 __all__ = [
     "DEGRADATIONS",
+    "LR_GRID",
     "crop_to_multiple",
     "degrade",
     "degrade_uint8",
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 DEGRADATIONS = ("bi", "bd")
+# Where an LR pixel sits on the HR grid after each degradation (see VSRModel.set_lr_grid):
+# BI averages a block around s*i + (s-1)/2, BD keeps the pixel s*i.
+LR_GRID = {"bi": "centre", "bd": "corner"}
 
 
 def gaussian_kernel(sigma: float) -> np.ndarray:

@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from vidsr.models.layers import LR_GRIDS, bicubic_upsample
+
 
 @dataclass(frozen=True)
 class ModelFacts:
@@ -42,12 +44,32 @@ class VSRModel(nn.Module):
 
     facts: ClassVar[ModelFacts]
     radius: ClassVar[int] = 0
+    lr_grid: str = "centre"  # where LR pixels sit on the HR grid: see set_lr_grid
 
     def __init__(self, scale: int = 4) -> None:
         super().__init__()
         if scale not in (1, 2, 3, 4):
             raise ValueError(f"scale must be 1 (a refiner), 2, 3 or 4, not {scale}")
         self.scale = scale
+
+    def set_lr_grid(self, grid: str) -> VSRModel:
+        """Match the bicubic base of this model (and of every part inside it) to the LR input.
+
+        ``"centre"`` for BI input (LR pixels are block averages), ``"corner"`` for BD input
+        (LR pixels are sampled at every s-th HR pixel, 1.5 HR pixels away at x4). A base on
+        the wrong grid leaves the network to learn that shift. The baselines ignore it: their
+        ``bicubic`` is always MATLAB's, the literature's reference.
+        """
+        if grid not in LR_GRIDS:
+            raise ValueError(f"LR grid must be one of {', '.join(LR_GRIDS)}, not {grid!r}")
+        for module in self.modules():
+            if hasattr(module, "lr_grid"):  # this model, models inside it, their parts
+                module.lr_grid = grid
+        return self
+
+    def upsample_base(self, lr: Tensor) -> Tensor:
+        """The bicubic base frame(s) the network's residual is added to, on :attr:`lr_grid`."""
+        return bicubic_upsample(lr, self.scale, self.lr_grid)
 
     def encode(self, lr: Tensor) -> Tensor:
         """Per-frame features ``(B, T, F, h', w')`` of LR frames ``(B, T, 3, h, w)``."""

@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from vidsr.models.base import ModelFacts, VSRModel
-from vidsr.models.layers import RecurrentCore, bicubic_upsample, conv_stack, fold_time, unfold_time
+from vidsr.models.layers import RecurrentCore, conv_stack, fold_time, unfold_time
 
 
 class Delta(VSRModel):
@@ -65,5 +65,5 @@ class Delta(VSRModel):
     def cell(self, window: Tensor, hidden: Any) -> tuple[Tensor, Any]:
         _, current, ahead = window.unbind(dim=1)  # frame t-1 reaches the cell via the hidden state
         residual, hidden = self.core(hidden, [current[:, 3:], ahead[:, 3:]])
-        base = bicubic_upsample(current[:, :3], self.scale)
+        base = self.upsample_base(current[:, :3])
         return base + residual.to(base.dtype), hidden

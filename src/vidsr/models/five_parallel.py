@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from vidsr.models.base import ModelFacts, VSRModel
-from vidsr.models.layers import RecurrentCore, bicubic_upsample, conv_stack, soft_clamp01
+from vidsr.models.layers import RecurrentCore, conv_stack, soft_clamp01
 
 
 class FiveParallel(VSRModel):
@@ -70,5 +70,5 @@ class FiveParallel(VSRModel):
         batch, frames, channels, height, width = window.shape
         features = self.stacks(window.reshape(batch, frames * channels, height, width))
         residual, hidden = self.core(hidden, features.chunk(frames, dim=1))
-        base = bicubic_upsample(window[:, self.radius], self.scale)
+        base = self.upsample_base(window[:, self.radius])
         return soft_clamp01(base + residual.to(base.dtype)), hidden

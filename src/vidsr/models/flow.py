@@ -31,7 +31,6 @@ from torch import Tensor, nn
 from vidsr.models.base import ModelFacts, VSRModel
 from vidsr.models.layers import (
     RecurrentCore,
-    bicubic_upsample,
     conv2d,
     conv_stack,
     fold_time,
@@ -110,5 +109,5 @@ class Flow(VSRModel):
         previous, current, ahead = window.unbind(dim=1)
         motion = self.flow(current[:, :3], previous[:, :3])
         residual, hidden = self.core(warp(hidden, motion), [current[:, 3:], ahead[:, 3:]])
-        base = bicubic_upsample(current[:, :3], self.scale)
+        base = self.upsample_base(current[:, :3])
         return base + residual.to(base.dtype), hidden

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from torch import Tensor, nn
 
 from vidsr.models.base import ModelFacts, VSRModel
-from vidsr.models.layers import SubPixelHead, bicubic_upsample, conv2d, fold_time, unfold_time
+from vidsr.models.layers import SubPixelHead, conv2d, fold_time, unfold_time
 
 
 class FSRCNN(VSRModel):
@@ -59,7 +59,7 @@ class FSRCNN(VSRModel):
 
     def upscale(self, lr: Tensor) -> Tensor:
         """``(N, 3, h, w)`` -> ``(N, 3, s*h, s*w)``."""
-        base = bicubic_upsample(lr, self.scale)
+        base = self.upsample_base(lr)
         return base + self.head(self.body(lr)).to(base.dtype)
 
     def encode(self, lr: Tensor) -> Tensor:

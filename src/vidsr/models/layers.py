@@ -119,20 +119,31 @@ class SubPixelHead(nn.Module):
         return self.shuffle(self.conv(x))
 
 
-@lru_cache(maxsize=8)
-def _phase_weights(scale: int) -> np.ndarray:
-    """``(scale, 5)`` MATLAB bicubic weights of input taps ``i-2 .. i+2`` for output ``s*i + p``."""
-    phase = (np.arange(scale, dtype=np.float64) + 0.5) / scale - 0.5  # offset of output p from i
+LR_GRIDS = ("centre", "corner")
+
+
+@lru_cache(maxsize=16)
+def _phase_weights(scale: int, grid: str = "centre") -> np.ndarray:
+    """``(scale, 5)`` bicubic weights of input taps ``i-2 .. i+2`` for output ``s*i + p``.
+
+    ``grid`` says where LR pixel ``i`` sits on the HR grid: ``"centre"`` at ``s*i + (s-1)/2``
+    (the centre of the block it was averaged from: BI, MATLAB ``imresize``), ``"corner"`` at
+    ``s*i`` (the pixel it was sampled from: BD, blur then every s-th pixel).
+    """
+    if grid not in LR_GRIDS:
+        raise ValueError(f"grid must be one of {LR_GRIDS}, not {grid!r}")
+    steps = np.arange(scale, dtype=np.float64)
+    phase = (steps + 0.5) / scale - 0.5 if grid == "centre" else steps / scale  # output p from i
     weights = cubic(phase[:, None] - np.arange(-2, 3, dtype=np.float64)[None, :])
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def _upsample_axis(x: Tensor, scale: int, dim: int) -> Tensor:
+def _upsample_axis(x: Tensor, scale: int, dim: int, grid: str = "centre") -> Tensor:
     """Upsample ``(N, 1, H, W)`` along ``dim`` (2 = rows, 3 = columns) with the 5-tap polyphase filter."""
     length = x.shape[dim]
     index = torch.from_numpy(fold_symmetric(np.arange(-2, length + 2), length)).to(x.device)
     padded = x.index_select(dim, index)
-    taps = torch.from_numpy(_phase_weights(scale)).to(x.device, x.dtype)  # (s, 5)
+    taps = torch.from_numpy(_phase_weights(scale, grid)).to(x.device, x.dtype)  # (s, 5)
     weight = taps.view(scale, 1, 5, 1) if dim == 2 else taps.view(scale, 1, 1, 5)
     phases = F.conv2d(padded, weight)  # (N, s, H, W): output row/col s*i + p in channel p
     n, _, height, width = phases.shape
@@ -141,7 +152,7 @@ def _upsample_axis(x: Tensor, scale: int, dim: int) -> Tensor:
     return phases.permute(0, 2, 3, 1).reshape(n, 1, height, width * scale)
 
 
-def bicubic_upsample(x: Tensor, scale: int) -> Tensor:
+def bicubic_upsample(x: Tensor, scale: int, grid: str = "centre") -> Tensor:
     """MATLAB ``imresize(x, scale, 'bicubic')`` for an integer upscale, in float32 (or float64).
 
     ``(..., H, W)`` -> ``(..., s*H, s*W)``. Same weights and symmetric borders as
@@ -149,6 +160,10 @@ def bicubic_upsample(x: Tensor, scale: int) -> Tensor:
     filter: O(s^2) work per pixel instead of dense matrices whose cost grows with the frame
     size. Runs with autocast off in float32 (float64 for float64 input), so a bf16 network
     still adds its residual to an exact base frame.
+
+    ``grid="corner"`` interpolates for LR pixels that were sampled at HR pixel ``s*i`` (BD)
+    instead of averaged around ``s*i + (s-1)/2`` (BI): every s-th output pixel is then the LR
+    pixel itself, and the result is ``(s-1)/2`` HR pixels shifted from MATLAB's.
     """
     dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     if scale == 1:
@@ -156,8 +171,8 @@ def bicubic_upsample(x: Tensor, scale: int) -> Tensor:
     *lead, height, width = x.shape
     with torch.autocast(device_type=x.device.type, enabled=False):
         planes = x.to(dtype).reshape(-1, 1, height, width)
-        planes = _upsample_axis(planes, scale, dim=2)
-        planes = _upsample_axis(planes, scale, dim=3)
+        planes = _upsample_axis(planes, scale, dim=2, grid=grid)
+        planes = _upsample_axis(planes, scale, dim=3, grid=grid)
     return planes.reshape(*lead, height * scale, width * scale)
 
 

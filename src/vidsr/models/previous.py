@@ -41,8 +41,8 @@ from vidsr.models.layers import (
     ResidualBlock,
     SubPixelHead,
     TemporalConv3d,
-    activation,
     bicubic_upsample,
+    activation,
     conv2d,
     conv_stack,
     count_parameters,
@@ -55,6 +55,8 @@ from vidsr.models.layers import (
 class Upscaler2D(nn.Module):
     """The first-generation 2D CNN: one LR frame ``(N, 3, h, w)`` -> SR frame ``(N, 3, sh, sw)``."""
 
+    lr_grid: str = "centre"  # set by Previous.set_lr_grid
+
     def __init__(self, scale: int, widths: tuple[int, ...] = (20, 12, 12, 12)) -> None:
         super().__init__()
         self.scale = scale
@@ -62,7 +64,7 @@ class Upscaler2D(nn.Module):
         self.head = SubPixelHead(widths[-1], scale)
 
     def forward(self, lr: Tensor) -> Tensor:
-        base = bicubic_upsample(lr, self.scale)
+        base = bicubic_upsample(lr, self.scale, self.lr_grid)
         return base + self.head(self.body(lr)).to(base.dtype)
 
 

@@ -59,9 +59,15 @@ def create(
     """Build a model by name, optionally loading ``weights`` or the shipped weights.
 
     ``pretrained=True`` loads ``vidsr/weights/<name>_x<scale>_<degradation>.safetensors``
-    and fails with a clear error when that model has no shipped weights.
+    and fails with a clear error when that model has no shipped weights. ``degradation``
+    also sets the grid of the model's bicubic base (:meth:`VSRModel.set_lr_grid`); weights
+    saved with an ``lr_grid`` in their metadata set it themselves.
     """
-    model = model_class(name)(scale)
+    from vidsr.data.degradation import LR_GRID
+
+    if degradation not in LR_GRID:
+        raise VidsrError(f"unknown degradation {degradation!r}; use one of {', '.join(LR_GRID)}")
+    model = model_class(name)(scale).set_lr_grid(LR_GRID[degradation])
     if weights is not None:
         from vidsr.models.weights import load_weights
 

@@ -5,29 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from vidsr.errors import VidsrError
 
 
-def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False) -> nn.Module:
     """Load ``path`` into ``model``: a ``.safetensors`` file or a training checkpoint.
 
     Checkpoints are read with ``torch.load(weights_only=True)``; their weights sit under
-    the ``"model"`` key. Mismatched keys or shapes raise :class:`VidsrError`.
+    the ``"model"`` key. Mismatched keys or shapes raise :class:`VidsrError`. The LR grid
+    the weights were trained for (safetensors metadata ``lr_grid``, or the checkpoint's
+    training degradation) is applied with ``set_lr_grid`` unless ``keep_grid``.
     """
     path = Path(path)
     if not path.is_file():
         raise VidsrError(f"weights file not found: {path}")
+    grid = None
     try:
         if path.suffix == ".safetensors":
             state = load_file(str(path))
+            with safe_open(str(path), framework="pt") as handle:
+                grid = (handle.metadata() or {}).get("lr_grid")
         else:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
             state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
             if not isinstance(state, dict):
                 raise VidsrError(f"{path} holds no model weights")
+            grid = _checkpoint_grid(checkpoint)
     except VidsrError:
         raise
     except Exception as error:  # corrupt or foreign file
@@ -37,7 +44,18 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     except RuntimeError as error:
         first_line = str(error).splitlines()[0]
         raise VidsrError(f"weights in {path} do not fit {type(model).__name__}: {first_line}") from error
+    if grid is not None and not keep_grid and hasattr(model, "set_lr_grid"):
+        model.set_lr_grid(grid)
     return model
+
+
+def _checkpoint_grid(checkpoint: dict) -> str | None:
+    """The LR grid of a training checkpoint's degradation (None when it does not say)."""
+    from vidsr.data.degradation import LR_GRID
+
+    config = checkpoint.get("config")
+    data = config.get("data") if isinstance(config, dict) else None
+    return LR_GRID.get(data.get("degradation")) if isinstance(data, dict) else None
 
 
 def save_weights(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> Path:

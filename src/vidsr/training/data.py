@@ -160,7 +160,13 @@ def load_clips(
 
 class TrainingWindows(Dataset):
     """Random LR/GT training windows: sample ``i`` is ``(lr (T,3,p,p), gt (T,3,s*p,s*p))``
-    float in [0, 1], drawn from a generator seeded with ``(seed, i)``."""
+    float in [0, 1], drawn from a generator seeded with ``(seed, i)``.
+
+    ``lr_grid`` is where LR pixels sit on the GT grid (see ``VSRModel.set_lr_grid``). A flip
+    keeps the centred grid of BI as it is, but moves BD's LR pixel ``i`` from GT pixel ``s*i``
+    to ``s*i + s-1``; on the ``"corner"`` grid the GT crop of a flipped axis therefore starts
+    ``s-1`` pixels earlier, so that every sample pairs LR pixel ``i`` with GT pixel ``s*i``.
+    """
 
     def __init__(
         self,
@@ -174,15 +180,21 @@ class TrainingWindows(Dataset):
         flip: bool = True,
         transpose: bool = True,
         seed: int = 0,
+        lr_grid: str = "centre",
     ) -> None:
         if gt_patch % scale:
             raise VidsrError(f"gt_patch {gt_patch} is not a multiple of the scale {scale}")
+        if lr_grid not in ("centre", "corner"):
+            raise VidsrError(f"lr_grid must be centre or corner, not {lr_grid!r}")
+        self.lr_grid = lr_grid
+        # The corner grid keeps a margin of one LR pixel for the shifted crop of a flip.
+        self._margin = 1 if lr_grid == "corner" else 0
         self.scale = scale
         self.window = window
         self.patch = gt_patch // scale
         self.reverse, self.flip, self.transpose = reverse, flip, transpose
         self.seed = seed
-        usable = [c for c in clips if min(c.lr.shape[1:3]) >= self.patch]
+        usable = [c for c in clips if min(c.lr.shape[1:3]) >= self.patch + self._margin]
         if not usable:
             raise VidsrError(
                 f"no training clip is large enough for GT patches of {gt_patch} pixels"
@@ -220,15 +232,19 @@ class TrainingWindows(Dataset):
         frames = start + interval * np.arange(self.window)
         if self.reverse and rng.random() < 0.5:
             frames = frames[::-1]
-        p, s = self.patch, self.scale
-        y = int(rng.integers(clip.lr.shape[1] - p + 1))
-        x = int(rng.integers(clip.lr.shape[2] - p + 1))
-        lr = clip.lr[frames, y : y + p, x : x + p]
-        gt = clip.gt[frames, s * y : s * (y + p), s * x : s * (x + p)]
+        p, s, margin = self.patch, self.scale, self._margin
+        y = int(rng.integers(margin, clip.lr.shape[1] - p + 1))
+        x = int(rng.integers(margin, clip.lr.shape[2] - p + 1))
         flips = rng.random(3) < 0.5
-        if self.flip and flips[0]:
+        flip_x, flip_y = self.flip and flips[0], self.flip and flips[1]
+        shift = s - 1 if self.lr_grid == "corner" else 0  # for a flipped axis: see the class doc
+        gy = s * y - (shift if flip_y else 0)
+        gx = s * x - (shift if flip_x else 0)
+        lr = clip.lr[frames, y : y + p, x : x + p]
+        gt = clip.gt[frames, gy : gy + s * p, gx : gx + s * p]
+        if flip_x:
             lr, gt = lr[:, :, ::-1], gt[:, :, ::-1]
-        if self.flip and flips[1]:
+        if flip_y:
             lr, gt = lr[:, ::-1], gt[:, ::-1]
         if self.transpose and flips[2]:
             lr, gt = lr.transpose(0, 2, 1, 3), gt.transpose(0, 2, 1, 3)

@@ -200,7 +200,7 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "auto") -> dic
     path = choose_checkpoint(run_dir, which)
     checkpoint = load_checkpoint(path)
     config = config_from_dict(checkpoint["config"], origin=str(path))
-    model = build_model(config.model.name, config.model.scale)
+    model = build_model(config.model.name, config.model.scale, config.data.degradation)
     model.load_state_dict(checkpoint["model"])
     out.parent.mkdir(parents=True, exist_ok=True)
     metadata = {
@@ -208,6 +208,7 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "auto") -> dic
         "model": config.model.name,
         "scale": str(config.model.scale),
         "degradation": config.data.degradation,
+        "lr_grid": model.lr_grid,
         "step": str(checkpoint["step"]),
         "vidsr": vidsr.__version__,
     }

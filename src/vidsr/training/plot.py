@@ -27,6 +27,14 @@ def smooth(values: list[float], weight: float = 0.9) -> np.ndarray:
     return out
 
 
+def run_degradation(run_dir: Path) -> str | None:
+    """The degradation a run trained on (``data.degradation`` of its config.yaml), if known."""
+    try:
+        return yaml.safe_load((run_dir / "config.yaml").read_text())["data"]["degradation"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+
+
 def run_title(run_dir: Path) -> str:
     """The run's name (from its config.yaml) and folder."""
     try:
@@ -63,7 +71,8 @@ def run_history(run_dir: Path) -> list[tuple[Path, int | None]]:
 
 
 def history_rows(history: list[tuple[Path, int | None]]) -> tuple[list[dict], list[tuple[int, str]]]:
-    """All runs' metric rows on one step axis, and ``(step, run name)`` where each run begins."""
+    """All runs' metric rows on one step axis (each tagged with its run's ``degradation``),
+    and ``(step, run name)`` where each run begins."""
     rows: list[dict] = []
     starts: list[tuple[int, str]] = []
     offset = 0
@@ -72,7 +81,8 @@ def history_rows(history: list[tuple[Path, int | None]]) -> tuple[list[dict], li
         if last_step is not None:
             run_rows = [r for r in run_rows if r.get("step", 0) <= last_step]
         starts.append((offset, run_dir.name))
-        rows += [{**r, "step": r.get("step", 0) + offset} for r in run_rows]
+        degradation = run_degradation(run_dir)
+        rows += [{**r, "step": r.get("step", 0) + offset, "degradation": degradation} for r in run_rows]
         offset += last_step or 0
     return rows, starts
 
@@ -114,7 +124,15 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
     if val:
         val_steps = [r["step"] for r in val]
         psnr = [r["psnr_y"] for r in val]
-        val_ax.plot(val_steps, psnr, marker="o", color="tab:green", label="PSNR-Y")
+        # A BD run started from BI weights: its validation is on other input, so one line each.
+        by_input: dict[str | None, list[dict]] = {}
+        for row in val:
+            by_input.setdefault(row["degradation"], []).append(row)
+        colours = iter(["tab:green", "tab:purple", "tab:brown"])
+        for degradation, group in by_input.items():
+            label = f"PSNR-Y ({degradation.upper()} input)" if len(by_input) > 1 and degradation else "PSNR-Y"
+            val_ax.plot([r["step"] for r in group], [r["psnr_y"] for r in group], marker="o",
+                        color=next(colours, "tab:grey"), label=label)
         # The checkpoint the trainer kept (by val.best_metric), marked in its log rows.
         marked = [i for i, r in enumerate(val) if r.get("best")]
         best = marked[-1] if marked else int(np.argmax(psnr))

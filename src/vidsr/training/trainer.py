@@ -31,6 +31,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from vidsr.data.degradation import LR_GRID
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel
 from vidsr.models.registry import create
@@ -72,11 +73,12 @@ class TrainResult:
     best: dict[str, Any] | None
 
 
-def build_model(name: str, scale: int) -> VSRModel:
+def build_model(name: str, scale: int, degradation: str = "bi") -> VSRModel:
     """A model by registry name (``delta``...) or by import path (``package.module:Class``,
-    any :class:`VSRModel` subclass taking ``scale``: train your own network unregistered)."""
+    any :class:`VSRModel` subclass taking ``scale``: train your own network unregistered),
+    with its bicubic base on the LR grid of ``degradation``."""
     if ":" not in name:
-        return create(name, scale)
+        return create(name, scale, degradation=degradation)
     module_name, class_name = name.split(":", 1)
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
@@ -84,7 +86,7 @@ def build_model(name: str, scale: int) -> VSRModel:
         raise VidsrError(f"cannot import model {name!r}: {error}") from None
     if not (isinstance(cls, type) and issubclass(cls, VSRModel)):
         raise VidsrError(f"{name} is not a VSRModel subclass")
-    return cls(scale)
+    return cls(scale).set_lr_grid(LR_GRID[degradation])
 
 
 def default_run_dir(name: str) -> Path:
@@ -181,9 +183,11 @@ class Trainer:
         torch.manual_seed(seed)
 
         # Model, optimiser, schedule, scaler, loss.
-        self.model = build_model(config.model.name, config.model.scale).to(self.device)
+        data = config.data
+        self.model = build_model(config.model.name, config.model.scale, data.degradation).to(self.device)
         if config.model.init_weights and checkpoint is None:
-            load_weights(self.model, Path(config.model.init_weights).expanduser())
+            # BI weights may start a BD run: the base stays on this run's grid.
+            load_weights(self.model, Path(config.model.init_weights).expanduser(), keep_grid=True)
         self.optimizer = make_optimizer(self.model.parameters(), config.optim)
         self.scheduler = make_scheduler(self.optimizer, config.schedule, config.train.steps)
         self.scaler = self.precision.make_scaler()
@@ -199,7 +203,6 @@ class Trainer:
             self.parallel = DistributedDataParallel(self.model, device_ids=device_ids)
 
         # Data.
-        data = config.data
         self.global_batch = data.batch_size
         if data.batch_size % context.world_size:
             raise VidsrError(
@@ -221,7 +224,7 @@ class Trainer:
         self.dataset = TrainingWindows(
             self.train_clips, config.model.scale, window=data.window, intervals=data.interval,
             gt_patch=data.gt_patch, reverse=data.reverse, flip=data.flip,
-            transpose=data.transpose, seed=seed,
+            transpose=data.transpose, seed=seed, lr_grid=LR_GRID[data.degradation],
         )
         self.log = MetricsLog(run_dir / "metrics.jsonl")
         if checkpoint is not None:

@@ -57,7 +57,7 @@ def load_model(
         try:
             with torch.random.fork_rng():
                 torch.manual_seed(0)  # untrained models get the same weights every run
-                net = create(model, scale, weights=weights)
+                net = create(model, scale, degradation=degradation, weights=weights)
         except ValueError as error:
             raise VidsrError(f"model {model}: {error}") from None
         if weights is None and any(True for _ in net.parameters()):
