@@ -63,10 +63,6 @@ def test_corner_base_is_closer_to_the_ground_truth_of_bd_input():
     assert errors["corner"] < 0.5 * errors["centre"]
 
 
-def test_degradations_name_their_grid():
-    assert LR_GRID == {"bi": "centre", "bd": "corner"}
-
-
 @pytest.mark.parametrize("name", NETWORKS)
 def test_create_puts_every_part_on_the_grid_of_the_degradation(name):
     for degradation, grid in LR_GRID.items():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from vidsr.errors import VidsrError
@@ -26,8 +26,8 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False) ->
     grid = None
     try:
         if path.suffix == ".safetensors":
-            state = load_file(str(path))
-            with safe_open(str(path), framework="pt") as handle:
+            with safe_open(str(path), framework="pt") as handle:  # one read: tensors and metadata
+                state = {key: handle.get_tensor(key) for key in handle.keys()}
                 grid = (handle.metadata() or {}).get("lr_grid")
         else:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)

@@ -184,11 +184,12 @@ class TrainingWindows(Dataset):
     ) -> None:
         if gt_patch % scale:
             raise VidsrError(f"gt_patch {gt_patch} is not a multiple of the scale {scale}")
-        if lr_grid not in ("centre", "corner"):
+        if lr_grid not in degradation.LR_GRID.values():
             raise VidsrError(f"lr_grid must be centre or corner, not {lr_grid!r}")
         self.lr_grid = lr_grid
-        # The corner grid keeps a margin of one LR pixel for the shifted crop of a flip.
-        self._margin = 1 if lr_grid == "corner" else 0
+        # Corner grid: a flipped axis crops GT s-1 pixels earlier, so keep one LR pixel of margin.
+        self._flip_shift = scale - 1 if lr_grid == "corner" else 0
+        self._margin = 1 if self._flip_shift else 0
         self.scale = scale
         self.window = window
         self.patch = gt_patch // scale
@@ -237,9 +238,8 @@ class TrainingWindows(Dataset):
         x = int(rng.integers(margin, clip.lr.shape[2] - p + 1))
         flips = rng.random(3) < 0.5
         flip_x, flip_y = self.flip and flips[0], self.flip and flips[1]
-        shift = s - 1 if self.lr_grid == "corner" else 0  # for a flipped axis: see the class doc
-        gy = s * y - (shift if flip_y else 0)
-        gx = s * x - (shift if flip_x else 0)
+        gy = s * y - (self._flip_shift if flip_y else 0)  # see the class doc
+        gx = s * x - (self._flip_shift if flip_x else 0)
         lr = clip.lr[frames, y : y + p, x : x + p]
         gt = clip.gt[frames, gy : gy + s * p, gx : gx + s * p]
         if flip_x:
