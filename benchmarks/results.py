@@ -153,7 +153,9 @@ def shipped_models(names: list[str], degradation: str) -> tuple[dict[str, VSRMod
 def model_card(name: str, degradation: str) -> dict[str, Any]:
     """Weights file and training steps from the model card beside the shipped weights.
 
-    Keys ``weights``, ``step``, ``steps_planned``; values None without a card (or key).
+    Keys ``weights``, ``step``, ``steps_planned`` (of the last run), ``steps_total`` (the
+    checkpoint steps of every run in the chain, the weights' own included), ``runs`` and
+    ``training_time`` (all runs); values None without a card (or key).
     """
     path = pretrained_path(name, SCALE, degradation).with_suffix(".json")
     card: dict[str, Any] = {}
@@ -162,7 +164,13 @@ def model_card(name: str, degradation: str) -> dict[str, Any]:
             card = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise VidsrError(f"cannot read model card {path}: {error}") from None
-    return {key: card.get(key) for key in ("weights", "step", "steps_planned")}
+    summary = {key: card.get(key) for key in ("weights", "step", "steps_planned")}
+    parents = card.get("initialised_from") or []
+    steps = [parent.get("step") for parent in parents] + [card.get("step")]
+    summary["steps_total"] = sum(steps) if None not in steps else None
+    summary["runs"] = len(steps) if card else None
+    summary["training_time"] = card.get("total_training_time") or card.get("training_time")
+    return summary
 
 
 @functools.cache
@@ -244,19 +252,21 @@ def per_clip_table(result: EvaluationResult) -> str:
 def models_table(
     names: list[str], degradation: str, summaries: dict[str, ModelSummary], fps: dict[str, float]
 ) -> str:
-    """Weights, training steps, parameters, multiply-adds per LR pixel and fps per model."""
-    header = ["", "Weights", "Training steps", "Parameters", "Multiply-adds per LR pixel",
+    """Weights, training (all runs), parameters, multiply-adds per LR pixel and fps per model."""
+    header = ["", "Weights", "Training steps (all runs)", "Training time", "Parameters",
+              "Multiply-adds per LR pixel",
               f"fps ({SPEED_WIDTH}x{SPEED_HEIGHT} -> {SPEED_WIDTH * SCALE}x{SPEED_HEIGHT * SCALE})"]
     rows = []
     for name in names:
         card = model_card(name, degradation)
         weights = f"`{card['weights']}`" if card["weights"] else "-"
-        steps = f"{card['step']:,}" if card["step"] is not None else "-"
-        if card["step"] is not None and card["steps_planned"] is not None:
-            steps += f" of {card['steps_planned']:,}"
+        steps = f"{card['steps_total']:,}" if card["steps_total"] is not None else "-"
+        if card["runs"] and card["runs"] > 1 and card["steps_total"] is not None:
+            steps += f" ({card['runs']} runs)"
         summary = summaries[name]
         speed = f"{fps[name]:.1f}" if name in fps else "-"
-        rows.append([name, weights, steps, summary.params_text, f"{summary.macs_per_lr_pixel:,}", speed])
+        rows.append([name, weights, steps, card["training_time"] or "-", summary.params_text,
+                     f"{summary.macs_per_lr_pixel:,}", speed])
     return markdown_table(header, rows, left=2)
 
 

@@ -90,7 +90,7 @@ def test_markdown_tables_match_the_library(
         assert f" {bicubic_clip['psnr_y']:.2f} / {bicubic_clip['ssim_y']:.4f} |" in section
         assert "| | alpha | beta | Average |" in section
         assert "`*`: not above bicubic" in section
-        assert "| raw | - | - | 0 | 0 | - |" in section
+        assert "| raw | - | - | - | 0 | 0 | - |" in section
         assert "Published, not measured here" in section
         document = json.loads(out.read_text())["degradations"][degradation]
         assert document["evaluation"] == json.loads(json.dumps(result.to_json()))
@@ -130,7 +130,7 @@ def test_speed_column(
     argv = ["--data", str(data), "--degradations", "bi", "--models", "raw", "--clips", "beta", "--quiet"]
     assert results.main(argv) == 0
     markdown = capsys.readouterr().out
-    assert "| raw | - | - | 0 | 0 | 12.3 |" in markdown
+    assert "| raw | - | - | - | 0 | 0 | 12.3 |" in markdown
     assert "fps: 20 LR frames streamed in chunks of 5" in markdown and "load average" in markdown
 
 
@@ -153,13 +153,18 @@ def test_errors_are_one_line(
     assert captured.err.count("\n") == 1
 
 
+def ship_fsrcnn(folder: Path, monkeypatch: pytest.MonkeyPatch, card: dict) -> None:
+    """Untrained fsrcnn x4 BI weights with ``card`` as their model card, shipped from ``folder``."""
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", folder)
+    save_weights(create("fsrcnn", 4), folder / "fsrcnn_x4_bi.safetensors")
+    (folder / "fsrcnn_x4_bi.json").write_text(json.dumps(card))
+
+
 def test_cards_get_the_vid4_section_once(
     results: ModuleType, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
-    save_weights(create("fsrcnn", 4), tmp_path / "fsrcnn_x4_bi.safetensors")
-    (tmp_path / "fsrcnn_x4_bi.json").write_text(json.dumps({"model": "fsrcnn", "step": 7}))
+    ship_fsrcnn(tmp_path, monkeypatch, {"model": "fsrcnn", "step": 7})
     (tmp_path / "fsrcnn_x4_bi.md").write_text("# fsrcnn x4 BI\n\nTrained for a test.\n")
     argv = ["--data", str(data), "--degradations", "bi", "--models", "bicubic,fsrcnn",
             "--no-speed", "--quiet", "--cards"]
@@ -179,3 +184,21 @@ def test_cards_get_the_vid4_section_once(
     assert markdown.count("## Vid4 x4 BI") == 1 and "| **average** |" in markdown
     assert results.main([*argv, "--max-frames", "1"]) == 2
     assert "drop --clips and --max-frames" in capsys.readouterr().err
+
+
+def test_training_column_counts_every_run_of_a_chain(
+    results: ModuleType, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    card = {"model": "fsrcnn", "weights": "fsrcnn_x4_bi.safetensors", "step": 6500, "steps_planned": 6500,
+            "initialised_from": [{"step": 1000}, {"step": 5000}],
+            "training_time": "0h 42m 45s", "total_training_time": "1h 44m 35s"}
+    ship_fsrcnn(tmp_path, monkeypatch, card)
+    argv = ["--data", str(data), "--degradations", "bi", "--models", "fsrcnn", "--no-speed", "--quiet"]
+    assert results.main(argv) == 0
+    assert "| fsrcnn | `fsrcnn_x4_bi.safetensors` | 12,500 (3 runs) | 1h 44m 35s |" in capsys.readouterr().out
+    # A single run: its own steps and time, no run count.
+    del card["initialised_from"], card["total_training_time"]
+    (tmp_path / "fsrcnn_x4_bi.json").write_text(json.dumps(card))
+    assert results.main(argv) == 0
+    assert "| fsrcnn | `fsrcnn_x4_bi.safetensors` | 6,500 | 0h 42m 45s |" in capsys.readouterr().out

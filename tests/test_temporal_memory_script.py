@@ -1,0 +1,69 @@
+"""benchmarks/temporal_memory.py on generated clips: the three variants and their differences."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidsr.data.frames import write_frame
+from vidsr.models import create, save_weights
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "temporal_memory.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("temporal_memory_script", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("clips")
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float64)
+    for t in range(7):
+        frame = 128 + 80 * np.sin(0.3 * (xx + 2 * t)) * np.cos(0.25 * yy)
+        frame = frame[..., None] + rng.normal(0, 6, (32, 32, 3))
+        write_frame(root / "moving" / f"{t:03d}.png", np.clip(frame, 0, 255).astype(np.uint8))
+    return root
+
+
+def rows(text: str) -> dict[str, list[float]]:
+    found = {}
+    for line in text.splitlines():
+        match = re.match(r"\| (\w+) \(r=\d\) \|(.*)\|$", line)
+        if match:
+            found[match.group(1)] = [float(cell) for cell in match.group(2).split("|")]
+    return found
+
+
+def test_variants_and_differences(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # Random (untrained-looking) weights with a non-zero head, so that memory can matter.
+    model = create("delta", 4)
+    for parameter in model.parameters():
+        parameter.data.normal_(0, 0.05)
+    delta = save_weights(model, tmp_path / "delta.safetensors")
+    fsrcnn = save_weights(create("fsrcnn", 4), tmp_path / "fsrcnn.safetensors")
+    argv = ["--data", str(data), "--clips", "moving", "--models", "fsrcnn,delta",
+            "--weights", f"delta={delta}", "--weights", f"fsrcnn={fsrcnn}",
+            "--crop", "32", "--frames", "7", "--skip", "2"]
+    assert load_script().main(argv) == 0
+    table = rows(capsys.readouterr().out)
+    # A per-frame network has no past: all three variants agree exactly.
+    full, window, alone, memory, past = table["fsrcnn"]
+    assert full == window == alone and memory == past == 0.0
+    full, window, alone, memory, past = table["delta"]
+    assert memory == pytest.approx(full - window, abs=2e-3) and past == pytest.approx(full - alone, abs=2e-3)
+    assert alone != full  # with random weights the state changes the output
+
+
+def test_unknown_clip_is_an_error(data: Path) -> None:
+    with pytest.raises(SystemExit):
+        load_script().main(["--data", str(data), "--clips", "nosuch", "--models", "fsrcnn"])
