@@ -105,7 +105,7 @@ def main() -> None:
     for name in args.models.split(","):
         summary = summarize(name, args.scale)
         torch.manual_seed(0)
-        model = create(name, args.scale).eval()
+        model = create(name, args.scale, pretrained=False).eval()
         line = f"{name:<14}{summary.params:>10,}{summary.macs_per_lr_pixel:>10,}"
         for _, autocast in modes:
             per_frame = time_inference(model, args.frames, 144, 180, chunk=5, autocast=autocast)

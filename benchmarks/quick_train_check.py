@@ -41,7 +41,7 @@ def y_psnr(model, lr: torch.Tensor, gt: torch.Tensor) -> float:
 def run(name: str, steps: int, peak_lr: float, clips: list[torch.Tensor], val_lr, val_gt) -> None:
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
-    model = create(name, 4)
+    model = create(name, 4, pretrained=False)
     optimiser = torch.optim.Adam(model.parameters(), lr=peak_lr, betas=(0.9, 0.99))
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=peak_lr, total_steps=steps, pct_start=0.05

@@ -133,7 +133,7 @@ def check_options(args: argparse.Namespace) -> tuple[list[str], list[str], list[
 
 def has_parameters(name: str) -> bool:
     """Whether a model is trained (has parameters) and so needs weights."""
-    return any(True for _ in create(name, SCALE).parameters())
+    return any(True for _ in create(name, SCALE, pretrained=False).parameters())
 
 
 def shipped_models(names: list[str], degradation: str) -> tuple[dict[str, VSRModel], list[str]]:

@@ -137,12 +137,12 @@ def test_cli_prints_psnr_and_fails_cleanly(clip, tmp_path, capsys):
 def test_cli_weights_like_evaluate(clip, tmp_path, capsys, monkeypatch):
     from vidsr.models import registry, save_weights
 
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "no-weights")  # untrained without --weights
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "no-weights")  # an error without --weights
     lr_dir, _, _ = clip
-    weights = save_weights(create("fsrcnn"), tmp_path / "fsrcnn.safetensors")
+    weights = save_weights(create("fsrcnn", pretrained=False), tmp_path / "fsrcnn.safetensors")
     args = ["compare", str(lr_dir), str(tmp_path / "a.mp4"), "--models", "bicubic,fsrcnn", "-q"]
-    assert main(args) == 0
-    assert "untrained" in capsys.readouterr().err
+    assert main(args) == 2
+    assert "vidsr: error: fsrcnn has no shipped weights for x4 BI (shipped: none)" in capsys.readouterr().err
     assert main([*args, "--force", "--weights", str(weights)]) == 0
     assert "untrained" not in capsys.readouterr().err
     assert main([*args, "--force", "--weights", f"fsrcnn={weights}"]) == 0
@@ -156,8 +156,18 @@ def test_cli_degradation_picks_the_shipped_weights(clip, tmp_path, capsys, monke
     monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)  # no shipped fsrcnn weights here
     lr_dir, _, _ = clip
     args = ["compare", str(lr_dir), str(tmp_path / "a.mp4"), "--models", "bicubic,fsrcnn", "-q"]
-    assert main([*args, "--degradation", "bd"]) == 0
-    assert "no shipped weights for x4 BD (fsrcnn_x4_bd.safetensors)" in capsys.readouterr().err
+    assert main([*args, "--degradation", "bd"]) == 2
+    assert "vidsr: error: fsrcnn has no shipped weights for x4 BD (shipped: none)" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main([*args, "--degradation", "BD"])
     assert exit_info.value.code == 2 and "invalid choice: 'BD'" in capsys.readouterr().err
+
+
+def test_help_names_the_default_models(capsys):
+    from vidsr.video.compare import default_models
+
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "once trained weights ship" not in text
+    assert f"(default: {','.join(default_models())}: " in text and "shipped weights" in text

@@ -25,7 +25,7 @@ from vidsr.metrics import frame_metrics
 from vidsr.models import create, registry, save_weights
 from vidsr.models.base import ModelFacts, VSRModel
 
-JSON_KEYS = {"psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "mse_rgb", "tc"}
+JSON_KEYS = {"psnr_y", "ssim_y", "mse_y", "psnr_rgb", "ssim_rgb", "mse_rgb", "tc"}
 
 
 def make_dataset(root: Path, lengths: dict[str, int], size: int = 64) -> Path:
@@ -197,18 +197,25 @@ def test_cli_errors_are_one_line(
     assert "Traceback" not in err
 
 
-def test_trained_model_weights_shipped_given_or_untrained(
+def test_trained_model_weights_shipped_given_or_untrained_on_request(
     tmp_path: Path, capsys: pytest.CaptureFixture, tiny_model: Path
 ) -> None:
     data = make_dataset(tmp_path / "data", {"a": 1}, size=32)
     out = tmp_path / "r.json"
+    argv = ["evaluate", "--data", str(data), "--models", "tiny", "--quiet", "--json", str(out)]
 
     def gain_run(*extra: str) -> tuple[float, str]:
-        assert main(["evaluate", "--data", str(data), "--models", "tiny", "--quiet", "--json", str(out), *extra]) == 0
+        assert main([*argv, *extra]) == 0
         err = capsys.readouterr().err
         return json.loads(out.read_text())["models"]["tiny"]["average"]["mse_rgb"], err
 
-    untrained, err = gain_run()
+    # No shipped weights and no --weights: an error, not an untrained evaluation.
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("vidsr: error: tiny has no shipped weights for x4 BI")
+    assert "(shipped: none)" in err and "--models bicubic" in err and "--weights FILE" in err
+    assert "--no-pretrained" in err and not out.exists()
+    untrained, err = gain_run("--no-pretrained")  # asked for explicitly
     assert "UNTRAINED" in err
     model = Tiny(4)
     with torch.no_grad():
@@ -224,6 +231,47 @@ def test_trained_model_weights_shipped_given_or_untrained(
     assert gain_run("--weights", f"tiny={given_file}")[0] == shipped
     assert main(["evaluate", "--data", str(data), "--models", "raw", "--weights", str(given_file)]) == 2
     assert "exactly one trained model" in capsys.readouterr().err
+
+
+def test_scale_without_shipped_weights_is_an_error_naming_what_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    data = make_dataset(tmp_path / "data", {"a": 1}, size=32)
+    assert main(["evaluate", "--data", str(data), "--models", "bicubic,delta", "--scale", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("vidsr: error: delta has no shipped weights for x2 BI (shipped: x4 BI, x4 BD); ")
+    assert "use --scale 4, --models bicubic, --no-pretrained (untrained) or --weights FILE" in err
+    assert main(["evaluate", "--data", str(data), "--models", "fsrcnn", "--degradation", "bd", "--quiet"]) == 2
+    assert "fsrcnn has no shipped weights for x4 BD (shipped: x4 BI); use --degradation bi" in capsys.readouterr().err
+
+
+def test_json_has_mse_y_and_per_frame_figures_on_request(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    data = make_dataset(tmp_path / "data", {"a": 3, "b": 1}, size=32)
+    out = tmp_path / "r.json"
+    argv = ["evaluate", "--data", str(data), "--models", "bicubic", "--quiet", "--json", str(out)]
+    assert main(argv) == 0
+    plain = json.loads(out.read_text())["models"]["bicubic"]
+    assert "per_frame" not in plain["clips"]["a"]
+    assert main([*argv, "--per-frame"]) == 0
+    capsys.readouterr()
+    scores = json.loads(out.read_text())["models"]["bicubic"]
+    model = create("bicubic", 4)
+    for clip in open_dataset(data, scale=4):
+        sr = to_uint8(model(to_tensor(clip.lr)[None])[0])
+        frames = [frame_metrics(s, g) for s, g in zip(sr, clip.gt, strict=True)]
+        figures = scores["clips"][clip.name]
+        assert figures["mse_y"] == pytest.approx(np.mean([f["mse_y"] for f in frames]), abs=1e-9)
+        assert figures["mse_y"] == plain["clips"][clip.name]["mse_y"]
+        assert set(figures["per_frame"]) == {"psnr_y", "ssim_y"}
+        for key in ("psnr_y", "ssim_y"):
+            assert figures["per_frame"][key] == pytest.approx([f[key] for f in frames], abs=1e-9)
+    # Y MSE on the 0-255 scale, like the RGB one; PSNR-Y follows from it.
+    a = scores["clips"]["a"]
+    assert a["mse_y"] > 1 and a["mse_y"] < a["mse_rgb"] * 2
+    assert math.isclose(scores["average"]["mse_y"], np.mean([scores["clips"][c]["mse_y"] for c in "ab"]))
+    assert main(["evaluate", "--data", str(data), "--models", "bicubic", "--quiet", "--per-frame"]) == 2
+    assert "--per-frame" in capsys.readouterr().err
 
 
 @pytest.mark.shared_data

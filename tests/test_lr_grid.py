@@ -66,7 +66,7 @@ def test_corner_base_is_closer_to_the_ground_truth_of_bd_input():
 @pytest.mark.parametrize("name", NETWORKS)
 def test_create_puts_every_part_on_the_grid_of_the_degradation(name):
     for degradation, grid in LR_GRID.items():
-        model = create(name, 4, degradation=degradation)
+        model = create(name, 4, degradation=degradation, pretrained=False)
         grids = {module.lr_grid for module in model.modules() if hasattr(module, "lr_grid")}
         assert grids == {grid}
 
@@ -75,7 +75,7 @@ def test_create_puts_every_part_on_the_grid_of_the_degradation(name):
 def test_untrained_bd_network_equals_the_corner_bicubic(name):
     x = torch.rand(1, 4, 3, 11, 13, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        out = create(name, 4, degradation="bd")(x)
+        out = create(name, 4, degradation="bd", pretrained=False)(x)
     torch.testing.assert_close(out, bicubic_upsample(x, 4, grid="corner"), rtol=0, atol=2e-6)
 
 
@@ -87,7 +87,7 @@ def test_bicubic_baseline_stays_matlab_on_bd_input():
 
 def test_unknown_grid_or_degradation_is_refused():
     with pytest.raises(ValueError, match="centre, corner"):
-        create("delta", 4).set_lr_grid("middle")
+        create("delta", 4, pretrained=False).set_lr_grid("middle")
     with pytest.raises(ValueError, match="grid"):
         bicubic_upsample(torch.rand(1, 4, 4), 4, grid="middle")
     with pytest.raises(VidsrError, match="unknown degradation"):
@@ -96,13 +96,13 @@ def test_unknown_grid_or_degradation_is_refused():
 
 def test_weights_carry_their_grid(tmp_path: Path):
     path = tmp_path / "bd.safetensors"
-    save_weights(create("previous", 4, degradation="bd"), path, metadata={"lr_grid": "corner"})
-    assert {m.lr_grid for m in load_weights(create("previous", 4), path).modules()
+    save_weights(create("previous", 4, degradation="bd", pretrained=False), path, metadata={"lr_grid": "corner"})
+    assert {m.lr_grid for m in load_weights(create("previous", 4, pretrained=False), path).modules()
             if hasattr(m, "lr_grid")} == {"corner"}
-    assert load_weights(create("previous", 4), path, keep_grid=True).lr_grid == "centre"
+    assert load_weights(create("previous", 4, pretrained=False), path, keep_grid=True).lr_grid == "centre"
     plain = tmp_path / "plain.safetensors"
-    save_weights(create("previous", 4), plain)  # no metadata: the model keeps its grid
-    assert load_weights(create("previous", 4, degradation="bd"), plain).lr_grid == "corner"
+    save_weights(create("previous", 4, pretrained=False), plain)  # no metadata: the model keeps its grid
+    assert load_weights(create("previous", 4, degradation="bd", pretrained=False), plain).lr_grid == "corner"
 
 
 def test_bd_run_started_from_bi_weights_trains_on_the_corner_grid(tmp_path: Path):

@@ -49,12 +49,12 @@ def clip(batch: int, frames: int, height: int, width: int, seed: int = 0) -> tor
 
 @pytest.mark.parametrize("name", sorted(BUDGETS))
 def test_parameter_count_within_one_percent_of_the_founding_design(name):
-    params = count_parameters(create(name, 4))
+    params = count_parameters(create(name, 4, pretrained=False))
     assert abs(params - BUDGETS[name]) <= 0.01 * BUDGETS[name], params
 
 
 def test_previous_is_two_separate_networks_each_within_budget():
-    model = create("previous", 4)
+    model = create("previous", 4, pretrained=False)
     parts = model.parts()
     assert set(parts) == set(PREVIOUS_BUDGETS)
     for part, budget in PREVIOUS_BUDGETS.items():
@@ -110,7 +110,7 @@ def test_five_parallel_has_five_independent_stacks():
 @pytest.mark.parametrize("scale", [2, 3, 4])
 @pytest.mark.parametrize(("frames", "height", "width"), [(3, 17, 23), (1, 8, 8), (2, 5, 12)])
 def test_output_shape(name, scale, frames, height, width):
-    model = create(name, scale)
+    model = create(name, scale, pretrained=False)
     with torch.no_grad():
         out = model(clip(2, frames, height, width))
     assert out.shape == (2, frames, 3, scale * height, scale * width)
@@ -121,7 +121,7 @@ def test_output_shape(name, scale, frames, height, width):
 @pytest.mark.parametrize("name", NETWORKS)
 def test_rejects_frames_that_are_not_b_t_3_h_w(name):
     with pytest.raises(ValueError):
-        create(name, 4)(torch.rand(2, 3, 8, 8))
+        create(name, 4, pretrained=False)(torch.rand(2, 3, 8, 8))
 
 
 # --- the base upsampling -------------------------------------------------------------------------
@@ -152,7 +152,7 @@ def test_bicubic_upsample_stays_float32_under_bf16_autocast():
 def test_untrained_network_equals_bicubic(name, scale):
     x = clip(1, 4, 11, 13)
     with torch.no_grad():
-        out = create(name, scale)(x)
+        out = create(name, scale, pretrained=False)(x)
     reference = imresize(x.double(), float(scale)).float()
     torch.testing.assert_close(out, reference, rtol=0, atol=2e-6)
 
@@ -160,7 +160,7 @@ def test_untrained_network_equals_bicubic(name, scale):
 def test_untrained_five_parallel_equals_bicubic_on_mid_tones():
     x = clip(1, 5, 11, 13) * 0.5 + 0.25  # bicubic stays well inside [1/32, 31/32]
     with torch.no_grad():
-        out = create("five_parallel", 4)(x)
+        out = create("five_parallel", 4, pretrained=False)(x)
     torch.testing.assert_close(out, imresize(x.double(), 4.0).float(), rtol=0, atol=2e-6)
 
 
@@ -253,7 +253,7 @@ def test_delta_output_range_is_not_limited():
 
 @pytest.mark.parametrize("name", NETWORKS)
 def test_gradients_reach_every_parameter(name):
-    model = perturbed(create(name, 2))
+    model = perturbed(create(name, 2, pretrained=False))
     x = clip(2, 4, 10, 10)
     target = torch.rand(2, 4, 3, 20, 20, generator=torch.Generator().manual_seed(5))
     loss = (model(x) - target).abs().mean()
@@ -272,7 +272,7 @@ def test_zero_initialised_layers_still_learn_within_three_steps(name):
     behind the head and the hidden state, so they move at the third.
     """
     torch.manual_seed(0)
-    model = create(name, 2)
+    model = create(name, 2, pretrained=False)
     before = {key: value.clone() for key, value in model.state_dict().items()}
     optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
     x = clip(1, 3, 8, 8)
@@ -287,7 +287,7 @@ def test_zero_initialised_layers_still_learn_within_three_steps(name):
 
 @pytest.mark.parametrize("name", NETWORKS)
 def test_bf16_autocast_runs_and_returns_float32_frames(name):
-    model = perturbed(create(name, 2))
+    model = perturbed(create(name, 2, pretrained=False))
     x = clip(1, 3, 6, 6)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(x)
@@ -303,7 +303,7 @@ def test_same_seed_same_model_and_output(name):
     outputs, states = [], []
     for seed in (7, 7, 8):
         torch.manual_seed(seed)
-        model = create(name, 4)
+        model = create(name, 4, pretrained=False)
         states.append(model.state_dict())
         with torch.no_grad():
             outputs.append(perturbed(model, seed=seed)(x))
@@ -317,7 +317,7 @@ def test_same_seed_same_model_and_output(name):
 @pytest.mark.parametrize("name", NETWORKS)
 def test_weights_round_trip_through_create(name, tmp_path):
     torch.manual_seed(1)
-    model = perturbed(create(name, 4))
+    model = perturbed(create(name, 4, pretrained=False))
     path = save_weights(model, tmp_path / f"{name}.safetensors")
     loaded = create(name, 4, weights=path)
     x = clip(1, 3, 6, 6)

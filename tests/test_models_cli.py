@@ -23,6 +23,7 @@ KEYS = {
     "recurrent_2d",
     "recurrent_3d",
     "output_range_controlled",
+    "weights",
 }
 
 
@@ -110,7 +111,8 @@ def test_macs_per_lr_pixel_counts_a_known_model_exactly():
 def test_summary_at_scale_2_has_smaller_heads():
     x4, x2 = summarize("delta", 4), summarize("delta", 2)
     assert x2.scale == 2 and x2.params < x4.params
-    assert x4.params - x2.params == 28 * 9 * (48 - 12) + (48 - 12)  # the head's conv only
+    # the head's conv, and the feedback 1x1 that reads s*s sub-pixel phases of luma
+    assert x4.params - x2.params == 28 * 9 * (48 - 12) + (48 - 12) + 28 * (16 - 4)
 
 
 def test_human_table_has_the_founding_layout(capsys):
@@ -130,7 +132,7 @@ def test_human_table_has_the_founding_layout(capsys):
         row = next(line for line in lines if line.startswith(question))
         assert row[len(question) :].split() == expected[key], row
     params = next(line for line in lines if line.startswith("Number of parameters"))
-    assert params.split()[3:] == ["10,580", "+", "62,992", "83,712", "260,685"]
+    assert params.split()[3:] == ["10,580", "+", "62,992", "84,188", "261,382"]
     assert any(line.startswith("Multiply-adds per LR pixel") for line in lines)
 
 
@@ -153,3 +155,18 @@ def test_scale_option(capsys):
     assert main(["models", "--json", "--scale", "2", "fsrcnn"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["scale"] == 2 and row["params"] == 17_132
+
+
+def test_json_lists_the_shipped_weights_of_each_model(listing):
+    rows = by_name(listing)
+    assert rows["delta"]["weights"] == ["x4 BI", "x4 BD"]
+    assert rows["five_parallel"]["weights"] == ["x4 BI", "x4 BD"]
+    assert rows["fsrcnn"]["weights"] == ["x4 BI"] and rows["previous"]["weights"] == ["x4 BI"]
+    assert rows["bicubic"]["weights"] == [] and rows["two_step"]["weights"] == []
+
+
+def test_human_table_has_a_shipped_weights_row(capsys):
+    assert main(["models", "--scale", "2", "delta", "fsrcnn", "two_step"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("Shipped weights"))
+    assert row[len("Shipped weights") :].split() == ["x4", "BI,", "x4", "BD", "x4", "BI", "-"]

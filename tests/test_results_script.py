@@ -156,7 +156,7 @@ def test_errors_are_one_line(
 def ship_fsrcnn(folder: Path, monkeypatch: pytest.MonkeyPatch, card: dict) -> None:
     """Untrained fsrcnn x4 BI weights with ``card`` as their model card, shipped from ``folder``."""
     monkeypatch.setattr(registry, "WEIGHTS_DIR", folder)
-    save_weights(create("fsrcnn", 4), folder / "fsrcnn_x4_bi.safetensors")
+    save_weights(create("fsrcnn", 4, pretrained=False), folder / "fsrcnn_x4_bi.safetensors")
     (folder / "fsrcnn_x4_bi.json").write_text(json.dumps(card))
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("tiny_tensors")
 def network(name: str, scale: int = 2) -> VSRModel:
     """A model with every parameter random (the zero-initialised heads too), in eval mode."""
     torch.manual_seed(0)
-    model = create(name, scale).eval()
+    model = create(name, scale, pretrained=False).eval()
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for param in model.parameters():
@@ -46,18 +46,43 @@ def stream(model: VSRModel, lr: torch.Tensor, sizes: list[int]) -> torch.Tensor:
     return torch.cat(outputs, dim=1)
 
 
-def reference(model: VSRModel, lr: torch.Tensor) -> torch.Tensor:
-    """Independent of :class:`Streamer`: replicate the end frames, encode, loop the cell."""
+def run_padded(model: VSRModel, lr: torch.Tensor, hidden) -> tuple[list[torch.Tensor], object]:
+    """Replicate the end frames, encode, loop the cell over every frame of ``lr``."""
     r = model.radius
     padded = torch.cat([lr[:, :1]] * r + [lr] + [lr[:, -1:]] * r, dim=1)
     encoded = model.encode(padded)
-    batch, _, _, height, width = lr.shape
-    hidden = model.init_hidden(batch, height, width, lr)
     frames = []
     for t in range(lr.shape[1]):
         frame, hidden = model.cell(encoded[:, t : t + 2 * r + 1], hidden)
         frames.append(frame)
+    return frames, hidden
+
+
+def reference(model: VSRModel, lr: torch.Tensor) -> torch.Tensor:
+    """Independent of :class:`Streamer`: the first ``warmup`` frames run backwards (outputs
+    dropped), then the clip from the state they leave, both with replicated end frames."""
+    batch, _, _, height, width = lr.shape
+    hidden = model.init_hidden(batch, height, width, lr)
+    if model.warmup:
+        _, hidden = run_padded(model, lr[:, : model.warmup].flip(1), hidden)
+    frames, _ = run_padded(model, lr, hidden)
     return torch.stack(frames, dim=1)
+
+
+@pytest.mark.parametrize("name", ["delta", "five_parallel"])
+def test_warm_up_starts_the_clip_from_a_warm_state(name):
+    """With ``warmup`` the first frames change (the state saw frames 0..W-1 backwards);
+    without it the clip starts cold, exactly as the plain padded loop."""
+    model = network(name)
+    lr = clip(frames=6, batch=1)
+    assert model.warmup > 0
+    with torch.no_grad():
+        warm = model(lr)
+        model.warmup = 0
+        cold = model(lr)
+        plain, _ = run_padded(model, lr, model.init_hidden(1, HEIGHT, WIDTH, lr))
+    torch.testing.assert_close(cold, torch.stack(plain, dim=1), rtol=0, atol=1e-5)
+    assert not torch.allclose(warm[:, 0], cold[:, 0], atol=1e-3)
 
 
 @pytest.fixture(scope="module", params=NETWORKS)
@@ -128,18 +153,21 @@ def test_latency_is_the_radius_and_memory_stays_bounded(name):
     with torch.no_grad():
         for t in range(lr.shape[1]):
             ready += streamer.push(lr[:, t : t + 1]).shape[1]
-            assert ready == max(0, t + 1 - r)  # frame t leaves as soon as frame t+r arrives
-            assert len(streamer._pending) <= 2 * r  # only the window's look-back is kept
+            # frame t leaves as soon as frame t+r arrives, once the warm-up has its frames
+            assert ready == (0 if t + 1 < model.warmup else max(0, t + 1 - r))
+            assert len(streamer._pending or []) <= 2 * r  # only the window's look-back is kept
+            assert sum(chunk.shape[1] for chunk in streamer._preroll) < max(model.warmup, 1)
         assert streamer.flush().shape[1] == r
     assert (streamer.frames_in, streamer.frames_out) == (12, 12)
 
 
 @pytest.mark.parametrize("name", NETWORKS)
 def test_frames_beyond_the_look_ahead_do_not_matter(name):
+    """Frame t depends on frames up to t + radius (and on the warm-up's first frames)."""
     model = network(name)
-    lr = clip()
+    lr = clip(frames=16)
     changed = lr.clone()
-    t = 4
+    t = max(4, model.warmup - 1)
     changed[:, t + model.radius + 1 :] = torch.rand_like(changed[:, t + model.radius + 1 :])
     with torch.no_grad():
         a, b = model(lr), model(changed)
@@ -190,9 +218,10 @@ def test_streamer_keeps_no_reference_to_returned_frames():
     """Constant memory: after a chunk is returned, the streamer holds no part of it (nor its graph)."""
     model = network("delta")
     streamer = model.streamer()
-    out = streamer.push(clip(frames=4).requires_grad_())
-    assert out.shape[1] == 3
-    held = [streamer._empty, *streamer._pending, streamer._hidden]
+    out = streamer.push(clip(frames=12).requires_grad_())
+    assert out.shape[1] == 12 - model.radius
+    hidden = streamer._hidden
+    held = [streamer._empty, *streamer._pending, *(hidden if isinstance(hidden, tuple) else [hidden])]
     out_storage = out.untyped_storage().data_ptr()
     assert all(t.untyped_storage().data_ptr() != out_storage for t in held)
     assert streamer._empty.grad_fn is None

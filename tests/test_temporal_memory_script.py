@@ -48,22 +48,35 @@ def rows(text: str) -> dict[str, list[float]]:
 def test_variants_and_differences(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     # Random (untrained-looking) weights with a non-zero head, so that memory can matter.
     torch.manual_seed(0)
-    model = create("delta", 4)
+    model = create("delta", 4, pretrained=False)
     for parameter in model.parameters():
         parameter.data.normal_(0, 0.05)
     delta = save_weights(model, tmp_path / "delta.safetensors")
-    fsrcnn = save_weights(create("fsrcnn", 4), tmp_path / "fsrcnn.safetensors")
+    fsrcnn = save_weights(create("fsrcnn", 4, pretrained=False), tmp_path / "fsrcnn.safetensors")
     argv = ["--data", str(data), "--clips", "moving", "--models", "fsrcnn,delta",
             "--weights", f"delta={delta}", "--weights", f"fsrcnn={fsrcnn}",
-            "--crop", "32", "--frames", "7", "--skip", "2"]
+            "--crop", "32", "--frames", "7", "--skip", "2", "--long-frames", "12"]
     assert load_script().main(argv) == 0
-    table = rows(capsys.readouterr().out)
-    # A per-frame network has no past: all three variants agree exactly.
-    full, window, alone, memory, past = table["fsrcnn"]
-    assert full == window == alone and memory == past == 0.0
-    full, window, alone, memory, past = table["delta"]
+    out = capsys.readouterr().out
+    table = rows(out)
+    # A per-frame network has no past and no warm-up: all variants agree exactly.
+    full, window, alone, memory, past, warm = table["fsrcnn"]
+    assert full == window == alone and memory == past == warm == 0.0
+    full, window, alone, memory, past, warm = table["delta"]
     assert memory == pytest.approx(full - window, abs=2e-3) and past == pytest.approx(full - alone, abs=2e-3)
     assert alone != full  # with random weights the state changes the output
+    assert warm != 0.0  # ... and so does the warm-up
+    long_rows = [line for line in out.splitlines() if line.startswith("| delta | ")]
+    assert [row.split(" | ")[1] for row in long_rows] == ["moving (ping-pong)", "flat sky (synthetic)"]
+
+
+def test_ping_pong_and_flat_sky() -> None:
+    script = load_script()
+    assert script.ping_pong(4, 10).tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
+    sky = script.flat_sky_clip(5, 48, 64)
+    assert sky.shape == (5, 48, 64, 3) and sky.dtype == np.uint8
+    assert np.ptp(sky[:, 20, 40:44].astype(int), axis=1).max() <= 1  # flat sky (away from the kite)
+    assert not np.array_equal(sky[0, 40:], sky[4, 40:])  # the ground moves
 
 
 def test_unknown_clip_is_an_error(data: Path) -> None:

@@ -15,14 +15,16 @@ from test_training_helpers import TINY, make_clips, tiny_overrides
 
 from vidsr.data.degradation import degrade_uint8
 from vidsr.errors import VidsrError
-from vidsr.models.registry import MODELS, create
+from vidsr.models.registry import MODELS
 from vidsr.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from vidsr.training.config import (
     Config,
+    OptimConfig,
     ScheduleConfig,
     config_differences,
     load_config,
     parse_override,
+    resolve_num_workers,
 )
 from vidsr.training.data import (
     Clip,
@@ -33,10 +35,11 @@ from vidsr.training.data import (
     split_clips,
     validation_clips,
 )
+from vidsr.training.distributed import DistContext
 from vidsr.training.logbook import MetricsLog, read_metrics
 from vidsr.training.losses import charbonnier, make_loss
 from vidsr.training.optim import lr_factor, make_optimizer, make_scheduler
-from vidsr.training.trainer import build_model, train
+from vidsr.training.trainer import Trainer, build_model, train
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 TRAINABLE = [name for name in MODELS if name not in ("raw", "bicubic")]
@@ -73,11 +76,37 @@ def test_overrides_are_yaml_scalars_with_dotted_keys() -> None:
         ("optim=3", "must be a section"),
         ("noequals", "key=value"),
         ("data.val_split=[000, 011]", "quote numeric clip names"),
+        ("train.checkpoint_interval=30", r"checkpoint_interval \(30\) must be a multiple of train.log_interval \(20\)"),
+        ("data.num_workers=many", "data.num_workers must be auto or a count >= 0, not 'many'"),
+        ("data.num_workers=-1", "data.num_workers must be auto or a count >= 0, not -1"),
+        ("optim.name=rmsprop", "optim.name must be one of adam, adamw, sgd"),
+        ("optim.momentum=0.9", "optim.momentum is for sgd; adam uses optim.betas"),
     ],
 )
 def test_bad_configs_name_the_key(override: str, message: str) -> None:
     with pytest.raises(VidsrError, match=message):
         load_config(None, [override])
+
+
+def test_num_workers_default_to_the_machine_and_take_a_count(
+    monkeypatch: pytest.MonkeyPatch, clips_dir: Path, tmp_path: Path
+) -> None:
+    assert load_config(None).data.num_workers == "auto"
+    assert load_config(None, ["data.num_workers=3"]).data.num_workers == 3
+    assert resolve_num_workers(3) == 3 and resolve_num_workers(0) == 0
+    assert {load_config(path).data.num_workers for path in CONFIGS if path.stem != "smoke"} == {"auto"}
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    for cpus, workers in [(1, 0), (2, 1), (4, 3), (16, 4)]:
+        monkeypatch.setattr("os.sched_getaffinity", lambda _pid, n=cpus: set(range(n)), raising=False)
+        assert resolve_num_workers("auto") == workers, cpus
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")  # torchrun: 4 processes share the 16 CPUs
+    assert resolve_num_workers("auto") == 3
+    monkeypatch.undo()
+    # The trainer resolves auto (the DataLoader takes only a count); the config keeps it.
+    run_dir = tmp_path / "auto"
+    train(load_config(None, tiny_overrides(clips_dir, run_dir, steps=2, **{"data.num_workers": "auto"})),
+          quiet=True)
+    assert load_config(run_dir / "config.yaml").data.num_workers == "auto"
 
 
 def test_config_file_errors(tmp_path: Path) -> None:
@@ -279,6 +308,21 @@ def test_step_schedule_and_scheduler_drive_the_optimizer() -> None:
         make_optimizer([], Config().optim)
 
 
+def test_sgd_takes_plain_gradient_steps() -> None:
+    model = torch.nn.Linear(2, 1, bias=False)
+    optimizer = make_optimizer(model.parameters(), OptimConfig(name="sgd", lr=0.5))
+    assert isinstance(optimizer, torch.optim.SGD) and optimizer.param_groups[0]["momentum"] == 0
+    start = model.weight.detach().clone()
+    for _ in range(2):  # no momentum: each step is -lr * gradient of that step alone
+        before = model.weight.detach().clone()
+        optimizer.zero_grad()
+        model(torch.ones(1, 2)).sum().backward()
+        optimizer.step()
+        torch.testing.assert_close(model.weight.detach(), before - 0.5 * torch.ones(1, 2))
+    assert torch.equal(model.weight.detach(), start - 1.0)
+    assert load_config(None, ["optim.name=sgd", "optim.momentum=0.9"]).optim.momentum == 0.9
+
+
 def test_losses() -> None:
     sr, gt = torch.tensor([0.0, 0.5, 1.0]), torch.tensor([0.0, 0.0, 0.25])
     expected = np.mean(np.sqrt(np.array([0.0, 0.25, 0.5625]) + 1e-6))
@@ -356,20 +400,39 @@ def test_tiny_run_writes_the_run_folder(clips_dir: Path, tmp_path: Path) -> None
               resume=True, quiet=True)
 
 
-@pytest.mark.parametrize("name", TRAINABLE)
-def test_tiny_run_of_every_model(name: str, clips_dir: Path, tmp_path: Path) -> None:
-    # Batch 1 and validation crops of the patch size: one set of oneDNN kernels to build.
-    overrides = tiny_overrides(clips_dir, tmp_path / name, steps=2, **{
+def _tiny_model_run(clips_dir: Path, run_dir: Path, name: str, **extra: object):
+    """Three steps of model ``name``: its weights when the trainer starts (the trainer's own
+    seeded model, before ``run()``), its weights in ``last.pt`` at the end, the result.
+    (Three: flow's zero-initialised flow heads hold the layers before them at zero gradient
+    for two.) Batch 1 and validation crops of the patch size: one set of oneDNN kernels."""
+    overrides = tiny_overrides(clips_dir, run_dir, steps=3, **{
         "model.name": name, "data.batch_size": 1, "data.gt_patch": 32, "data.window": 3,
-        "train.val_interval": 2, "train.checkpoint_interval": 2, "val.crop": 32,
-        "val.max_frames": 3})
-    before = create(name, 4)
-    result = train(load_config(None, overrides), quiet=True)
-    assert result.step == 2 and math.isfinite(result.loss)
+        "train.val_interval": 3, "val.crop": 32, "val.max_frames": 3, **extra})
+    trainer = Trainer(load_config(None, overrides), DistContext(), run_dir, None, quiet=True)
+    start = {key: value.detach().clone() for key, value in trainer.model.named_parameters()}
+    result = trainer.run()
+    return start, load_checkpoint(run_dir / "last.pt")["model"], result
+
+
+def _untrained(start: dict[str, torch.Tensor], end: dict[str, torch.Tensor]) -> list[str]:
+    """Parameters no entry of which moved by more than 1e-6: an update moves them by about
+    the learning rate (1e-3 here); rounding, or lr=1e-30 on a zero-initialised layer, not."""
+    return [key for key, value in start.items() if (end[key] - value).abs().max() <= 1e-6]
+
+
+@pytest.mark.parametrize("name", TRAINABLE)
+def test_tiny_run_of_every_model_trains_every_parameter(name: str, clips_dir: Path, tmp_path: Path) -> None:
+    start, end, result = _tiny_model_run(clips_dir, tmp_path / name, name)
+    assert result.step == 3 and math.isfinite(result.loss)
     assert math.isfinite(result.best["psnr_y"]) and 0 < result.best["ssim_y"] <= 1
-    after = load_checkpoint(tmp_path / name / "last.pt")["model"]
-    changed = [k for k, v in before.state_dict().items() if not torch.equal(v, after[k])]
-    assert changed, f"{name}: training changed no weight"
+    assert _untrained(start, end) == [], f"{name}: training left these parameters unchanged"
+
+
+def test_the_every_parameter_check_sees_a_run_that_learns_nothing(clips_dir: Path, tmp_path: Path) -> None:
+    """Compared with the trainer's own start (not a fresh, differently seeded model), a run
+    at lr=1e-30 trains nothing, its zero-initialised last layer included."""
+    start, end, _ = _tiny_model_run(clips_dir, tmp_path, "fsrcnn", **{"optim.lr": 1e-30})
+    assert _untrained(start, end) == list(start)
 
 
 def test_models_by_import_path_and_unknown_names() -> None:

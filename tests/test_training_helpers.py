@@ -92,7 +92,7 @@ def tiny_overrides(data: Path, run_dir: Path, steps: int = 6, **extra: object) -
         "train.precision": "fp32",
         "train.log_interval": 2,
         "train.val_interval": 3,
-        "train.checkpoint_interval": 3,
+        "train.checkpoint_interval": 4,  # a multiple of the log interval (config rule)
         "train.device": "cpu",
         "train.run_dir": str(run_dir),
     }
@@ -109,10 +109,12 @@ def subprocess_env(threads: int = 1) -> dict[str, str]:
     return env
 
 
-def run_vidsr(args: list[str], timeout: float = 120, **kwargs: object) -> subprocess.CompletedProcess:
-    """``python -m vidsr ARGS`` in a child process (tiny model importable)."""
+def run_vidsr(args: list[str], timeout: float = 120, env: dict[str, str] | None = None,
+              **kwargs: object) -> subprocess.CompletedProcess:
+    """``python -m vidsr ARGS`` in a child process (tiny model importable; ``env``: extra
+    variables)."""
     return subprocess.run(
-        [sys.executable, "-m", "vidsr", *args], env=subprocess_env(), cwd=REPO_ROOT,
+        [sys.executable, "-m", "vidsr", *args], env={**subprocess_env(), **(env or {})}, cwd=REPO_ROOT,
         capture_output=True, text=True, timeout=timeout, **kwargs,
     )
 

@@ -84,6 +84,9 @@ class Probe:
     streams: list[tuple[str, str]]
     packets: dict[str, int] = field(default_factory=dict)
     packet_seconds: dict[str, float] = field(default_factory=dict)
+    # Per stream type, each packet's (bytes, pts, dts, duration, time base): equal lists
+    # mean a stream was copied packet for packet (a re-encode changes the bytes).
+    packet_data: dict[str, list[tuple[bytes, int | None, int | None, int, Fraction]]] = field(default_factory=dict)
 
     @property
     def end(self) -> Fraction:
@@ -128,4 +131,39 @@ def probe(path: Path, decode_rgb: bool = True) -> Probe:
             if packet.duration:
                 seconds = float(packet.duration * packet.time_base)
                 result.packet_seconds[kind] = result.packet_seconds.get(kind, 0.0) + seconds
+            record = (bytes(packet), packet.pts, packet.dts, packet.duration, packet.time_base)
+            result.packet_data.setdefault(kind, []).append(record)
     return result
+
+
+def decoded_audio_seconds(path: Path) -> Fraction:
+    """How long the first audio stream of ``path`` plays: decoded samples / sample rate."""
+    samples, rate = 0, 0
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            samples, rate = samples + frame.samples, frame.sample_rate
+    assert rate, f"{path} has no audio"
+    return Fraction(samples, rate)
+
+
+def write_keyframed(path: Path, count: int, height: int = 48, width: int = 64, *, gop: int = 8,
+                    audio_seconds: float | None = None) -> Path:
+    """An H.264 video of the test pattern at 25 fps with a keyframe every ``gop`` frames and
+    B-frames (so that seeking to a segment lands on a keyframe before it), and AAC audio."""
+    from vidsr.video.colour import Colour, rgb_to_frame
+    from vidsr.video.synthetic import _write_tone, pattern_frame
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options={"g": str(gop), "bf": "2", "crf": "18"})
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        audio = container.add_stream("aac", rate=48000) if audio_seconds else None
+        for index in range(count):
+            frame = rgb_to_frame(pattern_frame(index, height, width), Colour(), "yuv420p")
+            frame.pts, frame.time_base = index, Fraction(1, 25)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+        if audio is not None:
+            _write_tone(container, audio, audio_seconds)
+    return path

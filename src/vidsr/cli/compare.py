@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from vidsr.cli.upscale import add_degradation_option, add_output_options, interrupt_on_sigterm
+from vidsr.video.pipeline import DEFAULT_MODEL  # light, as in cli/upscale.py
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("input", metavar="INPUT", help="LR video file or folder of frames")
     parser.add_argument("output", metavar="OUTPUT", help="video file (.mp4 .mkv ...) or folder of PNG frames")
     parser.add_argument("--models", default=None, metavar="LIST",
-                        help="comma-separated model names (default: raw,bicubic, or bicubic and "
-                             "the default model once trained weights ship)")  # fmt: skip
+                        help=f"comma-separated model names (default: bicubic,{DEFAULT_MODEL}: bicubic and "
+                             "the default model of `vidsr upscale`, with its shipped weights)")  # fmt: skip
     parser.add_argument("--weights", default=None, metavar="FILE|NAME=FILE,...",
                         help="weights for the trained model(s): one file, or name=file pairs "
                              "(default: shipped weights)")  # fmt: skip
@@ -61,10 +62,14 @@ def weights_for(names: list[str], spec: str | None) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vidsr.models.registry import check_shipped_weights
     from vidsr.video.compare import compare_videos, default_models, parse_models
 
     names = parse_models(args.models) if args.models else default_models()
     models = [(name, str(path) if path else None) for name, path in weights_for(names, args.weights).items()]
+    for name, path in models:
+        if path is None:  # trained models need shipped weights for this scale and degradation
+            check_shipped_weights(name, args.scale, args.degradation, "--models")
     with interrupt_on_sigterm():
         result = compare_videos(
             args.input,

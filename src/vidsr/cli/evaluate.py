@@ -34,10 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--crop-border", type=int, default=0, metavar="N",
                         help="pixels ignored at each border when scoring (default: 0)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--per-frame", action="store_true",
+                        help="add each frame's PSNR and SSIM (Y) to the --json figures")
     parser.add_argument("--weights", metavar="FILE|NAME=FILE,...",
                         help="weights for the trained model(s): one file, or name=file pairs")
     parser.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=True,
-                        help="use shipped weights when they exist (default: yes)")
+                        help="trained models without --weights use their shipped weights, and "
+                             "without shipped weights are an error (default); --no-pretrained "
+                             "evaluates them untrained (random weights), with a warning")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="default: cpu")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -72,10 +76,13 @@ def _model_names(spec: str) -> list[str]:
 
 
 def build_models(args: argparse.Namespace, names: list[str]) -> dict:
-    """Create the models: given weights, else shipped weights, else untrained (with a warning)."""
+    """Create the models: given weights, else shipped weights. A trained model with neither
+    is an error naming the weights that exist, unless ``--no-pretrained`` asks for it
+    untrained (then a warning)."""
     import torch
 
-    from vidsr.models import create, model_class, pretrained_path
+    from vidsr.models import create, model_class
+    from vidsr.models.registry import check_shipped_weights
 
     weights = parse_weights(args.weights, names)
     classes = {}
@@ -92,21 +99,21 @@ def build_models(args: argparse.Namespace, names: list[str]) -> dict:
                 f"(trained models here: {', '.join(trained) or 'none'})"
             )
         weights = {trained[0]: weights["*"]}
+    for name in trained:  # before any work: a trained model needs weights, or --no-pretrained
+        if name not in weights and args.pretrained:
+            untrained = ("--no-pretrained (untrained)",)
+            check_shipped_weights(name, args.scale, args.degradation, "--models", also=untrained)
     models = {}
     for name in names:
         torch.manual_seed(0)  # untrained models start from the same weights every run
         if name in weights:
             models[name] = create(name, args.scale, degradation=args.degradation, weights=weights[name])
-        elif name in trained and args.pretrained and pretrained_path(name, args.scale, args.degradation).exists():
+        elif name in trained and args.pretrained:
             models[name] = create(name, args.scale, degradation=args.degradation, pretrained=True)
         else:
             if name in trained:
-                print(
-                    f"vidsr: warning: {name} has no weights for x{args.scale} "
-                    f"{args.degradation.upper()}; evaluating it UNTRAINED (random weights)",
-                    file=sys.stderr,
-                )
-            models[name] = create(name, args.scale, degradation=args.degradation)
+                print(f"vidsr: warning: --no-pretrained: evaluating {name} UNTRAINED (random weights)", file=sys.stderr)
+            models[name] = create(name, args.scale, degradation=args.degradation, pretrained=False)
     return models
 
 
@@ -118,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         raise VidsrError(f"--crop-border must be >= 0, not {args.crop_border}")
     if args.sigma <= 0:
         raise VidsrError(f"--sigma must be positive, not {args.sigma}")
+    if args.per_frame and args.json is None:
+        raise VidsrError("--per-frame adds each frame's figures to the JSON file: give --json FILE")
     if args.device == "cuda":
         import torch
 
@@ -133,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         try:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+            args.json.write_text(json.dumps(result.to_json(per_frame=args.per_frame), indent=2) + "\n")
         except OSError as error:
             raise VidsrError(f"cannot write {args.json}: {error}") from None
         print(f"\nFigures written to {args.json} (infinite PSNR written as \"inf\").")

@@ -9,11 +9,12 @@ import json
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "models",
-        help="list the models: parameters, multiply-adds per LR pixel, design facts",
+        help="list the models: parameters, multiply-adds per LR pixel, design facts, shipped weights",
         description=(
             "List the models with their parameter counts, multiply-adds per LR pixel "
             "(measured with torch's flop counter on a 5-frame 32x32 clip) and the founding "
-            "design's comparison rows. Counts are of the untrained models at --scale."
+            "design's comparison rows, counted on the untrained models at --scale, and the "
+            "scales and degradations each model has shipped weights for (any scale)."
         ),
     )
     parser.add_argument("names", nargs="*", metavar="MODEL", help="models to list (default: all)")

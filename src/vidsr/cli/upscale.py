@@ -1,14 +1,22 @@
-"""`vidsr upscale INPUT OUTPUT`: upscale a video file or a folder of frames."""
+"""`vidsr upscale INPUT... OUTPUT`: upscale a video file, a folder of frames, or a batch."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-from vidsr.video.pipeline import DEFAULT_CHUNK, DEFAULT_CRF, DEFAULT_MODEL  # light: no torch work at import
+from vidsr.errors import VidsrError
+from vidsr.video.pipeline import (  # light: no torch work at import
+    DEFAULT_CHUNK,
+    DEFAULT_CRF,
+    DEFAULT_MODEL,
+    DEFAULT_SEGMENT_FRAMES,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,19 +25,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="upscale a video file or a folder of frames",
         description=(
             "Upscale INPUT (any video FFmpeg reads: mp4, mkv, mov, avi, webm...; or a folder of "
-            "PNG/JPEG frames) into OUTPUT: a video file (H.264 yuv420p CRF 18 by default) or, "
-            "when OUTPUT has no video suffix, a folder of PNG frames. Frame count, timestamps, "
-            "duration, audio and subtitles, colour tags and rotation are kept."
+            "PNG/JPEG frames) into OUTPUT: a video file (.mp4 .mkv .mov .avi .webm .ts; H.264 yuv420p "
+            "CRF 18 by default) or, when OUTPUT has no suffix or is an existing folder, a folder of PNG "
+            "frames (with the input's frame names when INPUT is a frame folder). Frame count, timestamps, "
+            "duration, audio and subtitles, colour tags and rotation are kept. Several INPUTs, a folder of "
+            "videos or a .txt list of paths make a batch into the folder OUTPUT. Inputs longer than "
+            "--segment-frames are done in segments that --resume continues after an interruption; under "
+            "torchrun, the ranks share the videos and segments."
         ),
     )
-    parser.add_argument("input", metavar="INPUT", help="video file or folder of frames")
-    parser.add_argument("output", metavar="OUTPUT", help="video file (.mp4 .mkv .mov .avi .webm) or folder")
+    parser.add_argument("input", metavar="INPUT", nargs="+",
+                        help="video file or folder of frames; several, a folder of videos or a .txt list "
+                             "of paths for a batch")  # fmt: skip
+    parser.add_argument("output", metavar="OUTPUT",
+                        help="video file (.mp4 .mkv .mov .avi .webm .ts) or folder (no suffix); "
+                             "the output folder of a batch")  # fmt: skip
     add_model_options(parser)
     parser.add_argument("--tile", type=int, default=None, metavar="N",
                         help="process frames in overlapping tiles of N LR pixels (automatic when "
                              "a frame would not fit in memory)")  # fmt: skip
     add_output_options(parser)
+    add_job_options(parser)
     parser.set_defaults(func=run)
+
+
+def add_job_options(parser: argparse.ArgumentParser) -> None:
+    """Time range, dry run, large outputs, resumable segments, batches, threads."""
+    group = parser.add_argument_group("time range, jobs and batches")
+    group.add_argument("--start", default=None, metavar="TIME",
+                       help="start TIME after the first frame: seconds (90, 1.5) or HH:MM:SS.ms")  # fmt: skip
+    length = group.add_mutually_exclusive_group()
+    length.add_argument("--duration", default=None, metavar="TIME", help="upscale TIME from the start")
+    length.add_argument("--frames", type=int, default=None, metavar="N", help="upscale N frames from the start")
+    group.add_argument("--dry-run", action="store_true",
+                       help="print sizes, frame count, model, backend and an estimate of time and output "
+                            "size from a short timed sample; write nothing")  # fmt: skip
+    group.add_argument("--force-large", action="store_true", help="allow an output above 4K (3840x2160)")
+    group.add_argument("--resume", action="store_true",
+                       help="continue an interrupted job from its segments beside OUTPUT")  # fmt: skip
+    group.add_argument("--segment-frames", type=int, default=DEFAULT_SEGMENT_FRAMES, metavar="N",
+                       help=f"inputs longer than N frames are done in resumable segments of N frames "
+                            f"(default {DEFAULT_SEGMENT_FRAMES}; 0: always one pass)")  # fmt: skip
+    group.add_argument("--suffix", default=None, metavar=".EXT",
+                       help="container of a batch's outputs (default: the input's; .mp4 for others)")  # fmt: skip
+    group.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="threads for the model, the decoder and the encoder (default: all cores; "
+                            "torchrun: 1 for the model)")  # fmt: skip
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -83,11 +124,24 @@ def interrupt_on_sigterm() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vidsr.models.registry import check_shipped_weights
+    from vidsr.video.batch import collect_inputs, distributed
     from vidsr.video.pipeline import upscale_video
+    from vidsr.video.selection import TimeRange, parse_time
 
+    if args.weights is None:  # a trained model needs shipped weights for this scale and degradation
+        check_shipped_weights(args.model, args.scale, args.degradation)
+    time_range = TimeRange(
+        parse_time(args.start) if args.start else parse_time("0"),
+        parse_time(args.duration) if args.duration else None,
+        args.frames,
+    )
+    sources, batch = collect_inputs(args.input)
+    if batch or distributed() or args.dry_run:
+        return run_many(args, sources, batch, time_range)
     with interrupt_on_sigterm():
         result = upscale_video(
-            args.input,
+            sources[0],
             args.output,
             model=args.model,
             weights=args.weights,
@@ -101,6 +155,11 @@ def run(args: argparse.Namespace) -> int:
             fps=args.fps,
             chunk=DEFAULT_CHUNK,
             degradation=args.degradation,
+            time_range=time_range,
+            resume=args.resume,
+            segment_frames=args.segment_frames,
+            force_large=args.force_large,
+            threads=args.threads,
         )
     if not args.quiet:
         tiles = f", {result.tile}px tiles" if result.tile else ""
@@ -110,3 +169,53 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_range) -> int:
+    """A batch, a run under torchrun, or a dry run: per-file results; 1 if any file failed."""
+    from vidsr.video.batch import BatchRun, Item, batch_items, join_ranks, leave_ranks
+    from vidsr.video.batch import distributed as ranks_of_torchrun
+    from vidsr.video.jobs import Engine, Job, JobOptions
+
+    options = JobOptions(
+        tile=args.tile, crf=args.crf, codec=args.codec, fps=args.fps, chunk=DEFAULT_CHUNK, time_range=time_range,
+        segment_frames=args.segment_frames, threads=args.threads, force=args.force, force_large=args.force_large,
+        quiet=args.quiet,
+    )  # fmt: skip
+    output = Path(args.output)
+    items = batch_items(sources, output, args.suffix) if batch else [Item(sources[0], output)]
+
+    def make_engine(device: str) -> Engine:
+        return Engine(args.model, args.scale, args.weights, device, args.degradation, threads=args.threads)
+
+    if args.dry_run:
+        if ranks_of_torchrun() and int(os.environ.get("RANK", "0")) != 0:
+            return 0  # one report is enough
+        engine = make_engine(args.device)
+        failed = 0
+        for item in items:
+            try:
+                job = Job(item.source, item.target, engine, options)
+                job.prepare(dry_run=True)
+                print("\n".join(job.describe(job.estimate())), flush=True)
+            except VidsrError as error:
+                if not batch:
+                    raise
+                failed += 1
+                print(f"FAILED   {item.source}: {error}", flush=True)
+        return 1 if failed else 0
+    ranks = join_ranks()
+    try:
+        with interrupt_on_sigterm():
+            outcomes = BatchRun(items, make_engine, options, device=args.device, resume=args.resume, ranks=ranks).run()
+    finally:
+        leave_ranks(ranks)
+    if ranks.rank != 0:
+        return 0
+    failed = [o for o in outcomes if o.status == "failed"]
+    if not args.quiet or failed:
+        for outcome in outcomes:
+            print(f"vidsr: {outcome.line()}", file=sys.stderr)
+        counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
+        print(f"vidsr: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed", file=sys.stderr)
+    return 1 if failed else 0

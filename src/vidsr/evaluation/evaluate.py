@@ -9,7 +9,7 @@ the clip figures over the clips (each clip counts once, whatever its length).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from vidsr.data.datasets import Clip, ClipDataset
-from vidsr.data.frames import to_tensor, to_uint8
 from vidsr.errors import VidsrError
 from vidsr.metrics import SSIM_WINDOW, TemporalConsistency, frame_metrics
 from vidsr.models.base import VSRModel
 from vidsr.models.layers import count_parameters
+from vidsr.streaming import super_resolve  # the shared chunk loop; exported from here too
 
 __all__ = [
     "METRIC_KEYS",
@@ -35,8 +35,11 @@ __all__ = [
 
 # Per-frame figures averaged into clip and dataset figures; "tc" is per clip.
 METRIC_KEYS = ("psnr_y", "ssim_y", "mse_y", "psnr_rgb", "ssim_rgb", "mse_rgb")
-# The keys written to JSON (the issue's format, plus "tc").
-JSON_KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "mse_rgb", "tc")
+# The keys written to JSON (the issue's format, plus "mse_y" and "tc"). MSE is on the
+# 0-255 scale, on Y as on RGB.
+JSON_KEYS = ("psnr_y", "ssim_y", "mse_y", "psnr_rgb", "ssim_rgb", "mse_rgb", "tc")
+# Per-frame figures kept for ``to_json(per_frame=True)`` (``vidsr evaluate --per-frame``).
+PER_FRAME_KEYS = ("psnr_y", "ssim_y")
 
 
 count_params = count_parameters  # the evaluation's name for it (used by the demo)
@@ -50,11 +53,12 @@ def _mean(values: list[float]) -> float:
 
 @dataclass
 class ClipScores:
-    """One model's figures on one clip: means over its frames, and TC."""
+    """One model's figures on one clip: means over its frames, TC, and per-frame Y figures."""
 
     frames: int
     metrics: dict[str, float]
     tc: float | None
+    per_frame: dict[str, list[float]] = field(default_factory=dict)  # PER_FRAME_KEYS
 
 
 @dataclass
@@ -99,8 +103,11 @@ class EvaluationResult:
             for value in clip.metrics.values()
         )
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON document of ``vidsr evaluate --json`` (infinite PSNR as the string "inf")."""
+    def to_json(self, per_frame: bool = False) -> dict[str, Any]:
+        """The JSON document of ``vidsr evaluate --json`` (infinite PSNR as the string "inf").
+
+        ``per_frame`` adds each clip's ``"per_frame": {"psnr_y": [...], "ssim_y": [...]}``.
+        """
 
         def encode(value: float | None) -> float | str | None:
             if value is None:
@@ -115,6 +122,10 @@ class EvaluationResult:
                 figures = dict(clip.metrics, tc=clip.tc)
                 clips[clip_name] = {key: encode(figures[key]) for key in JSON_KEYS}
                 clips[clip_name]["frames"] = clip.frames
+                if per_frame:
+                    clips[clip_name]["per_frame"] = {
+                        key: [encode(value) for value in clip.per_frame[key]] for key in PER_FRAME_KEYS
+                    }
             models[name] = {
                 "params": scores.params,
                 "average": {key: encode(average[key]) for key in JSON_KEYS},
@@ -126,23 +137,6 @@ class EvaluationResult:
             "crop_border": self.crop_border,
             "models": models,
         }
-
-
-def super_resolve(
-    model: VSRModel, lr: np.ndarray, device: str | torch.device = "cpu", chunk: int = 8
-) -> Iterator[np.ndarray]:
-    """Yield the uint8 SR frames ``(sH, sW, 3)`` of uint8 LR frames ``(T, h, w, 3)``.
-
-    Batch 1, float32, in chunks of ``chunk`` frames through :meth:`VSRModel.streamer`, so
-    memory holds one chunk whatever the clip length; gives what ``model.forward`` on the
-    whole clip gives.
-    """
-    streamer = model.streamer()
-    with torch.inference_mode():
-        for start in range(0, len(lr), chunk):
-            frames = to_tensor(lr[start : start + chunk]).unsqueeze(0).to(device)
-            yield from to_uint8(streamer.push(frames)[0])
-        yield from to_uint8(streamer.flush()[0])
 
 
 def _check_sizes(clip: Clip, scale: int, crop_border: int) -> None:
@@ -184,7 +178,8 @@ def score_clip(
             progress.update(1)
     if count != clip.frames:
         raise VidsrError(f"model returned {count} frames for the {clip.frames} of clip {clip.name}")
-    return ClipScores(count, {key: _mean(values) for key, values in per_frame.items()}, tc.value)
+    means = {key: _mean(values) for key, values in per_frame.items()}
+    return ClipScores(count, means, tc.value, {key: per_frame[key] for key in PER_FRAME_KEYS})
 
 
 def evaluate(

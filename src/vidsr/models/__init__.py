@@ -1,6 +1,6 @@
 """Models: baselines, the founding networks and FSRCNN, all behind one interface.
 
-``create(name, scale=4, weights=None, pretrained=False)`` builds any of them; see
+``create(name, scale=4)`` builds any of them, with its shipped weights when they exist; see
 :mod:`vidsr.models.base` for the ``forward`` / streaming contract they share.
 """
 

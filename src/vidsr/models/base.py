@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from vidsr.models.layers import LR_GRIDS, bicubic_upsample
+from vidsr.data.degradation import LR_GRID
+from vidsr.models.layers import bicubic_upsample
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class VSRModel(nn.Module):
     facts: ClassVar[ModelFacts]
     radius: ClassVar[int] = 0
     lr_grid: str = "centre"  # where LR pixels sit on the HR grid: see set_lr_grid
+    # Frames run in reverse before a clip starts, to warm the recurrent state (see Streamer).
+    warmup: int = 0
 
     def __init__(self, scale: int = 4) -> None:
         super().__init__()
@@ -60,8 +63,8 @@ class VSRModel(nn.Module):
         the wrong grid leaves the network to learn that shift. The baselines ignore it: their
         ``bicubic`` is always MATLAB's, the literature's reference.
         """
-        if grid not in LR_GRIDS:
-            raise ValueError(f"LR grid must be one of {', '.join(LR_GRIDS)}, not {grid!r}")
+        if grid not in LR_GRID.values():
+            raise ValueError(f"LR grid must be one of {', '.join(LR_GRID.values())}, not {grid!r}")
         for module in self.modules():
             if hasattr(module, "lr_grid"):  # this model, models inside it, their parts
                 module.lr_grid = grid
@@ -83,6 +86,22 @@ class VSRModel(nn.Module):
         """Output frame ``(B, 3, s*h, s*w)`` from encoded frames ``(B, 2r+1, F, ...)``."""
         raise NotImplementedError
 
+    def forward_sequence(self, lr: Tensor, hidden: Any = None) -> tuple[Tensor, Any]:
+        """Training with truncated back-propagation through time.
+
+        ``lr`` ``(B, T + 2r, 3, h, w)`` holds ``T`` frames with ``r = radius`` real frames of
+        context on each side (no padding); returns their ``T`` SR frames and the state after
+        the last one, which the next call continues from (``hidden=None``: a cold start).
+        Detach the state between optimiser steps with :func:`detach_state`.
+        """
+        batch, frames, _, height, width = lr.shape
+        if frames <= 2 * self.radius:
+            raise ValueError(f"need more than {2 * self.radius} frames, got {frames}")
+        if hidden is None:
+            hidden = self.init_hidden(batch, height, width, lr)
+        outputs, hidden = run_windows(self, list(self.encode(lr).unbind(dim=1)), hidden)
+        return torch.stack(outputs, dim=1), hidden
+
     def forward(self, lr: Tensor) -> Tensor:
         """Super-resolve a whole clip ``(B, T, 3, h, w)`` -> ``(B, T, 3, s*h, s*w)``."""
         streamer = self.streamer()
@@ -94,12 +113,37 @@ class VSRModel(nn.Module):
         return Streamer(self)
 
 
+def run_windows(model: VSRModel, encoded: list[Tensor], hidden: Any) -> tuple[list[Tensor], Any]:
+    """Run ``model.cell`` over every full window of ``encoded`` frames (oldest first)."""
+    size = 2 * model.radius + 1
+    outputs = []
+    for start in range(len(encoded) - size + 1):
+        frame, hidden = model.cell(torch.stack(encoded[start : start + size], dim=1), hidden)
+        outputs.append(frame)
+    return outputs, hidden
+
+
+def detach_state(hidden: Any) -> Any:
+    """The recurrent state cut from its autograd graph (tensors inside tuples too)."""
+    if isinstance(hidden, Tensor):
+        return hidden.detach()
+    if isinstance(hidden, tuple):
+        items = [detach_state(item) for item in hidden]
+        return type(hidden)(*items) if hasattr(hidden, "_fields") else tuple(items)
+    return hidden
+
+
 class Streamer:
     """Runs a :class:`VSRModel` over a video delivered in chunks of any length.
 
     ``push(chunk)`` returns the output frames that are ready (fewer than pushed while
     look-ahead frames are awaited); ``flush()`` returns the rest at the end of the video.
     Memory holds ``2 * radius + 1`` encoded frames and the hidden state, whatever the length.
+
+    **Warm-up.** With ``model.warmup = W > 0``, the first ``W`` frames (all of them in a
+    shorter clip) are first run in reverse, outputs dropped, so that frame 0 starts from a
+    state that has seen frames ``0..W-1`` and from a fed-back output of frame 0 itself,
+    instead of a cold zero state. ``push`` returns nothing until ``W`` frames have arrived.
     """
 
     def __init__(self, model: VSRModel) -> None:
@@ -110,6 +154,7 @@ class Streamer:
         # O(window) per frame; slicing one (B, T, ...) tensor would make every window's
         # backward fill a zero gradient of the whole clip (O(T^2) per clip).
         self._pending: list[Tensor] | None = None
+        self._preroll: list[Tensor] = []  # LR chunks held until the warm-up has its frames
         self._hidden: Any = None
         self._empty: Tensor | None = None  # (B, 0, 3, sH, sW) template for "no frame ready"
         self.frames_in = 0  # totals over every video this streamer has run (not reset by flush)
@@ -121,18 +166,21 @@ class Streamer:
             raise ValueError(f"expected LR frames (B, T, 3, h, w), got {tuple(lr.shape)}")
         if lr.shape[1] == 0:
             return self._no_frames(lr)
-        frames = list(self.model.encode(lr).unbind(dim=1))
-        if self._pending is None:
-            batch, _, _, height, width = lr.shape
-            self._hidden = self.model.init_hidden(batch, height, width, lr)
-            self._pending = [frames[0]] * self.radius + frames  # replicate the first frame
-        else:
-            self._pending.extend(frames)
         self.frames_in += lr.shape[1]
+        if self._pending is None:
+            self._preroll.append(lr)
+            held = torch.cat(self._preroll, dim=1) if len(self._preroll) > 1 else lr
+            if held.shape[1] < self.model.warmup:
+                return self._no_frames(lr)
+            self._start(held)
+        else:
+            self._pending.extend(self.model.encode(lr).unbind(dim=1))
         return self._drain(lr)
 
     def flush(self) -> Tensor:
         """End of the video: pad the last frame and return the remaining SR frames."""
+        if self._pending is None and self._preroll:  # a clip shorter than the warm-up
+            self._start(torch.cat(self._preroll, dim=1))
         if self._pending is None:
             if self._empty is None:
                 raise RuntimeError("flush() before any frame was pushed")
@@ -144,18 +192,25 @@ class Streamer:
         self._hidden = None
         return out
 
+    def _start(self, lr: Tensor) -> None:
+        """First frames of a video: initial state, warm-up, first frame replicated."""
+        self._preroll = []
+        frames = list(self.model.encode(lr).unbind(dim=1))
+        batch, _, _, height, width = lr.shape
+        hidden = self.model.init_hidden(batch, height, width, lr)
+        if self.model.warmup > 0:
+            backwards = frames[: self.model.warmup][::-1]
+            padded = [backwards[0]] * self.radius + backwards + [backwards[-1]] * self.radius
+            _, hidden = run_windows(self.model, padded, hidden)
+        self._hidden = hidden
+        self._pending = [frames[0]] * self.radius + frames  # replicate the first frame
+
     def _drain(self, lr: Tensor | None) -> Tensor:
         assert self._pending is not None
-        size = 2 * self.radius + 1
-        outputs = []
-        start = 0
-        while len(self._pending) - start >= size:
-            window = torch.stack(self._pending[start : start + size], dim=1)
-            frame, self._hidden = self.model.cell(window, self._hidden)
-            outputs.append(frame)
-            start += 1
+        outputs, self._hidden = run_windows(self.model, self._pending, self._hidden)
         # Keep only what later windows need; copy views so the old chunk can be freed.
-        self._pending = [kept if kept._base is None else kept.clone() for kept in self._pending[start:]]
+        kept = self._pending[len(outputs):]
+        self._pending = [frame if frame._base is None else frame.clone() for frame in kept]
         self.frames_out += len(outputs)
         if outputs:
             result = torch.stack(outputs, dim=1)

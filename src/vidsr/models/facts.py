@@ -16,7 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vidsr.models.base import ModelFacts, VSRModel
 from vidsr.models.layers import count_parameters
-from vidsr.models.registry import create, model_class, model_names
+from vidsr.models.registry import create, format_shipped, model_class, model_names, shipped_weights
 
 # The founding design's comparison rows, in its order: (ModelFacts field, question).
 FACT_ROWS: tuple[tuple[str, str], ...] = (
@@ -41,7 +41,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ModelSummary:
-    """One model's row set: name, parameters (and parts), MACs per LR pixel, founding facts."""
+    """One model's row set: name, parameters (and parts), MACs per LR pixel, founding facts,
+    and the ``(scale, degradation)`` pairs with shipped weights (any scale)."""
 
     name: str
     scale: int
@@ -49,9 +50,11 @@ class ModelSummary:
     macs_per_lr_pixel: int
     facts: ModelFacts
     parts: dict[str, int] | None = field(default=None)
+    weights: tuple[tuple[int, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The ``vidsr models --json`` object (``parts`` only for models made of parts)."""
+        """The ``vidsr models --json`` object (``parts`` only for models made of parts;
+        ``weights``: the shipped weights, ``["x4 BI", "x4 BD"]``)."""
         row: dict[str, Any] = {
             "name": self.name,
             "scale": self.scale,
@@ -59,6 +62,7 @@ class ModelSummary:
             "macs_per_lr_pixel": self.macs_per_lr_pixel,
         }
         row.update({key: getattr(self.facts, key) for key, _ in FACT_ROWS})
+        row["weights"] = [format_shipped([pair]) for pair in self.weights]
         if self.parts is not None:
             row["parts"] = dict(self.parts)
         return row
@@ -82,23 +86,27 @@ def macs_per_lr_pixel(model: VSRModel, frames: int = 5, height: int = 32, width:
 
     Runs the whole model (streaming, padding, base upsampling included) on a
     ``(1, frames, 3, height, width)`` clip and divides by ``frames * height * width``.
+    The warm-up of recurrent models (``warmup`` frames run once per clip) is left out:
+    this is the cost of every further frame.
     """
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     clip = torch.zeros(1, frames, 3, height, width, device=device)
     counter = FlopCounterMode(display=False)
-    was_training = model.training
+    was_training, warmup = model.training, model.warmup
     model.eval()
+    model.warmup = 0
     try:
         with torch.no_grad(), counter:
             model(clip)
     finally:
         model.train(was_training)
+        model.warmup = warmup
     return round(counter.get_total_flops() / 2 / (frames * height * width))
 
 
 def summarize(name: str, scale: int = 4) -> ModelSummary:
     """The summary of the registry model ``name`` at ``scale`` (untrained weights)."""
-    model = create(name, scale)
+    model = create(name, scale, pretrained=False)
     return ModelSummary(
         name=name,
         scale=scale,
@@ -106,6 +114,7 @@ def summarize(name: str, scale: int = 4) -> ModelSummary:
         macs_per_lr_pixel=macs_per_lr_pixel(model),
         facts=model_class(name).facts,
         parts=parameter_parts(model),
+        weights=tuple(shipped_weights(name)),
     )
 
 
@@ -122,6 +131,7 @@ def format_table(summaries: list[ModelSummary]) -> str:
         rows.append([question, *("Yes" if getattr(s.facts, key) else "No" for s in summaries)])
     rows.append(["Number of parameters", *(s.params_text for s in summaries)])
     rows.append(["Multiply-adds per LR pixel", *(f"{s.macs_per_lr_pixel:,}" for s in summaries)])
+    rows.append(["Shipped weights", *(format_shipped(list(s.weights)) if s.weights else "-" for s in summaries)])
     widths = [max(len(row[col]) for row in rows) for col in range(len(header))]
     lines = []
     for index, row in enumerate(rows):

@@ -7,6 +7,8 @@ first use, so ``vidsr models`` or ``create("raw")`` do not import every architec
 from __future__ import annotations
 
 import importlib
+import re
+import warnings
 from pathlib import Path
 
 from vidsr.errors import VidsrError
@@ -48,38 +50,124 @@ def pretrained_path(name: str, scale: int = 4, degradation: str = "bi") -> Path:
     return WEIGHTS_DIR / f"{name}_x{scale}_{degradation}.safetensors"
 
 
+def shipped_weights(name: str) -> list[tuple[int, str]]:
+    """The ``(scale, degradation)`` pairs with shipped weights for model ``name``, sorted.
+
+    ``[(4, "bi"), (4, "bd")]`` for delta; ``[]`` for the baselines and for models not yet
+    trained. Read from the files in the weights folder, so it is never out of date.
+    """
+    from vidsr.data.degradation import DEGRADATIONS
+
+    model_class(name)  # unknown names are errors
+    pattern = re.compile(rf"{re.escape(name)}_x(\d+)_([a-z]+)\.safetensors")
+    found = []
+    for path in WEIGHTS_DIR.glob(f"{name}_x*.safetensors"):
+        match = pattern.fullmatch(path.name)
+        if match and match[2] in DEGRADATIONS:
+            found.append((int(match[1]), match[2]))
+    return sorted(found, key=lambda pair: (pair[0], DEGRADATIONS.index(pair[1])))
+
+
+def format_shipped(pairs: list[tuple[int, str]]) -> str:
+    """``"x4 BI, x4 BD"`` (``"none"`` when empty): what :func:`shipped_weights` found."""
+    return ", ".join(f"x{scale} {degradation.upper()}" for scale, degradation in pairs) or "none"
+
+
+def has_parameters(name: str) -> bool:
+    """Whether model ``name`` is trained (has parameters), i.e. needs weights to be useful."""
+    return any(True for _ in model_class(name)(4).parameters())
+
+
+def missing_weights(name: str, scale: int, degradation: str) -> str:
+    """``"delta has no shipped weights for x2 BI (shipped: x4 BI, x4 BD)"``."""
+    return (
+        f"{name} has no shipped weights for x{scale} {degradation.upper()} "
+        f"(shipped: {format_shipped(shipped_weights(name))})"
+    )
+
+
+def check_shipped_weights(
+    name: str, scale: int, degradation: str, model_option: str = "--model", also: tuple[str, ...] = ()
+) -> None:
+    """For the commands that run a model by name without ``--weights``: a trained model
+    needs shipped weights for ``scale`` and ``degradation``, else a :class:`VidsrError`
+    that says what exists and what to pass instead (``also``: more of the command's options)."""
+    try:
+        trained = has_parameters(name)
+    except ImportError as error:
+        raise VidsrError(f"model {name!r} is not available in this installation ({error})") from None
+    if not trained or pretrained_path(name, scale, degradation).exists():
+        return
+    pairs = shipped_weights(name)
+    other_scales = [s for s, d in pairs if d == degradation]
+    other_degradations = [d for s, d in pairs if s == scale]
+    if other_scales:
+        options = [f"--scale {other_scales[0]}"]
+    elif other_degradations:
+        options = [f"--degradation {other_degradations[0]}"]
+    else:
+        options = [f"--scale {pairs[0][0]} --degradation {pairs[0][1]}"] if pairs else []
+    options += [f"{model_option} bicubic", *also, "--weights FILE"]
+    raise VidsrError(f"{missing_weights(name, scale, degradation)}; use {', '.join(options[:-1])} or {options[-1]}")
+
+
+class UntrainedModelWarning(UserWarning):
+    """:func:`create` returned a trained model with random weights (no shipped ones exist)."""
+
+
 def create(
     name: str,
     scale: int = 4,
     *,
     degradation: str = "bi",
     weights: str | Path | None = None,
-    pretrained: bool = False,
+    pretrained: bool | None = None,
 ) -> VSRModel:
-    """Build a model by name, optionally loading ``weights`` or the shipped weights.
+    """Build model ``name`` at x``scale`` with its shipped weights when they exist.
 
-    ``pretrained=True`` loads ``vidsr/weights/<name>_x<scale>_<degradation>.safetensors``
-    and fails with a clear error when that model has no shipped weights. ``degradation``
-    also sets the grid of the model's bicubic base (:meth:`VSRModel.set_lr_grid`); weights
-    saved with an ``lr_grid`` in their metadata set it themselves.
+    The model maps LR frames ``(B, T, 3, h, w)``, float RGB in [0, 1], to SR frames
+    ``(B, T, 3, scale*h, scale*w)`` on the same scale (not clamped by every model:
+    :func:`vidsr.data.frames.to_uint8` clamps and rounds); ``model.streamer()`` runs a video
+    of any length chunk by chunk.
+
+    Weights, for models with parameters (the baselines have none and ignore all this):
+
+    * ``weights=FILE``: that ``.safetensors`` file or training checkpoint.
+    * ``pretrained=None`` (default): the shipped weights for ``scale`` and ``degradation``
+      (``vidsr/weights/<name>_x<scale>_<degradation>.safetensors``, see
+      :func:`shipped_weights`); when there are none, an :class:`UntrainedModelWarning`
+      naming what exists, and random weights.
+    * ``pretrained=True``: the shipped weights, or a :class:`VidsrError` when there are none.
+    * ``pretrained=False``: random weights (seed with ``torch.manual_seed``), no warning:
+      for training.
+
+    A model with loaded weights is returned in eval mode (``.eval()``); an untrained one is
+    left as torch builds it (training mode). Gradients stay enabled either way (for
+    fine-tuning): run inference under ``torch.inference_mode()``. ``degradation`` also sets
+    the grid of the model's bicubic base (:meth:`VSRModel.set_lr_grid`); weights saved
+    with an ``lr_grid`` in their metadata set it themselves.
     """
     from vidsr.data.degradation import LR_GRID
 
     if degradation not in LR_GRID:
         raise VidsrError(f"unknown degradation {degradation!r}; use one of {', '.join(LR_GRID)}")
     model = model_class(name)(scale).set_lr_grid(LR_GRID[degradation])
+    if weights is None and pretrained is not False and any(True for _ in model.parameters()):
+        shipped = pretrained_path(name, scale, degradation)
+        if shipped.exists():
+            weights = shipped
+        elif pretrained:
+            raise VidsrError(f"{missing_weights(name, scale, degradation)}; train one with `vidsr train` "
+                             "or pass weights")
+        else:
+            warnings.warn(
+                f"{missing_weights(name, scale, degradation)}: its weights are random; pass "
+                "weights=FILE, or pretrained=False to ask for an untrained model",
+                UntrainedModelWarning,
+                stacklevel=2,
+            )
     if weights is not None:
         from vidsr.models.weights import load_weights
 
-        load_weights(model, weights)
-    elif pretrained and any(True for _ in model.parameters()):
-        path = pretrained_path(name, scale, degradation)
-        if not path.exists():
-            raise VidsrError(
-                f"no shipped weights for {name} x{scale} {degradation.upper()} ({path.name}); "
-                "train one with `vidsr train` or pass --weights"
-            )
-        from vidsr.models.weights import load_weights
-
-        load_weights(model, path)
+        load_weights(model, weights).eval()
     return model

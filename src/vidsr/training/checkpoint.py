@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import torch
 from vidsr.errors import VidsrError
 
 FORMAT = "vidsr-checkpoint-1"
+KILL_AT = "VIDSR_TEST_KILL_AT"  # test hook, see kill_point()
 
 
 def rng_state() -> dict[str, Any]:
@@ -48,6 +50,15 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def kill_point(name: str, step: int) -> None:
+    """Test hook: SIGKILL this process here when ``VIDSR_TEST_KILL_AT`` is ``<name>:<step>``.
+
+    The resume tests crash runs with it at ``step`` (after an update),
+    ``checkpoint-write`` (a checkpoint half written) and ``validation``; unset, a no-op."""
+    if os.environ.get(KILL_AT) == f"{name}:{step}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     """Write ``state`` to ``path`` atomically: a temporary file beside it, fsync, rename.
 
@@ -60,6 +71,7 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     try:
         with os.fdopen(handle, "wb") as file:
             torch.save(state, file)
+            kill_point("checkpoint-write", state.get("step"))  # written, not synced or in place
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

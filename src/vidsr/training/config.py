@@ -9,6 +9,7 @@ data.val_split=[blackswan,dog]``. Unknown keys are errors, so a typo never goes 
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from vidsr.errors import VidsrError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 LOSSES = ("charbonnier", "l1", "mse")
-OPTIMIZERS = ("adam", "adamw")
+OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "step", "constant")
 
 
@@ -34,19 +35,29 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    """Training clips, degradation and augmentation. ``batch_size`` is the global batch."""
+    """Training clips, degradation and augmentation. ``batch_size`` is the global batch;
+    ``num_workers`` is ``auto`` unless set (the loader sized to the machine, below)."""
 
     train_dirs: list[str] = field(default_factory=lambda: ["../shared/data/train/davis2016_480p"])
     degradation: str = "bi"
     sigma: float = 1.6  # Gaussian blur of the "bd" degradation
-    window: int = 7  # frames per training sample
+    window: int = 7  # output frames per training sample (plus the model's radius of real context each side)
+    # Output frames per optimiser step: a sample of ``window`` frames is trained as
+    # window/chunk consecutive steps, the detached recurrent state carried from one to the
+    # next (truncated back-propagation through time). None: the whole window in one step.
+    chunk: int | None = None
     interval: list[int] = field(default_factory=lambda: [1])  # frame step(s), one drawn per sample
     reverse: bool = True  # random temporal reversal
     flip: bool = True  # random horizontal and vertical flips
     transpose: bool = True  # random transposition of height and width
+    colour: bool = False  # random channel order and per-channel gains (saturated colours)
     gt_patch: int = 128  # GT patch side (a multiple of the scale)
     batch_size: int = 8  # global: split evenly over the DDP ranks
-    num_workers: int = 2
+    # DataLoader worker processes per training process: an integer, or "auto" for
+    # resolve_num_workers(): min(4, CPUs this process may use / processes on this node - 1),
+    # at least 0 (loading in the training process). "auto" stays in the saved config, so a
+    # run resumed on another machine sizes itself to that machine.
+    num_workers: int | str = "auto"
     val_split: int | list[str] = 2  # clips held out for validation: a count or names
     lr_cache: str | None = None  # folder for cached LR frames (None: in memory only)
 
@@ -71,6 +82,7 @@ class OptimConfig:
     betas: list[float] = field(default_factory=lambda: [0.9, 0.99])
     weight_decay: float = 0.0
     clip_grad: float | None = 1.0  # max global gradient norm (None: no clipping)
+    momentum: float = 0.0  # sgd only (Adam's moments are betas)
 
 
 @dataclass
@@ -174,6 +186,8 @@ def _coerce(value: Any, default: Any, dotted: str, origin: str) -> Any:
     """Check a value against the type of its default; ints become floats where floats go."""
     if value is None or default is None:
         return value
+    if dotted == "data.num_workers":
+        return value  # auto or a count: see validate()
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise VidsrError(f"{origin}: {dotted} must be true or false, not {value!r}")
@@ -218,6 +232,7 @@ def _coerce(value: Any, default: Any, dotted: str, origin: str) -> Any:
 _OPTIONAL_TYPES: dict[str, type | tuple[type, ...]] = {
     "model.init_weights": str,
     "data.lr_cache": str,
+    "data.chunk": int,
     "val.crop": int,
     "val.max_frames": int,
     "optim.clip_grad": (int, float),
@@ -266,14 +281,19 @@ def validate(config: Config, origin: str = "config") -> Config:
         fail("data.train_dirs is empty")
     if data.window < 1:
         fail("data.window must be at least 1")
+    if data.chunk is not None and (data.chunk < 1 or data.window % data.chunk):
+        fail(f"data.chunk ({data.chunk}) must divide data.window ({data.window})")
     if not data.interval or min(data.interval) < 1:
         fail("data.interval must list positive frame steps")
     if data.gt_patch < config.model.scale or data.gt_patch % config.model.scale:
         fail(f"data.gt_patch ({data.gt_patch}) must be a positive multiple of model.scale")
     if data.batch_size < 1:
         fail("data.batch_size must be positive")
-    if data.num_workers < 0:
-        fail("data.num_workers cannot be negative")
+    if data.num_workers != "auto" and (
+        isinstance(data.num_workers, bool) or not isinstance(data.num_workers, int)
+        or data.num_workers < 0
+    ):
+        fail(f"data.num_workers must be auto or a count >= 0, not {data.num_workers!r}")
     if isinstance(data.val_split, int) and data.val_split < 0:
         fail("data.val_split cannot be negative")
     val = config.val
@@ -294,6 +314,10 @@ def validate(config: Config, origin: str = "config") -> Config:
         fail("optim.lr must be positive")
     if optim.clip_grad is not None and optim.clip_grad <= 0:
         fail("optim.clip_grad must be positive (or null)")
+    if not 0 <= optim.momentum < 1:
+        fail("optim.momentum must be in [0, 1)")
+    if optim.momentum and optim.name != "sgd":
+        fail(f"optim.momentum is for sgd; {optim.name} uses optim.betas")
     schedule = config.schedule
     if schedule.name not in SCHEDULES:
         fail(f"schedule.name must be one of {', '.join(SCHEDULES)}, not {schedule.name!r}")
@@ -309,7 +333,41 @@ def validate(config: Config, origin: str = "config") -> Config:
     for key in ("log_interval", "val_interval", "checkpoint_interval"):
         if getattr(train, key) < 1:
             fail(f"train.{key} must be positive")
+    if train.checkpoint_interval % train.log_interval:
+        # A resumed run restarts its loss window at the checkpoint: only a checkpoint on a
+        # log step makes its metrics.jsonl the same as that of a run that never stopped.
+        fail(f"train.checkpoint_interval ({train.checkpoint_interval}) must be a multiple of "
+             f"train.log_interval ({train.log_interval})")
+    chunks = sequence_steps(config)
+    for key in ("steps", "checkpoint_interval"):
+        if getattr(train, key) % chunks:
+            # A checkpoint must fall between two samples: the recurrent state carried across
+            # the steps of one sample is not saved.
+            fail(f"train.{key} ({getattr(train, key)}) must be a multiple of data.window / "
+                 f"data.chunk ({chunks}): the optimiser steps of one training sample")
     return config
+
+
+def sequence_steps(config: Config) -> int:
+    """Optimiser steps per training sample (truncated BPTT): ``window / chunk``."""
+    chunk = config.data.chunk or config.data.window
+    return config.data.window // chunk
+
+
+def resolve_num_workers(value: int | str) -> int:
+    """``data.num_workers`` as a count. ``auto``: the CPUs this process may use
+    (``os.sched_getaffinity``, which honours taskset and container CPU sets; else
+    ``os.cpu_count()``) shared among the processes torchrun starts on this node
+    (``LOCAL_WORLD_SIZE``), less one for the training process itself, at most 4 and at
+    least 0 (0: batches are loaded in the training process)."""
+    if value != "auto":
+        return int(value)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return min(4, max(0, cpus // processes - 1))
 
 
 def config_from_dict(tree: dict[str, Any], overrides: list[str] = (), origin: str = "config") -> Config:

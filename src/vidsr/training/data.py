@@ -159,8 +159,11 @@ def load_clips(
 
 
 class TrainingWindows(Dataset):
-    """Random LR/GT training windows: sample ``i`` is ``(lr (T,3,p,p), gt (T,3,s*p,s*p))``
-    float in [0, 1], drawn from a generator seeded with ``(seed, i)``.
+    """Random LR/GT training windows: sample ``i`` is ``(lr (T+2c,3,p,p), gt (T,3,s*p,s*p))``
+    float in [0, 1], drawn from a generator seeded with ``(seed, i)``: ``T = window`` output
+    frames with ``c = context`` real LR frames before and after them (a model of radius
+    ``c`` needs them for its first and last window; no frame is padded by replication, so
+    the loss only falls on frames that have their real context).
 
     ``lr_grid`` is where LR pixels sit on the GT grid (see ``VSRModel.set_lr_grid``). A flip
     keeps the centred grid of BI as it is, but moves BD's LR pixel ``i`` from GT pixel ``s*i``
@@ -181,6 +184,8 @@ class TrainingWindows(Dataset):
         transpose: bool = True,
         seed: int = 0,
         lr_grid: str = "centre",
+        context: int = 0,
+        colour: bool = False,
     ) -> None:
         if gt_patch % scale:
             raise VidsrError(f"gt_patch {gt_patch} is not a multiple of the scale {scale}")
@@ -192,6 +197,9 @@ class TrainingWindows(Dataset):
         self._margin = 1 if self._flip_shift else 0
         self.scale = scale
         self.window = window
+        self.context = context
+        self.colour = colour
+        length = window + 2 * context  # LR frames per sample
         self.patch = gt_patch // scale
         self.reverse, self.flip, self.transpose = reverse, flip, transpose
         self.seed = seed
@@ -205,7 +213,7 @@ class TrainingWindows(Dataset):
         self.intervals: list[int] = []
         self._choices: list[tuple[np.ndarray, np.ndarray]] = []
         for interval in intervals:
-            span = (window - 1) * interval + 1
+            span = (length - 1) * interval + 1
             counts = np.array([max(0, c.frames - span + 1) for c in self.clips])
             if counts.sum() > 0:
                 self.intervals.append(interval)
@@ -213,7 +221,7 @@ class TrainingWindows(Dataset):
         if not self.intervals:
             longest = max(c.frames for c in self.clips)
             raise VidsrError(
-                f"training windows of {window} frames do not fit in any clip "
+                f"training windows of {length} frames ({window} + {2 * context} of context) do not fit in any clip "
                 f"(the longest has {longest} frames); lower data.window or data.interval"
             )
 
@@ -230,9 +238,10 @@ class TrainingWindows(Dataset):
         clip_index = int(np.searchsorted(cumulative, position, side="right"))
         start = position - (int(cumulative[clip_index - 1]) if clip_index else 0)
         clip = self.clips[clip_index]
-        frames = start + interval * np.arange(self.window)
+        frames = start + interval * np.arange(self.window + 2 * self.context)
         if self.reverse and rng.random() < 0.5:
             frames = frames[::-1]
+        gt_frames = frames[self.context : self.context + self.window]
         p, s, margin = self.patch, self.scale, self._margin
         y = int(rng.integers(margin, clip.lr.shape[1] - p + 1))
         x = int(rng.integers(margin, clip.lr.shape[2] - p + 1))
@@ -241,14 +250,36 @@ class TrainingWindows(Dataset):
         gy = s * y - (self._flip_shift if flip_y else 0)  # see the class doc
         gx = s * x - (self._flip_shift if flip_x else 0)
         lr = clip.lr[frames, y : y + p, x : x + p]
-        gt = clip.gt[frames, gy : gy + s * p, gx : gx + s * p]
+        gt = clip.gt[gt_frames, gy : gy + s * p, gx : gx + s * p]
         if flip_x:
             lr, gt = lr[:, :, ::-1], gt[:, :, ::-1]
         if flip_y:
             lr, gt = lr[:, ::-1], gt[:, ::-1]
         if self.transpose and flips[2]:
             lr, gt = lr.transpose(0, 2, 1, 3), gt.transpose(0, 2, 1, 3)
+        if self.colour:
+            lr, gt = recolour(lr, gt, rng)
         return to_tensor(np.ascontiguousarray(lr)), to_tensor(np.ascontiguousarray(gt))
+
+
+COLOUR_GAIN = (0.25, 1.0)  # per-channel gain range of the colour augmentation
+
+
+def recolour(lr: np.ndarray, gt: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Colour augmentation: a random channel order, then per-channel gains in
+    :data:`COLOUR_GAIN`, the same for LR and GT.
+
+    Natural training clips hold few flat, saturated colours (a deep blue sky); on them an
+    untrained-for recurrent state can run away. A gain commutes with the (linear) BI and BD
+    degradations, so the pair stays a pair, up to the LR's uint8 rounding (half a code).
+    """
+    order = rng.permutation(3)
+    gain = rng.uniform(*COLOUR_GAIN, size=3).astype(np.float32)
+
+    def apply(frames: np.ndarray) -> np.ndarray:
+        return np.rint(frames[..., order] * gain).astype(np.uint8)
+
+    return apply(lr), apply(gt)
 
 
 class StepSampler(Sampler[int]):

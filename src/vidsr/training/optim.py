@@ -1,4 +1,4 @@
-"""Optimisers (Adam, AdamW) and learning-rate schedules (cosine with warm-up, step)."""
+"""Optimisers (Adam, AdamW, SGD) and learning-rate schedules (cosine with warm-up, step)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,20 @@ from vidsr.training.config import OptimConfig, ScheduleConfig
 
 
 def make_optimizer(params: Iterable[nn.Parameter], config: OptimConfig) -> torch.optim.Optimizer:
-    """Adam or AdamW over ``params`` with the configured lr, betas and weight decay."""
+    """Adam or AdamW (lr, betas, weight decay) or SGD (lr, momentum, weight decay) over
+    ``params``."""
     params = [p for p in params if p.requires_grad]
     if not params:
         raise VidsrError("the model has no trainable parameters")
+    if config.name == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                               weight_decay=config.weight_decay)
     kwargs = dict(lr=config.lr, betas=tuple(config.betas), weight_decay=config.weight_decay)
     if config.name == "adam":
         return torch.optim.Adam(params, **kwargs)
     if config.name == "adamw":
         return torch.optim.AdamW(params, **kwargs)
-    raise VidsrError(f"unknown optimizer {config.name!r}; choose adam or adamw")
+    raise VidsrError(f"unknown optimizer {config.name!r}; choose adam, adamw or sgd")
 
 
 def lr_factor(step: int, total: int, config: ScheduleConfig, base_lr: float) -> float:

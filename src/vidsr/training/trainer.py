@@ -33,17 +33,19 @@ from tqdm import tqdm
 
 from vidsr.data.degradation import LR_GRID
 from vidsr.errors import VidsrError
-from vidsr.models.base import VSRModel
+from vidsr.models.base import VSRModel, detach_state
 from vidsr.models.registry import create
 from vidsr.models.weights import load_weights
 from vidsr.training import distributed
-from vidsr.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from vidsr.training.checkpoint import kill_point, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from vidsr.training.config import (
     RESUMABLE_CHANGES,
     Config,
     config_differences,
     config_from_dict,
+    resolve_num_workers,
     save_config,
+    sequence_steps,
 )
 from vidsr.training.data import (
     StepSampler,
@@ -78,7 +80,7 @@ def build_model(name: str, scale: int, degradation: str = "bi") -> VSRModel:
     any :class:`VSRModel` subclass taking ``scale``: train your own network unregistered),
     with its bicubic base on the LR grid of ``degradation``."""
     if ":" not in name:
-        return create(name, scale, degradation=degradation)
+        return create(name, scale, degradation=degradation, pretrained=False)
     module_name, class_name = name.split(":", 1)
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
@@ -157,8 +159,28 @@ def train(
         distributed.cleanup(context)
 
 
+class SequenceStep(torch.nn.Module):
+    """The model's :meth:`~vidsr.models.base.VSRModel.forward_sequence` as ``forward``
+    (the module DDP wraps): ``(lr with context, state) -> (sr, state)``."""
+
+    def __init__(self, model: VSRModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, lr: torch.Tensor, hidden: Any = None) -> tuple[torch.Tensor, Any]:
+        return self.model.forward_sequence(lr, hidden)
+
+
 class Trainer:
-    """One process of a training run (see :func:`train`)."""
+    """One process of a training run (see :func:`train`).
+
+    A training sample is ``data.window`` output frames of one clip (with the model's
+    radius of real context frames each side). It is trained as ``window / chunk``
+    consecutive optimiser steps of ``chunk`` frames, the recurrent state detached and
+    carried from one step to the next (truncated back-propagation through time), so the
+    network learns from states that have run for the whole window, not only from a cold
+    start. Checkpoints fall between samples (the config checks it).
+    """
 
     def __init__(
         self,
@@ -197,10 +219,10 @@ class Trainer:
         self.best: dict[str, Any] | None = None
         if checkpoint is not None:
             self._restore(checkpoint)
-        self.parallel: torch.nn.Module = self.model
+        self.parallel: torch.nn.Module = SequenceStep(self.model)
         if context.enabled:
             device_ids = [self.device] if self.device.type == "cuda" else None
-            self.parallel = DistributedDataParallel(self.model, device_ids=device_ids)
+            self.parallel = DistributedDataParallel(self.parallel, device_ids=device_ids)
 
         # Data.
         self.global_batch = data.batch_size
@@ -225,7 +247,10 @@ class Trainer:
             self.train_clips, config.model.scale, window=data.window, intervals=data.interval,
             gt_patch=data.gt_patch, reverse=data.reverse, flip=data.flip,
             transpose=data.transpose, seed=seed, lr_grid=LR_GRID[data.degradation],
+            context=self.model.radius, colour=data.colour,
         )
+        self.chunks = sequence_steps(config)
+        self.chunk = data.chunk or data.window
         self.log = MetricsLog(run_dir / "metrics.jsonl")
         if checkpoint is not None:
             set_rng_state(self._my_rng(checkpoint["rng"]))
@@ -263,7 +288,7 @@ class Trainer:
             "config": self.config.to_dict(),
             "best": self.best,
             "elapsed_s": self.elapsed,
-            "samples": self.step * self.global_batch,
+            "samples": self.step // self.chunks * self.global_batch,
             "precision": self.precision.mode,
             "world_size": self.context.world_size,
             "model_name": self.config.model.name,
@@ -322,9 +347,9 @@ class Trainer:
                       file=sys.stderr)
             return TrainResult(self.run_dir, self.step, None, self.best)
 
-        sampler = StepSampler(self.global_batch, self.step, self.context.rank,
+        sampler = StepSampler(self.global_batch, self.step // self.chunks, self.context.rank,
                               self.context.world_size)
-        loader = make_loader(self.dataset, sampler, self.config.data.num_workers,
+        loader = make_loader(self.dataset, sampler, resolve_num_workers(self.config.data.num_workers),
                              seed=self.config.train.seed * 1000 + self.context.rank,
                              pin_memory=self.device.type == "cuda")
         batches = iter(loader)
@@ -336,14 +361,23 @@ class Trainer:
         elapsed_before = self.elapsed
         last_loss: float | None = None
         clip = self.config.optim.clip_grad
+        context_frames = 2 * self.model.radius
+        hidden: Any = None
         self.model.train()
         try:
             while self.step < config.steps:
-                lr, gt = next(batches)
-                lr = lr.to(self.device, non_blocking=True)
-                gt = gt.to(self.device, non_blocking=True)
+                part = self.step % self.chunks
+                if part == 0:  # a new sample: new clips, cold state
+                    lr_sample, gt_sample = next(batches)
+                    lr_sample = lr_sample.to(self.device, non_blocking=True)
+                    gt_sample = gt_sample.to(self.device, non_blocking=True)
+                    hidden = None
+                first = part * self.chunk
+                lr = lr_sample[:, first : first + self.chunk + context_frames]
+                gt = gt_sample[:, first : first + self.chunk]
                 with self.precision.autocast():
-                    sr = self.parallel(lr)
+                    sr, hidden = self.parallel(lr, hidden)
+                hidden = detach_state(hidden)
                 loss = self.loss_fn(sr, gt)
                 self.optimizer.zero_grad(set_to_none=True)
                 self.scaler.scale(loss).backward()
@@ -355,6 +389,7 @@ class Trainer:
                 self.scaler.update()
                 self.scheduler.step()
                 self.step += 1
+                kill_point("step", self.step)
                 window_loss += loss.detach()
                 window_steps += 1
                 self.elapsed = elapsed_before + time.perf_counter() - session_start
@@ -371,7 +406,8 @@ class Trainer:
                         )
                     speed = window_steps * self.global_batch / max(now - window_start, 1e-9)
                     row = {"kind": "train", "step": self.step, "loss": last_loss, "lr": step_lr,
-                           "samples_per_s": speed, "elapsed_s": self.elapsed}
+                           "samples_per_s": speed / self.chunks,
+                           "frames_per_s": speed * self.chunk, "elapsed_s": self.elapsed}
                     if self.context.is_main:
                         self.log.write(row)
                     bar.set_postfix(loss=f"{last_loss:.4g}", lr=f"{step_lr:.2e}",
@@ -413,5 +449,6 @@ class Trainer:
                 bar.write(f"step {self.step}: validation PSNR-Y {scores['psnr_y']:.2f} dB, "
                           f"SSIM-Y {scores['ssim_y']:.4f}" + (" (best)" if improved else ""),
                           file=sys.stderr)
+        kill_point("validation", self.step)  # its row logged, best.pt not yet written
         if improved:
             self._save("best.pt")

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vidsr.data.frames import to_tensor, to_uint8
 from vidsr.models.base import VSRModel
+from vidsr.streaming import super_resolve
 from vidsr.training.data import ValClip
 from vidsr.training.distributed import DistContext, all_gather
 from vidsr.training.precision import Precision
@@ -27,21 +27,12 @@ def validate_clip(
     """Mean Y-channel PSNR/SSIM of one clip, streamed ``chunk`` frames at a time."""
     from vidsr.metrics import frame_metrics
 
-    device = precision.device
-    streamer = model.streamer()
     scores: list[tuple[float, float]] = []
-
-    def score(sr: torch.Tensor) -> None:
-        for frame in to_uint8(sr[0].float()):
-            metrics = frame_metrics(frame, clip.gt[len(scores)])
-            scores.append((metrics["psnr_y"], metrics["ssim_y"]))
-
-    for start in range(0, len(clip.lr), chunk):
-        lr = to_tensor(clip.lr[start : start + chunk])[None].to(device)
-        with precision.autocast():
-            score(streamer.push(lr))
-    with precision.autocast():
-        score(streamer.flush())
+    for index, frame in enumerate(super_resolve(model, clip.lr, precision.device, chunk, precision.autocast)):
+        if index == len(clip.gt):
+            raise RuntimeError(f"streaming returned more than the {len(clip.gt)} frames of the clip")
+        metrics = frame_metrics(frame, clip.gt[index])
+        scores.append((metrics["psnr_y"], metrics["ssim_y"]))
     if len(scores) != len(clip.gt):
         raise RuntimeError(f"streaming returned {len(scores)} frames for {len(clip.gt)}")
     psnr, ssim = np.mean(scores, axis=0)

@@ -225,7 +225,7 @@ def compare_videos(
     from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
     from vidsr.video.reader import open_video
     from vidsr.video.safety import check_paths
-    from vidsr.video.writer import check_output_size, is_video_path
+    from vidsr.video.writer import check_output_size, output_is_folder
 
     if layout not in LAYOUTS:
         raise VidsrError(f"unknown layout {layout!r}; use side or split")
@@ -240,7 +240,7 @@ def compare_videos(
     if layout == "split" and len(entries) != 2:
         raise VidsrError(f"--layout split compares exactly two models, not {len(entries)}")
     source, target = Path(input), Path(output)
-    folder = not is_video_path(target)
+    folder = output_is_folder(target)
     check_paths(source, target, force=force, folder=folder)
     if gt is not None and not Path(gt).exists():
         raise VidsrError(f"ground truth not found: {gt}")

@@ -57,7 +57,7 @@ def load_model(
         try:
             with torch.random.fork_rng():
                 torch.manual_seed(0)  # untrained models get the same weights every run
-                net = create(model, scale, degradation=degradation, weights=weights)
+                net = create(model, scale, degradation=degradation, weights=weights, pretrained=False)
         except ValueError as error:
             raise VidsrError(f"model {model}: {error}") from None
         if weights is None and any(True for _ in net.parameters()):
@@ -109,15 +109,12 @@ class ModelStage:
 
     def push(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         """LR frames in, the SR frames now complete out."""
-        from vidsr.data.frames import to_tensor, to_uint8
+        from vidsr.streaming import push_frames
 
-        lr = to_tensor(np.stack(frames))[None].to(self.device)
-        with torch.inference_mode():
-            return list(to_uint8(self.streamer.push(lr)[0]))
+        return push_frames(self.streamer, frames, self.device)
 
     def flush(self) -> list[np.ndarray]:
         """The remaining SR frames at the end of the video."""
-        from vidsr.data.frames import to_uint8
+        from vidsr.streaming import flush_frames
 
-        with torch.inference_mode():
-            return list(to_uint8(self.streamer.flush()[0]))
+        return flush_frames(self.streamer)

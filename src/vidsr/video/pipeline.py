@@ -9,22 +9,25 @@ One way for a frame to flow::
 
 The three stages run concurrently with bounded queues, so peak memory depends on the
 frame size, not on the video's length. The output is written to a temporary file and
-moved into place only when complete. This module imports torch and PyAV lazily, so that
-the CLI can read :data:`DEFAULT_MODEL` cheaply.
+moved into place only when complete. A time range selects part of the input; an input
+longer than one segment is done in segments that survive an interruption
+(:mod:`vidsr.video.jobs`). This module imports torch and PyAV lazily, so that the CLI can
+read :data:`DEFAULT_MODEL` cheaply.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vidsr.errors import VidsrError
+from vidsr.video.encoding_defaults import DEFAULT_CRF  # defined there for writer.py too; importable from here
 from vidsr.video.messages import warn
 from vidsr.video.threads import BackgroundWorker, Prefetcher
 
@@ -32,7 +35,9 @@ if TYPE_CHECKING:
     import numpy as np
 
     from vidsr.models.base import VSRModel
-    from vidsr.video.reader import DecodedFrame
+    from vidsr.video.reader import DecodedFrame, SourceInfo
+    from vidsr.video.remux import Window
+    from vidsr.video.selection import TimeRange
     from vidsr.video.writer import FrameWriter
 
 # The model `vidsr upscale` (and the demo) use when none is named: delta, the best quality
@@ -42,7 +47,9 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "delta"
 # LR frames pushed through the model at once (the model's `encode` batches them).
 DEFAULT_CHUNK = 4
-DEFAULT_CRF = 18
+# Inputs longer than this many frames are done in resumable segments of that many frames
+# (80 s at 25 fps): a few minutes of work to redo after a kill, 1% of extra warm-up frames.
+DEFAULT_SEGMENT_FRAMES = 2000
 
 
 def write_output(
@@ -59,32 +66,47 @@ def write_output(
     quiet: bool,
     note: Callable[[str], None],
     device: Any,
+    window: Window | None = None,
+    names: list[str] | None = None,
+    threads: int | None = None,
+    total: int | None = None,
 ) -> int:
     """Run ``stage`` over the reader's frames into ``target``, which appears only when complete.
 
     Returns the number of frames written. Out-of-memory and FFmpeg errors become one-line
     :class:`VidsrError` messages; the reader's warnings are passed to ``note`` at the end.
+    ``window`` cuts the audio and subtitles to a time range, ``names`` names PNG frames,
+    ``threads`` sets the encoder's threads, ``total`` the progress bar's frame count.
     """
-    import av
-    import torch
-
     from vidsr.video.safety import atomic_output
     from vidsr.video.writer import open_writer
 
     info = reader.info
+    with output_errors(target, info, device), atomic_output(target, folder=folder) as partial:
+        writer = open_writer(
+            partial, info, size[0], size[1], folder=folder, codec=codec, crf=crf,
+            final_suffix=target.suffix, warn=note, threads=threads, window=window, names=names,
+        )  # fmt: skip
+        with make_progress(total if total is not None else info.expected_frames, label, quiet) as bar:
+            try:
+                count = run_stage(reader, stage, writer, chunk=chunk, progress=bar)
+            except BaseException:
+                writer.abort()
+                raise
+        writer.close()
+    for message in info.warnings:
+        note(message)
+    return count
+
+
+@contextmanager
+def output_errors(target: Path, info: SourceInfo, device: Any) -> Iterator[None]:
+    """Out-of-memory and FFmpeg errors as one-line :class:`VidsrError` messages."""
+    import av
+    import torch
+
     try:
-        with atomic_output(target, folder=folder) as partial:
-            writer = open_writer(
-                partial, info, size[0], size[1], folder=folder, codec=codec, crf=crf,
-                final_suffix=target.suffix, warn=note,
-            )  # fmt: skip
-            with make_progress(info.expected_frames, label, quiet) as bar:
-                try:
-                    count = run_stage(reader, stage, writer, chunk=chunk, progress=bar)
-                except BaseException:
-                    writer.abort()
-                    raise
-            writer.close()
+        yield
     except torch.OutOfMemoryError:
         raise VidsrError(
             f"out of memory on {device} for {info.width}x{info.height} frames; "
@@ -92,9 +114,6 @@ def write_output(
         ) from None
     except av.error.FFmpegError as error:
         raise VidsrError(f"cannot write {target}: {error}") from None
-    for message in info.warnings:
-        note(message)
-    return count
 
 
 class InputStoppedEarly(VidsrError):
@@ -142,9 +161,10 @@ def run_stage(
 ) -> int:
     """Decode -> stage -> encode, the two ends in their own threads; returns frames written.
 
-    Each output frame gets the timestamp and duration of the input frame it came from.
+    Each output frame gets the timestamp and duration of the input frame it came from;
+    outputs of frames with ``keep=False`` (warm-up and look-ahead frames) are dropped.
     """
-    timing: deque[tuple[int, int | None]] = deque()
+    timing: deque[tuple[int, int | None, bool]] = deque()
     reader = Prefetcher(frames, depth=2 * chunk)
     sink: BackgroundWorker[tuple[Any, int, int | None]] = BackgroundWorker(
         lambda item: writer.write(*item), depth=2 * chunk
@@ -154,7 +174,9 @@ def run_stage(
     def emit(outputs: list[np.ndarray]) -> None:
         nonlocal count
         for rgb in outputs:
-            pts, duration = timing.popleft()
+            pts, duration, keep = timing.popleft()
+            if not keep:
+                continue
             sink.put((rgb, pts, duration))
             count += 1
             if progress is not None:
@@ -163,14 +185,15 @@ def run_stage(
     try:
         batch: list[np.ndarray] = []
         for frame in reader:
-            timing.append((frame.pts, frame.duration))
+            timing.append((frame.pts, frame.duration, frame.keep))
             batch.append(frame.rgb)
             if len(batch) == chunk:
                 emit(stage.push(batch))
                 batch = []
         if batch:
             emit(stage.push(batch))
-        emit(stage.flush())
+        if timing:  # outputs still owed (none for a segment past the end of the input)
+            emit(stage.flush())
         sink.finish()
     except BaseException:
         sink.abort()
@@ -213,11 +236,18 @@ def upscale_video(
     overlap: int | None = None,
     degradation: str = "bi",
     on_warning: Callable[[str], None] = warn,
+    time_range: TimeRange | None = None,
+    resume: bool = False,
+    segment_frames: int | None = None,
+    force_large: bool = False,
+    threads: int | None = None,
 ) -> UpscaleResult:
     """Upscale a video file (any format FFmpeg reads) or a folder of frames.
 
-    ``output`` is a video file (H.264 yuv420p CRF ``crf`` by default; ``codec`` to change)
-    or, when it has no video suffix, a folder of PNG frames. Frame count, timestamps,
+    ``output`` is a video file (.mp4 .m4v .mkv .mov .avi .webm .ts; H.264 yuv420p CRF ``crf``
+    by default, ``codec`` to change) or, when it has no suffix or is an existing folder, a
+    folder of PNG frames (named as the input's frames when the input is a frame folder);
+    any other suffix is an error. Frame count, timestamps,
     duration, audio/subtitle streams, colour tags and rotation of the input are kept.
     ``model`` is a name from :data:`vidsr.models.MODELS` (shipped weights are used when
     present: those for ``degradation``, ``"bi"`` for sharp sources or ``"bd"`` for blurred,
@@ -225,56 +255,37 @@ def upscale_video(
     tiles of that size (``overlap`` pixels of context); tiling is chosen automatically when
     a frame would not fit in memory. ``fps`` applies to frame-folder input.
 
+    ``time_range`` (a :class:`~vidsr.video.selection.TimeRange`) upscales part of the input,
+    with the audio and subtitles cut to it. A video-file output of more than
+    ``segment_frames`` frames (default 2000; 0: always one pass) is made in resumable
+    segments (:mod:`vidsr.video.jobs`): after an interruption, the same call with
+    ``resume=True`` continues it. An output above 4K needs ``force_large``. ``threads`` sets
+    the threads of torch, the decoder and the encoder.
+
     Raises :class:`VidsrError` on bad input before any output exists. When the input is
     truncated or corrupt, the frames before that point are written and
     :class:`InputStoppedEarly` (a :class:`VidsrError`) is raised, holding the result.
     """
-    from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
-    from vidsr.video.reader import open_video
+    from vidsr.video.jobs import Engine, Job, JobOptions
     from vidsr.video.safety import check_paths
+    from vidsr.video.selection import TimeRange
     from vidsr.video.tiling import DEFAULT_OVERLAP
-    from vidsr.video.writer import check_output_size, is_video_path
+    from vidsr.video.writer import output_is_folder
 
     source, target = Path(input), Path(output)
-    folder = not is_video_path(target)
-    check_paths(source, target, force=force, folder=folder)
-    if not 0 <= crf <= 63:
-        raise VidsrError(f"--crf must be between 0 and 63, not {crf}")
-    if chunk < 1:
-        raise ValueError("chunk must be >= 1")
+    options = JobOptions(
+        tile=tile, overlap=DEFAULT_OVERLAP if overlap is None else overlap, crf=crf, codec=codec, fps=fps,
+        chunk=chunk, time_range=time_range or TimeRange(), threads=threads, force=force,
+        segment_frames=DEFAULT_SEGMENT_FRAMES if segment_frames is None else segment_frames,
+        force_large=force_large, quiet=quiet,
+    )  # fmt: skip
+    if not resume:  # refuse a bad request before loading the model
+        check_paths(source, target, force=force, folder=output_is_folder(target))
     messages: list[str] = []
 
     def note(message: str) -> None:
         messages.append(message)
         on_warning(message)
 
-    net = load_model(model, scale, weights, device, note, degradation=degradation)
-    name = model if isinstance(model, str) else type(model).__name__
-    torch_device = model_device(net, device)
-    started = time.perf_counter()
-    with open_video(source, fps) as reader:
-        info = reader.info
-        out_w, out_h = info.width * net.scale, info.height * net.scale
-        check_output_size(out_w, out_h, folder)
-        streamer, used_tile = make_streamer(
-            net, info.height, info.width, tile, chunk=chunk, device=torch_device,
-            overlap=DEFAULT_OVERLAP if overlap is None else overlap, on_warning=note,
-        )  # fmt: skip
-        count = write_output(
-            reader, ModelStage(streamer, torch_device), target, (out_w, out_h), folder=folder,
-            codec=codec, crf=crf, chunk=chunk, label=source.name, quiet=quiet, note=note,
-            device=torch_device,
-        )  # fmt: skip
-    result = UpscaleResult(
-        output=target,
-        frames=count,
-        seconds=time.perf_counter() - started,
-        width=out_w,
-        height=out_h,
-        model=name,
-        tile=used_tile,
-        warnings=messages,
-    )
-    if reader.problem:
-        raise InputStoppedEarly(f"{reader.problem}; the {count} frames before it were written to {target}", result)
-    return result
+    engine = Engine(model, scale, weights, device, degradation, note, threads)
+    return Job(source, target, engine, options, on_warning=on_warning, messages=messages).run(resume)

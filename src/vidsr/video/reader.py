@@ -6,12 +6,22 @@ Iterating the reader then yields :class:`DecodedFrame` objects (RGB through the
 input's own colour matrix and range, with each frame's timestamp and duration). A
 truncated or corrupt file ends the iteration early and leaves a description of where
 it stopped in :attr:`VideoReader.problem`; the frames before that point are yielded.
+:meth:`VideoReader.timeline` lists every frame's timestamp from the packets alone (no
+decoding), and :meth:`VideoReader.seek` starts the iteration at a given frame, so that a
+time range or a segment of a long video is reached without decoding all that precedes it.
+
+Where the header disagrees with the stream, the stream wins. An AVI header counts its
+empty "skipped frame" chunks as frames (682 frames at 50 fps for 341 frames at 25 fps),
+and AVI stores no presentation timestamps, so B-frames decode with timestamps out of
+order: frames, rate and times of an AVI come from its index and packets instead.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -23,15 +33,23 @@ from vidsr.errors import VidsrError
 from vidsr.video.colour import RGB_SOURCE_COLOUR, Colour, colour_of, frame_to_rgb
 
 DEFAULT_FOLDER_FPS = Fraction(25)
+# Containers that store when each frame is decoded but not when it is shown: the i-th frame
+# out of the decoder is shown at the decode timestamp of the i-th video packet.
+DTS_TIMELINE_FORMATS = ("avi",)
 
 
 @dataclass
 class DecodedFrame:
-    """One decoded frame: uint8 RGB ``(H, W, 3)``, timestamp and duration in the time base."""
+    """One decoded frame: uint8 RGB ``(H, W, 3)``, timestamp and duration in the time base.
 
-    rgb: np.ndarray
+    ``rgb`` is None for a frame the reader's :attr:`~VideoReader.wants` turned down, and
+    ``keep`` False for a frame that only feeds the model (its output is not written).
+    """
+
+    rgb: np.ndarray | None
     pts: int
     duration: int | None
+    keep: bool = True
 
 
 @dataclass
@@ -47,6 +65,7 @@ class SourceInfo:
     colour: Colour
     display_matrix: tuple[int, ...] | None = None
     is_folder: bool = False
+    frame_names: list[str] | None = None  # a frame folder's file names without suffix
     stream_index: int = -1
     metadata: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -62,8 +81,26 @@ class VideoReader:
     info: SourceInfo
     problem: str | None = None
     frames_read: int = 0
+    # Given a frame's timestamp, whether its pixels are needed (None: always). Frames that
+    # are only counted or skipped are then not converted to RGB.
+    wants: Callable[[int], bool] | None = None
 
     def __iter__(self) -> Iterator[DecodedFrame]:
+        raise NotImplementedError
+
+    def timeline(self) -> list[int] | None:
+        """Every frame's timestamp in increasing order, without decoding; None when unknown.
+
+        None when the packets do not tell (missing or repeated timestamps, or a container
+        that stores decode times only); the frames are then found by decoding in order.
+        """
+        return None
+
+    def seek(self, pts: int, index: int) -> None:
+        """Start the iteration at the first frame at or after ``pts``, frame ``index`` of the input.
+
+        Only for timestamps from :meth:`timeline`, before iterating.
+        """
         raise NotImplementedError
 
     def close(self) -> None:
@@ -76,8 +113,11 @@ class VideoReader:
         self.close()
 
 
-def open_video(path: str | Path, fps: float | Fraction | None = None) -> VideoReader:
-    """Open a video file or a folder of PNG/JPEG frames (``fps`` is used for folders only)."""
+def open_video(path: str | Path, fps: float | Fraction | None = None, threads: int | None = None) -> VideoReader:
+    """Open a video file or a folder of PNG/JPEG frames (``fps`` is used for folders only).
+
+    ``threads``: the decoder's threads (default: FFmpeg's choice).
+    """
     path = Path(path)
     if not path.exists():
         raise VidsrError(f"input not found: {path}")
@@ -86,7 +126,7 @@ def open_video(path: str | Path, fps: float | Fraction | None = None) -> VideoRe
         if rate <= 0:
             raise VidsrError(f"--fps must be positive, not {fps}")
         return FrameFolderReader(path, rate)
-    return VideoFileReader(path)
+    return VideoFileReader(path, threads)
 
 
 def _parse_clock(text: str) -> float | None:
@@ -101,8 +141,9 @@ def _parse_clock(text: str) -> float | None:
 class VideoFileReader(VideoReader):
     """Decodes the main video stream of a file with PyAV."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int | None = None) -> None:
         self.path = path
+        self.threads = threads
         self.packets_read = 0
         try:
             self._container = av.open(str(path))
@@ -127,17 +168,28 @@ class VideoFileReader(VideoReader):
             raise VidsrError(f"{path} has no video stream")
         self.stream = stream = streams[0]
         stream.thread_type = "AUTO"
+        if self.threads:
+            stream.thread_count = self.threads
         self._reason: str | None = None
+        # Decode timestamps of the video packets not yet matched with a frame (AVI only).
+        self._slots: deque[int] | None = deque() if self._container.format.name in DTS_TIMELINE_FORMATS else None
         self._frames = self._decode()
         first = next(self._frames, None)
         if first is None:
             if self._reason:
                 raise VidsrError(f"{path}: cannot decode the video ({self._reason})")
             raise VidsrError(f"{path}: the video stream has no frames")
-        self._first = first
-        time_base = stream.time_base or Fraction(1, 90000)
+        self._first: av.VideoFrame | None = first
+        self._first_pts = first.pts
+        time_base = Fraction(stream.time_base or Fraction(1, 90000))
+        self._stream_time_base = time_base
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
-        expected = stream.frames or None
+        self._ticks = 1  # stream ticks per tick of info.time_base
+        self._frame_count = expected = stream.frames or None
+        if self._slots is not None:
+            rate, self._frame_count, self._ticks = self._stored_timeline(Fraction(rate))
+            expected = self._frame_count
+            time_base *= self._ticks
         if expected is None:
             seconds = self._declared_seconds()
             if seconds:
@@ -146,7 +198,7 @@ class VideoFileReader(VideoReader):
             path=path,
             width=first.width,
             height=first.height,
-            time_base=Fraction(time_base),
+            time_base=time_base,
             rate=Fraction(rate),
             expected_frames=expected,
             colour=colour_of(first),
@@ -155,9 +207,96 @@ class VideoFileReader(VideoReader):
             metadata=dict(self._container.metadata),
         )
 
+    def _stored_timeline(self, header_rate: Fraction) -> tuple[Fraction, int | None, int]:
+        """Rate, frame count and time-base multiple from the packets (AVI), not the header.
+
+        The timestamps are those of the file's index when FFmpeg loaded (or rebuilt) it on
+        opening, else of the packets read so far. Frames on every g-th tick only (25 fps
+        content at 50 fps ticks) give a time base g ticks long, so that a constant-rate
+        input gives a constant-rate output at its real rate.
+        """
+        stream = self.stream
+        entries = stream.index_entries
+        complete = len(entries) > self.packets_read  # loaded on opening, not built while reading
+        stamps = sorted({e.timestamp for e in entries if e.size > 0}) if complete else sorted(set(self._slots or ()))
+        if len(stamps) < 2:
+            return header_rate, stream.frames or None, 1
+        ticks = math.gcd(*stamps)
+        gaps = {b - a for a, b in zip(stamps, stamps[1:])}
+        if len(gaps) == 1:  # constant rate in fact
+            rate = 1 / (self._stream_time_base * gaps.pop())
+        else:
+            rate = Fraction(len(stamps) - 1) / (self._stream_time_base * (stamps[-1] - stamps[0]))
+            rate = rate.limit_denominator(1001)
+        # The header's count includes the empty chunks: scaled to the real rate, it still
+        # counts the frames that a truncated file (whose index is rebuilt from what is left)
+        # has lost.
+        count = math.ceil(stream.frames * rate / header_rate) if stream.frames else 0
+        return rate, max(count, len(stamps) if complete else 0) or None, ticks
+
+    def timeline(self) -> list[int] | None:
+        """The presentation timestamps of the video packets, sorted (a second, demux-only pass).
+
+        None for AVI (decode times only), missing or repeated timestamps, or when the first
+        timestamp is not the first decoded frame's. Packets the container marks to discard
+        (before an MP4 edit list's start) do not count; at a read error, the packets before it.
+        """
+        if self._slots is not None or self._first_pts is None:
+            return None
+        stamps: list[int] = []
+        try:
+            with av.open(str(self.path)) as container:
+                for packet in container.demux(container.streams[self.stream.index]):
+                    if not packet.size or packet.is_discard:
+                        continue
+                    if packet.pts is None:
+                        return None
+                    stamps.append(packet.pts)
+        except (av.error.FFmpegError, OSError):
+            pass
+        stamps.sort()
+        if not stamps or stamps[0] != self._first_pts or any(a == b for a, b in zip(stamps, stamps[1:])):
+            return None
+        return stamps
+
+    def seek(self, pts: int, index: int) -> None:
+        """Start at the first frame at or after ``pts`` (from :meth:`timeline`): frame ``index``.
+
+        Seeks to the keyframe at or before it, and further back when the container's seek
+        lands after it (MPEG-TS seeks by byte position); decodes from the start as a last resort.
+        """
+        if pts <= self._first_pts:
+            return
+        for seconds_back in (0, 10, 60):
+            target = max(self._first_pts, pts - round(seconds_back / self._stream_time_base))
+            try:
+                self._container.seek(target, stream=self.stream, backward=True)
+            except (av.error.FFmpegError, OSError):
+                break
+            self._reason = None
+            self._frames = self._decode()
+            first = next(self._frames, None)
+            if first is not None and first.pts is not None and first.pts <= pts:
+                self._skip_to(first, pts, index)
+                return
+        self._container.close()  # decode from the start
+        self._container = av.open(str(self.path))
+        self._open_stream()
+        assert self._first is not None
+        self._skip_to(self._first, pts, index)
+
+    def _skip_to(self, frame: av.VideoFrame | None, pts: int, index: int) -> None:
+        """Drop decoded frames before ``pts``; the next one is frame ``index`` of the input."""
+        while frame is not None and (frame.pts is None or frame.pts < pts):
+            frame = next(self._frames, None)
+        self._first = frame
+        self.frames_read = self.packets_read = index
+
     def _declared_seconds(self) -> float | None:
         """The video stream's duration as the container declares it (None if unknown)."""
         stream = self.stream
+        if self._slots is not None and stream.frames and stream.average_rate:
+            return float(stream.frames / stream.average_rate)  # AVI: the header's length in ticks
         if stream.duration and stream.time_base:
             return float(stream.duration * stream.time_base)
         tagged = _parse_clock(stream.metadata.get("DURATION", ""))
@@ -198,6 +337,8 @@ class VideoFileReader(VideoReader):
                 break
             if packet.size:
                 self.packets_read += 1
+                if self._slots is not None and packet.dts is not None:
+                    self._slots.append(packet.dts)
             try:
                 frames = packet.decode()
             except (av.error.FFmpegError, OSError) as error:
@@ -227,15 +368,16 @@ class VideoFileReader(VideoReader):
                         f"{frame.width}x{frame.height}; later frames are resized to the first size"
                     )
                 frame = frame.reformat(width=size[0], height=size[1])
-            pts = frame.pts
+            pts, duration = frame.pts, int(frame.duration) if frame.duration else None
+            if self._slots is not None:
+                pts, duration = self._slot_timing(last_pts)
             if pts is None:
                 pts = 0 if last_pts is None else last_pts + (last_duration or step)
             if last_pts is not None and pts <= last_pts:
                 if not any("timestamps" in w for w in info.warnings):
                     info.warnings.append(f"{self.path}: timestamps go backwards; they were made increasing")
                 pts = last_pts + 1
-            duration = int(frame.duration) if frame.duration else None
-            rgb = frame_to_rgb(frame)
+            rgb = frame_to_rgb(frame) if self.wants is None or self.wants(pts) else None
             self.frames_read += 1
             last_pts, last_duration = pts, duration or 0
             yield DecodedFrame(rgb, pts, duration)
@@ -249,14 +391,25 @@ class VideoFileReader(VideoReader):
                 "the input may be corrupt there"
             )
 
+    def _slot_timing(self, last_pts: int | None) -> tuple[int | None, int | None]:
+        """Timestamp and duration of the next frame (in info.time_base) from the packets' slots."""
+        slots, ticks = self._slots, self._ticks
+        assert slots is not None
+        while slots and last_pts is not None and slots[0] // ticks <= last_pts:
+            slots.popleft()  # the slot of a packet that gave no frame of its own
+        if not slots:
+            return None, None
+        pts = slots.popleft() // ticks
+        return pts, (slots[0] // ticks - pts if slots else None)
+
     def _check_end(self, end: float | None) -> str | None:
         """Why the video ended early, or None when it ended where the file says it does."""
         where = f"stopped after frame {self.frames_read}" + (f" (t={end:.3f}s)" if end is not None else "")
         if self._reason:
             return f"{self.path}: {self._reason}; {where}"
-        expected = self.stream.frames or None
+        expected = self._frame_count
         declared = self._declared_seconds()
-        start = float((self.stream.start_time or 0) * self.info.time_base)
+        start = float((self.stream.start_time or 0) * self._stream_time_base)
         tolerance = max(0.25, 3 / float(self.info.rate or 25))
         short_in_time = declared is not None and end is not None and end - start < declared - tolerance
         if expected and self.frames_read < expected and (declared is None or short_in_time):
@@ -289,15 +442,27 @@ class FrameFolderReader(VideoReader):
             expected_frames=len(self._files),
             colour=RGB_SOURCE_COLOUR,
             is_folder=True,
+            frame_names=[file.stem for file in self._files],
         )
+        self._start = 0
+
+    def timeline(self) -> list[int] | None:
+        """Frame ``i`` is at ``i`` ticks of ``1/fps``."""
+        return list(range(len(self._files)))
+
+    def seek(self, pts: int, index: int) -> None:
+        self._start = self.frames_read = index
 
     def __iter__(self) -> Iterator[DecodedFrame]:
         from vidsr.data.frames import read_frame
 
         shape = (self.info.height, self.info.width, 3)
-        for index, file in enumerate(self._files):
+        for index in range(self._start, len(self._files)):
+            file = self._files[index]
             if index == 0 and self._first is not None:
                 rgb, self._first = self._first, None
+            elif self.wants is not None and not self.wants(index):
+                rgb = None
             else:
                 try:
                     rgb = read_frame(file)

@@ -2,23 +2,80 @@
 
 Each stream is copied packet for packet (no re-encoding, timestamps kept) when the
 output container can hold its codec; otherwise audio is re-encoded (AAC, or what the
-container takes) and text subtitles are converted (mov_text for MP4/MOV, WebVTT for
-WebM). What cannot be carried (bitmap subtitles into MP4, data streams) is reported
-as a warning. The input is demuxed a second time, independently of the video decoder,
-and packets are muxed as the video advances, so the output stays interleaved and
-memory does not grow with the length of the video.
+container takes, at a sample rate the encoder takes: Opus in WebM needs 48 kHz for 44.1
+kHz audio) and text subtitles are converted (mov_text for MP4/MOV, WebVTT for WebM).
+What cannot be carried (bitmap subtitles into MP4, data streams) is reported as a
+warning. The input is demuxed a second time, independently of the video decoder, and
+packets are muxed as the video advances, so the output stays interleaved and memory
+does not grow with the length of the video. For a time range of the video, a
+:class:`Window` cuts the other streams to the same range and shifts them with it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
 
 AUDIO_TARGETS = ("aac", "libopus", "libmp3lame", "flac")
 TEXT_SUBTITLE_TARGETS = ("subrip", "webvtt", "mov_text", "ass")  # first one the container takes
+# Codecs (canonical names) that a muxer takes although FFmpeg cannot list them: the MPEG-TS
+# muxer has no codec query, so PyAV reports only its defaults (MPEG-2 video, MP2 audio).
+_UNLISTED_CODECS = {
+    "mpegts": frozenset(
+        {"h264", "hevc", "mpeg1video", "mpeg2video", "mpeg4"}
+        | {"aac", "mp2", "mp3", "ac3", "eac3", "opus", "dvb_subtitle"}
+    ),
+}
+
+
+def can_hold(output: av.container.OutputContainer, codec: str) -> bool:
+    """True when the muxer of ``output`` takes ``codec`` (an encoder or decoder name)."""
+    if codec in output.supported_codecs:
+        return True
+    unlisted = _UNLISTED_CODECS.get(output.format.name)
+    if not unlisted:
+        return False
+    for mode in ("r", "w"):  # a decoder name (copied streams) or an encoder name
+        try:
+            return av.codec.Codec(codec, mode).canonical_name in unlisted
+        except ValueError:  # no decoder (or encoder) of that name
+            continue
+    return False
+
+
+def encoder_rate(encoder: av.codec.Codec, rate: int) -> int:
+    """``rate`` when ``encoder`` takes it, else the next rate up that it takes (or its highest).
+
+    Opus, for one, takes only 8, 12, 16, 24 and 48 kHz: 44.1 kHz audio goes in at 48 kHz.
+    """
+    rates = sorted(encoder.audio_rates or ())
+    if not rates or rate in rates:
+        return rate
+    return next((r for r in rates if r >= rate), rates[-1])
+
+
+# Starting this many seconds past the input's start, the second reader seeks (to 10 s before).
+_SEEK_AFTER_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Window:
+    """The audio and subtitles that go with a time range of the video.
+
+    Packets that start before ``start`` (input seconds; None: keep everything from the
+    input's start) are dropped, except subtitles still showing then, which are shortened to
+    start there; every timestamp is moved ``shift`` seconds earlier; with ``cut_end``, the
+    streams stop where the video does instead of where the input does.
+    """
+
+    start: Fraction | None = None
+    shift: Fraction = Fraction(0)
+    cut_end: bool = False
 
 
 @dataclass
@@ -40,8 +97,10 @@ class SideStreams:
         output: av.container.OutputContainer,
         video_index: int,
         warn: Callable[[str], None],
+        window: Window | None = None,
     ) -> None:
         self._warn = warn
+        self.window = window or Window()
         self._input = av.open(str(input_path))
         self._routes: dict[int, _Route] = {}
         self.copied: dict[str, int] = {}
@@ -50,6 +109,12 @@ class SideStreams:
         except BaseException:
             self._input.close()  # the caller never gets an object to close
             raise
+        start = self.window.start
+        if start is not None and start > _SEEK_AFTER_SECONDS and self._routes:
+            try:
+                self._input.seek(int((start - 10) * av.time_base), backward=True)
+            except av.error.FFmpegError:
+                pass  # read from the start instead
         streams = [route.source for route in self._routes.values()]
         self._packets: Iterator[av.Packet] | None = self._input.demux(*streams) if streams else None
         self._next: av.Packet | None = None
@@ -58,15 +123,14 @@ class SideStreams:
         self, input_path: Path, output: av.container.OutputContainer, video_index: int, warn: Callable[[str], None]
     ) -> None:
         """A copy or re-encode route for every audio and subtitle stream of the input."""
-        supported = output.supported_codecs
         for stream in self._input.streams:
             if stream.index == video_index:
                 continue
             label = f"stream #{stream.index} ({stream.type}, {stream.codec_context.name})"
             if stream.type == "audio":
-                route = self._audio_route(stream, output, supported, label)
+                route = self._audio_route(stream, output, label)
             elif stream.type == "subtitle":
-                route = self._subtitle_route(stream, output, supported, label)
+                route = self._subtitle_route(stream, output, label)
             else:
                 if not (stream.type == "video" and stream.disposition & av.stream.Disposition.attached_pic):
                     warn(f"{label} of {input_path.name} is not carried into the output")
@@ -79,28 +143,31 @@ class SideStreams:
         """True when there is at least one stream to carry."""
         return bool(self._routes)
 
-    def _audio_route(self, stream, output, supported, label) -> _Route | None:
+    def _audio_route(self, stream, output, label) -> _Route | None:
         name = stream.codec_context.name
-        if name in supported:
+        if can_hold(output, name):
             return _Route(stream, output.add_stream_from_template(stream), "copy")
         for encoder in AUDIO_TARGETS:
-            if encoder in supported:
-                target = output.add_stream(encoder, rate=stream.codec_context.sample_rate or 48000)
+            if can_hold(output, encoder):
+                source_rate = stream.codec_context.sample_rate or 48000
+                rate = encoder_rate(av.codec.Codec(encoder, "w"), source_rate)
+                target = output.add_stream(encoder, rate=rate)
                 target.layout = stream.codec_context.layout
-                self._warn(f"{label}: {output.format.name} cannot hold {name}; re-encoded to {encoder}")
+                resampled = f" at {rate} Hz (from {source_rate} Hz)" if rate != source_rate else ""
+                self._warn(f"{label}: {output.format.name} cannot hold {name}; re-encoded to {encoder}{resampled}")
                 return _Route(stream, target, "audio")
         self._warn(f"{label}: {output.format.name} can hold no audio codec available here; dropped")
         return None
 
-    def _subtitle_route(self, stream, output, supported, label) -> _Route | None:
+    def _subtitle_route(self, stream, output, label) -> _Route | None:
         name = stream.codec_context.name
-        if name in supported:
+        if can_hold(output, name):
             return _Route(stream, output.add_stream_from_template(stream), "copy")
         if not av.codec.Codec(name, "r").text_sub:
             self._warn(f"{label}: bitmap subtitles cannot go into {output.format.name}; dropped")
             return None
         for encoder in TEXT_SUBTITLE_TARGETS:
-            if encoder in supported:
+            if can_hold(output, encoder):
                 decoder = stream.codec_context
                 decoder.open(strict=False)  # sets the ASS header the encoder needs
                 target = output.add_stream(encoder)
@@ -121,11 +188,38 @@ class SideStreams:
                 self._finish(mux)
                 return
             when = packet.dts if packet.dts is not None else packet.pts
-            if until is not None and when is not None and float(when * packet.time_base) > until:
+            if until is not None and when is not None and when * packet.time_base - self.window.shift > until:
                 self._next = packet
                 return
             self._next = None
-            self._carry(packet, mux)
+            if self._in_window(packet):
+                self._carry(packet, mux)
+
+    def _in_window(self, packet: av.Packet) -> bool:
+        """False for a packet before the window; shifts (and shortens) the others."""
+        window = self.window
+        if packet.pts is None or packet.time_base is None:
+            return window.start is None
+        tb = packet.time_base
+        if window.start is not None and packet.pts * tb < window.start:
+            end = (packet.pts + (packet.duration or 0)) * tb
+            if packet.stream.type != "subtitle" or end <= window.start:
+                return False
+            start = math.ceil(window.start / tb)  # a subtitle still showing: from the window's start
+            packet.duration = packet.pts + packet.duration - start
+            packet.dts, packet.pts = (packet.dts if packet.dts is None else start), start
+        if window.shift:
+            offset = round(window.shift / tb)
+            packet.pts -= offset
+            if packet.dts is not None:
+                packet.dts -= offset
+        return True
+
+    def finish(self, until: float | None, mux: Callable[[av.Packet], None]) -> None:
+        """Mux what remains up to ``until`` seconds (all of it when None), then flush re-encoders."""
+        self.advance(until, mux)
+        if self._packets is not None:
+            self._finish(mux)
 
     def _read(self) -> av.Packet | None:
         assert self._packets is not None

@@ -2,13 +2,17 @@
 
 The output is written under a hidden temporary name in the output's own folder and moved
 into place (``os.replace``, atomic on one file system) only when it is complete; on an
-error or Ctrl-C the temporary file or folder is deleted.
+error or Ctrl-C the temporary file or folder is deleted. It is created the way ``cp`` and
+ffmpeg create files: a new output gets the permissions the user's umask allows (0644 and
+0755 with umask 022), and a replaced output keeps the permissions it had.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,20 +58,42 @@ def check_paths(source: Path, output: Path, *, force: bool, folder: bool) -> Non
 @contextmanager
 def atomic_output(output: Path, *, folder: bool) -> Iterator[Path]:
     """Yields a temporary path beside ``output``; moves it to ``output`` on success only."""
-    parent = output.parent
-    prefix = f".{output.name}.partial-"
-    if folder:
-        partial = Path(tempfile.mkdtemp(dir=parent, prefix=prefix))
-    else:
-        handle, name = tempfile.mkstemp(dir=parent, prefix=prefix, suffix=output.suffix)
-        os.close(handle)
-        partial = Path(name)
+    partial = _create_partial(output, folder)
     try:
+        _keep_mode(output, partial)
         yield partial
         _move_into_place(partial, output, folder)
     except BaseException:
         _remove(partial)
         raise
+
+
+def _create_partial(output: Path, folder: bool) -> Path:
+    """A new, hidden file or folder beside ``output``, with the permissions the umask allows.
+
+    (``tempfile.mkstemp``/``mkdtemp`` would make it private, 0600/0700, whatever the umask.)
+    """
+    for _ in range(100):
+        partial = output.parent / f".{output.name}.partial-{secrets.token_hex(4)}{'' if folder else output.suffix}"
+        try:
+            if folder:
+                os.mkdir(partial, 0o777)  # the kernel applies the umask
+            else:
+                os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return partial
+    raise FileExistsError(f"no free temporary name beside {output}")
+
+
+def _keep_mode(output: Path, partial: Path) -> None:
+    """A replaced output keeps its permission bits (as ``cp`` onto an existing file does)."""
+    try:
+        old = output.stat()
+    except OSError:
+        return
+    if stat.S_ISDIR(old.st_mode) == partial.is_dir():
+        os.chmod(partial, stat.S_IMODE(old.st_mode))
 
 
 def _move_into_place(partial: Path, output: Path, folder: bool) -> None:

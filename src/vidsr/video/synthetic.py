@@ -64,6 +64,7 @@ def write_video(
     colour: Colour | None = None,
     rotation: float | None = None,
     audio_seconds: float | None = None,
+    audio_rate: int = 48000,
     subtitles: Sequence[tuple[float, float, str]] | None = None,
     options: dict[str, str] | None = None,
 ) -> Path:
@@ -73,8 +74,9 @@ def write_video(
     variable frame rate, and ``durations`` each frame's duration (packet durations);
     ``colour`` sets the YUV matrix/range and its tags (default: BT.601 limited, untagged);
     ``rotation`` (degrees counter-clockwise) adds a display matrix; ``audio_seconds`` adds
-    a 440 Hz AAC track; ``subtitles`` adds SRT cues ``(start, end, text)`` (Matroska
-    only); ``options`` are container options. Odd sizes are encoded as 4:4:4.
+    a 440 Hz AAC track (``audio_rate`` samples per second); ``subtitles`` adds SRT cues
+    ``(start, end, text)`` (Matroska only); ``options`` are container options. Odd sizes
+    are encoded as 4:4:4.
     """
     path = Path(path)
     fps = Fraction(fps)
@@ -96,7 +98,7 @@ def write_video(
                 tag_codec_context(stream.codec_context, colour)
             if rotation is not None:
                 stream.set_display_rotation(rotation)
-            audio = container.add_stream("aac", rate=48000) if audio_seconds else None
+            audio = container.add_stream("aac", rate=audio_rate) if audio_seconds else None
             subtitle_out = None
             if subtitle_input is not None:
                 subtitle_out = container.add_stream_from_template(subtitle_input.streams.subtitles[0])
@@ -121,7 +123,7 @@ def write_video(
             for packet in stream.encode(None):
                 mux(packet)
             if audio is not None:
-                _write_tone(container, audio, audio_seconds)
+                _write_tone(container, audio, audio_seconds, audio_rate)
             if subtitle_input is not None:
                 for packet in subtitle_input.demux(subtitle_input.streams.subtitles[0]):
                     if packet.size:
@@ -137,8 +139,8 @@ def _chain(first: np.ndarray, rest: Iterable[np.ndarray]) -> Iterable[np.ndarray
     yield from rest
 
 
-def _write_tone(container: av.container.OutputContainer, stream, seconds: float) -> None:
-    rate, size = 48000, 1024
+def _write_tone(container: av.container.OutputContainer, stream, seconds: float, rate: int = 48000) -> None:
+    size = 1024
     total = round(seconds * rate)
     for start in range(0, total, size):
         n = min(size, total - start)

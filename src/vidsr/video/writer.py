@@ -1,15 +1,22 @@
 """Writing video: an encoded file that keeps the input's timing, colour, rotation, audio and
 subtitles, or a folder of PNG frames.
 
-Video files are H.264 (libx264, yuv420p, CRF 18) by default (VP9 for ``.webm``). Frames
+Video files are H.264 (libx264, yuv420p, CRF 18) by default (VP9 for ``.webm``); the
+container follows the suffix (.mp4 .m4v .mkv .mov .avi .webm, and .ts for MPEG-TS). Frames
 are encoded with the input's time base and each frame's own timestamp and duration, so
 variable frame rate and the total duration are kept. MP4/MOV files are written without
 B-frames: their muxer derives sample durations from decode timestamps, which with
-B-frames and a variable frame rate would cut the end of the video short.
+B-frames and a variable frame rate would cut the end of the video short. PNG frames keep
+the names of a frame-folder input (its stems, with ``.png``).
+
+A video writer can also hand its encoded packets to a function instead of a file (the
+segments of a long job), and mux packets encoded elsewhere with the same settings
+(:meth:`VideoFileWriter.mux_packet`, joining those segments).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -19,11 +26,15 @@ import numpy as np
 
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, rgb_to_frame, tag_codec_context
+from vidsr.video.encoding_defaults import DEFAULT_CRF
 from vidsr.video.reader import SourceInfo
-from vidsr.video.pipeline import DEFAULT_CRF
-from vidsr.video.remux import SideStreams
+from vidsr.video.remux import SideStreams, Window, can_hold
 
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm")
+# Output suffix -> FFmpeg muxer (the temporary file's name may not show the suffix).
+MUXERS = {
+    ".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".avi": "avi", ".webm": "webm", ".ts": "mpegts",
+}  # fmt: skip
+VIDEO_SUFFIXES = tuple(MUXERS)
 MOV_FAMILY = (".mp4", ".m4v", ".mov")
 MAX_VIDEO_SIDE = 8192  # H.264 level 6.2 / what players decode
 MAX_FRAME_SIDE = 16384  # PNG frames
@@ -46,9 +57,21 @@ def pixel_format(encoder: av.codec.Codec) -> str:
     return formats[0]
 
 
-def is_video_path(path: Path) -> bool:
-    """True when ``path`` names a video file (by its suffix), False for a frame folder."""
-    return not path.is_dir() and path.suffix.lower() in VIDEO_SUFFIXES
+def output_is_folder(path: Path) -> bool:
+    """True for a folder of PNG frames, False for a video file, by the output's name.
+
+    A folder is an existing folder or a name without a suffix; a video file has one of
+    :data:`VIDEO_SUFFIXES`. Any other suffix is an error (rather than a surprise folder).
+    """
+    suffix = path.suffix.lower()
+    if path.is_dir() or not suffix:
+        return True
+    if suffix in VIDEO_SUFFIXES:
+        return False
+    raise VidsrError(
+        f"unknown output suffix {path.suffix} ({path.name}): use {' '.join(VIDEO_SUFFIXES)} for a video file, "
+        "or a name without a suffix for a folder of PNG frames"
+    )
 
 
 def default_codec(path: Path) -> str:
@@ -84,26 +107,41 @@ class FrameWriter:
 
 
 class FrameFolderWriter(FrameWriter):
-    """PNG frames ``000000.png, 000001.png, ...`` in a folder."""
+    """PNG frames in a folder: ``names[i].png`` (the input's frame names), else ``000000.png, ...``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, names: list[str] | None = None, warn: Callable[[str], None] | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.warnings = []
+        if names and len({name.lower() for name in names}) < len(names):  # a.png and a.jpg
+            message = "input frames share the same name up to the suffix; output frames are numbered 000000.png, ..."
+            self.warnings.append(message)
+            if warn is not None:
+                warn(message)
+            names = None
+        self.names = names or []
 
     def write(self, rgb: np.ndarray, pts: int, duration: int | None) -> None:
         from vidsr.data.frames import write_frame
 
-        write_frame(self.folder / f"{self.frames_written:06d}.png", rgb)
+        index = self.frames_written
+        name = self.names[index] if index < len(self.names) else f"{index:06d}"
+        write_frame(self.folder / f"{name}.png", rgb)
         self.frames_written += 1
 
 
 class VideoFileWriter(FrameWriter):
-    """Encodes frames into a video file and carries the input's other streams along."""
+    """Encodes frames into a video file and carries the input's other streams along.
+
+    ``window`` cuts those streams to a time range of the video; ``threads`` sets the
+    encoder's threads (default: FFmpeg's choice). With ``packets``, the encoded packets go
+    to that function instead (``path`` is then None, ``final_suffix`` names the container
+    whose encoder settings are used, and nothing is written).
+    """
 
     def __init__(
         self,
-        path: Path,
+        path: Path | None,
         source: SourceInfo,
         width: int,
         height: int,
@@ -113,10 +151,15 @@ class VideoFileWriter(FrameWriter):
         copy_streams: bool = True,
         final_suffix: str | None = None,
         warn: Callable[[str], None] | None = None,
+        threads: int | None = None,
+        window: Window | None = None,
+        packets: Callable[[av.Packet], None] | None = None,
     ) -> None:
         self.warnings = []
         self._warn_hook = warn
-        suffix = (final_suffix or path.suffix).lower()
+        self._packets = packets
+        self._window = window or Window()
+        suffix = (final_suffix or (path.suffix if path is not None else "")).lower()
         codec = codec or default_codec(Path(f"x{suffix}"))
         try:
             encoder = av.codec.Codec(codec, "w")
@@ -140,15 +183,19 @@ class VideoFileWriter(FrameWriter):
         rate = source.rate if source.rate and source.rate > 0 else Fraction(25)
         self._frame_ticks = max(1, round(1 / (rate * self.time_base)))
         self._last_video_time = 0.0
+        self._end_time = Fraction(0)  # end of the last video frame muxed, seconds
 
-        self.container = av.open(str(path), "w", format=_format_for(suffix))
+        target = io.BytesIO() if packets is not None else str(path)
+        self.container = av.open(target, "w", format=MUXERS.get(suffix))
         try:
-            if codec not in self.container.supported_codecs:
+            if not can_hold(self.container, codec):
                 raise VidsrError(f"{suffix} files cannot hold {codec} video; choose another --codec or suffix")
             self.stream = self._add_video_stream(codec, source, suffix, crf)
+            if threads:
+                self.stream.codec_context.thread_count = threads
             self.side: SideStreams | None = None
-            if copy_streams and not source.is_folder:
-                self.side = SideStreams(source.path, self.container, source.stream_index, self.warn)
+            if copy_streams and not source.is_folder and packets is None:
+                self.side = SideStreams(source.path, self.container, source.stream_index, self.warn, window)
                 if not self.side.active:
                     self.side.close()
                     self.side = None
@@ -209,16 +256,36 @@ class VideoFileWriter(FrameWriter):
             if duration:
                 packet.duration = duration
             self._last_video_time = max(self._last_video_time, float(packet.pts * self.time_base))
+            self._end_time = max(self._end_time, (packet.pts + (packet.duration or 0)) * self.time_base)
+        if self._packets is not None:
+            self._packets(packet)
+            return
         self.container.mux(packet)
         if self.side is not None:
-            self.side.advance(self._last_video_time + 0.5, self.container.mux)
+            # Half a second ahead of the video; not past it when the streams end with the video.
+            lead = 0.0 if self._window.cut_end else 0.5
+            self.side.advance(self._last_video_time + lead, self.container.mux)
+
+    def mux_packet(self, packet: av.Packet) -> None:
+        """Mux a packet encoded elsewhere with this writer's settings (timestamps in its time base)."""
+        packet.stream = self.stream
+        packet.time_base = self.time_base
+        self._mux_video(packet)
+        self.frames_written += 1
+
+    @property
+    def extradata(self) -> bytes:
+        """The encoder's global header (SPS/PPS for H.264; empty for some codecs)."""
+        return bytes(self.stream.codec_context.extradata or b"")
 
     def close(self) -> None:
         try:
             for packet in self.stream.encode(None):
                 self._mux_video(packet)
             if self.side is not None:
-                self.side.advance(None, self.container.mux)
+                # With a cut end, what starts before the video's end (a nanosecond's margin).
+                until = self._end_time - Fraction(1, 10**9) if self._window.cut_end else None
+                self.side.finish(until, self.container.mux)
             self.container.close()
         except BaseException as error:
             self.abort()  # releases the output file and the side-stream reader
@@ -238,13 +305,6 @@ class VideoFileWriter(FrameWriter):
             side.close()
 
 
-def _format_for(suffix: str) -> str | None:
-    """FFmpeg muxer for a suffix (the temporary file's name may not show it)."""
-    return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi", ".webm": "webm"}.get(
-        suffix
-    )
-
-
 def open_writer(
     path: Path,
     source: SourceInfo,
@@ -257,10 +317,13 @@ def open_writer(
     final_suffix: str | None = None,
     copy_streams: bool = True,
     warn: Callable[[str], None] | None = None,
+    threads: int | None = None,
+    window: Window | None = None,
+    names: list[str] | None = None,
 ) -> FrameWriter:
-    """A PNG folder writer or a video file writer for ``path``."""
+    """A PNG folder writer (frames named ``names``, default the input's) or a video file writer."""
     if folder:
-        return FrameFolderWriter(path)
+        return FrameFolderWriter(path, names if names is not None else source.frame_names, warn)
     return VideoFileWriter(
         path,
         source,
@@ -271,4 +334,6 @@ def open_writer(
         copy_streams=copy_streams,
         final_suffix=final_suffix,
         warn=warn,
+        threads=threads,
+        window=window,
     )

@@ -1,0 +1,342 @@
+"""Batches, and the work shared between processes, GPUs and machines (``torchrun``).
+
+Inputs are video files or frame folders, folders of videos, and text files that list one
+path a line (``#`` comments; relative paths from the list's folder); each ``clip.mkv``
+becomes ``OUTPUT/clip.mkv`` (``--suffix`` to change the container; a frame folder gives
+``.mp4``). Complete outputs are skipped, a failed input is reported and the rest go on.
+
+Under ``torchrun``, every rank runs the same batch. Rank 0 checks the inputs and plans
+(creating the journal of every long one), and hands the plan and a token naming this run
+to the others through a gloo process group. The work is then shared through claims in the
+output folder (a file created exclusively per whole short video, per segment of a long
+one, and per final join), so the folder must be on a file system every machine sees; a
+rank takes the next unclaimed unit in order. The rank that finishes a video's last
+segment joins it; rank 0 joins any left after all ranks are done. After torchrun restarts
+the ranks (``--max-restarts``), the new run's token makes the dead run's claims void:
+unfinished journals are resumed and finished outputs are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from vidsr.data.frames import is_frame_file, natural_sort_key
+from vidsr.errors import VidsrError
+from vidsr.video.jobs import Engine, Job, JobOptions, new_token
+from vidsr.video.messages import say, warn
+from vidsr.video.pipeline import InputStoppedEarly, make_progress
+from vidsr.video.segments import claim
+from vidsr.video.writer import VIDEO_SUFFIXES
+
+# Files in a folder of videos that are taken as videos (the output suffixes and a few more).
+INPUT_SUFFIXES = (*VIDEO_SUFFIXES, ".mpg", ".mpeg", ".m2ts", ".mts", ".flv", ".wmv", ".3gp", ".ogv", ".y4m", ".vob")
+LIST_SUFFIXES = (".txt", ".list")
+DEFAULT_BATCH_SUFFIX = ".mp4"  # for inputs (frame folders, .flv...) whose suffix is no output suffix
+_GROUP_TIMEOUT = datetime.timedelta(days=7)  # ranks wait at the end for the slowest one
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input of a batch and its output."""
+
+    source: Path
+    target: Path
+
+
+@dataclass
+class Outcome:
+    """What became of one item: ``done``, ``skipped`` or ``failed``."""
+
+    source: str
+    target: str
+    status: str
+    message: str = ""
+    frames: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        if self.status == "done":
+            return f"done     {self.source} -> {self.target} ({self.frames} frames, {self.seconds:.1f} s)"
+        if self.status == "skipped":
+            return f"skipped  {self.source}: {self.message}"
+        message = self.message if self.message.startswith(self.source) else f"{self.source}: {self.message}"
+        return f"FAILED   {message}"
+
+
+def _is_video_folder(folder: Path) -> bool:
+    """A folder of video files (and no frames): a batch, not a frame folder."""
+    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    return not any(is_frame_file(p) for p in files) and any(p.suffix.lower() in INPUT_SUFFIXES for p in files)
+
+
+def _read_list(path: Path) -> list[Path]:
+    sources = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if text and not text.startswith("#"):
+            entry = Path(text).expanduser()
+            sources.append(entry if entry.is_absolute() else path.parent / entry)
+    if not sources:
+        raise VidsrError(f"{path} lists no inputs")
+    return sources
+
+
+def collect_inputs(inputs: Sequence[str | Path]) -> tuple[list[Path], bool]:
+    """The input paths, and whether they make a batch (several, a folder of videos, a list)."""
+    sources: list[Path] = []
+    batch = len(inputs) > 1
+    for text in inputs:
+        path = Path(text)
+        if path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
+            sources += _read_list(path)
+            batch = True
+        elif path.is_dir() and _is_video_folder(path):
+            videos = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES]
+            sources += sorted((p for p in videos if not p.name.startswith(".")), key=natural_sort_key)
+            batch = True
+        else:
+            sources.append(path)
+    return sources, batch
+
+
+def batch_items(sources: Sequence[Path], output: Path, suffix: str | None = None) -> list[Item]:
+    """``output/<name><suffix>`` for each source; the folder is created when missing."""
+    if output.exists() and not output.is_dir():
+        raise VidsrError(f"with several inputs, OUTPUT must be a folder ({output} is a file)")
+    if suffix is not None:
+        suffix = suffix if suffix.startswith(".") else f".{suffix}"
+        if suffix.lower() not in VIDEO_SUFFIXES:
+            raise VidsrError(f"--suffix must be one of {' '.join(VIDEO_SUFFIXES)}, not {suffix}")
+    if not output.parent.exists():
+        raise VidsrError(f"the folder of the output does not exist: {output.parent}")
+    output.mkdir(exist_ok=True)
+    items, seen = [], {}
+    for source in sources:
+        own = source.suffix if source.suffix.lower() in VIDEO_SUFFIXES else DEFAULT_BATCH_SUFFIX
+        name = f"{source.stem if source.suffix else source.name}{suffix or own}"
+        target = output / name
+        if target.name in seen:
+            raise VidsrError(f"{seen[target.name]} and {source} would both be written to {target}; rename one")
+        seen[target.name] = source
+        items.append(Item(source, target))
+    return items
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place among torchrun's processes (one process: rank 0 of 1)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    restarted: bool = False  # torchrun restarted the ranks after a failure
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    def device(self, device: str) -> str:
+        """``cuda`` means this rank's GPU (``cuda:LOCAL_RANK``) under torchrun."""
+        return f"cuda:{self.local_rank}" if self.enabled and device == "cuda" else device
+
+    def broadcast(self, value: Any) -> Any:
+        """Rank 0's ``value`` on every rank."""
+        if not self.enabled:
+            return value
+        import torch.distributed as dist
+
+        box = [value]
+        with _peer_failures():
+            dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def gather(self, value: Any) -> list[Any]:
+        """Every rank's ``value``, in rank order (after every rank got here)."""
+        if not self.enabled:
+            return [value]
+        import torch.distributed as dist
+
+        values: list[Any] = [None] * self.world_size
+        with _peer_failures():
+            dist.all_gather_object(values, value)
+        return values
+
+
+@contextlib.contextmanager
+def _peer_failures() -> Iterator[None]:
+    """A rank that died (gloo's "connection closed") as a one-line error on the others."""
+    try:
+        yield
+    except RuntimeError as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise VidsrError(
+            f"another rank stopped ({reason[:200]}); torchrun restarts the ranks if --max-restarts allows, "
+            "and they resume"
+        ) from None
+
+
+def join_ranks() -> Ranks:
+    """Join torchrun's processes (gloo: only small messages go through it); one process alone."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    ranks = Ranks(
+        rank=int(os.environ.get("RANK", "0")), world_size=world_size,
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+        restarted=int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0,
+    )  # fmt: skip
+    if ranks.enabled:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group("gloo", timeout=_GROUP_TIMEOUT)
+    return ranks
+
+
+def leave_ranks(ranks: Ranks) -> None:
+    if ranks.enabled:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def distributed() -> bool:
+    """True when launched by torchrun with several processes."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+class BatchRun:
+    """Upscales ``items`` in this process and, under torchrun, its sibling ranks."""
+
+    def __init__(
+        self,
+        items: Sequence[Item],
+        make_engine: Callable[[str], Engine],
+        options: JobOptions,
+        *,
+        device: str = "cpu",
+        resume: bool = False,
+        ranks: Ranks | None = None,
+        on_warning: Callable[[str], None] = warn,
+    ) -> None:
+        self.items = list(items)
+        self.ranks = ranks or Ranks()
+        self.options = replace(options, quiet=True) if self.ranks.enabled else options  # no bars from N ranks
+        self.quiet = options.quiet
+        self.resume = resume
+        self.engine = make_engine(self.ranks.device(device))
+        self.token = self.ranks.broadcast(new_token() if self.ranks.rank == 0 else None)
+        self.jobs = [
+            Job(item.source, item.target, self.engine, self.options, token=self.token, on_warning=on_warning)
+            for item in self.items
+        ]
+        self.outcomes: dict[int, Outcome] = {}
+
+    def say(self, message: str) -> None:
+        """A line as work is done, under torchrun (one process shows progress bars instead)."""
+        if self.ranks.enabled and not self.quiet:
+            say(f"[rank {self.ranks.rank}] {message}")
+
+    def _plan(self, index: int) -> tuple[str, str]:
+        """``(mode, message)`` of one item: single, segments, skipped or failed (rank 0)."""
+        job, options = self.jobs[index], self.options
+        if job.target.exists() and not job.work.exists() and not (options.force and not self.ranks.restarted):
+            return "skipped", f"{job.target} exists (complete); --force replaces it"
+        try:
+            return job.prepare(resume=(self.resume or self.ranks.restarted) and job.work.exists()), ""
+        except VidsrError as error:
+            return "failed", str(error)
+
+    def run(self) -> list[Outcome]:
+        """Do this rank's share; on rank 0, every item's outcome (other ranks: their own)."""
+        plan = self.ranks.broadcast([self._plan(i) for i in range(len(self.jobs))] if self.ranks.rank == 0 else None)
+        for index, (mode, message) in enumerate(plan):
+            if mode in ("skipped", "failed"):
+                if self.ranks.rank == 0:
+                    self._record(index, mode, message)
+                continue
+            try:
+                if mode == "single":
+                    self._single(index)
+                else:
+                    self._segments(index)
+            except InputStoppedEarly as error:
+                self._record(index, "failed", str(error), error.result.frames)
+            except (VidsrError, OSError, RuntimeError, ValueError) as error:
+                self._record(index, "failed", str(error) or type(error).__name__)
+        gathered = self.ranks.gather(self.outcomes)  # (every rank is done with its units here)
+        if self.ranks.rank != 0:
+            return list(self.outcomes.values())
+        for outcomes in gathered:
+            self.outcomes.update({i: o for i, o in outcomes.items() if i not in self.outcomes or o.status == "done"})
+        self._join_leftovers(plan)
+        return [self.outcomes.get(i) or Outcome(str(item.source), str(item.target), "failed", "not done")
+                for i, item in enumerate(self.items)]  # fmt: skip
+
+    def _record(self, index: int, status: str, message: str = "", frames: int = 0, seconds: float = 0.0) -> None:
+        item = self.items[index]
+        outcome = Outcome(str(item.source), str(item.target), status, message, frames, seconds)
+        self.outcomes[index] = outcome
+        if status != "skipped":
+            self.say(outcome.line())
+
+    def _single(self, index: int) -> None:
+        """A short video, whole, by the rank that claims it."""
+        job = self.jobs[index]
+        marker = job.target.parent / f".{job.target.name}.vidsr-claim-{self.token}"
+        if not claim(marker):
+            return
+        try:
+            if job.mode is None:  # prepared by rank 0; here on another rank
+                job.prepare()
+            result = job.run_single()
+            self._record(index, "done", frames=result.frames, seconds=result.seconds)
+        finally:
+            for stale in job.target.parent.glob(f".{job.target.name}.vidsr-claim-*"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+
+    def _segments(self, index: int) -> None:
+        """The unclaimed segments of a long video, then its join if they are all done."""
+        job = self.jobs[index]
+        if job.mode is None:
+            if not job.work.exists():  # joined (and its folder removed) before this rank came to it
+                return
+            job.prepare(resume=True)
+        started = time.perf_counter()
+        total = len(job.spans)
+        for segment in job.pending():
+            if job.work.claim(f"seg-{segment:06d}"):
+                with make_progress(None, f"{job.label} [{segment + 1}/{total}]", self.options.quiet) as bar:
+                    record = job.run_segment(segment, bar)
+                self.say(f"{job.label}: segment {segment + 1}/{total} done ({record['frames']} frames, "
+                         f"{record['seconds']:.1f} s)")  # fmt: skip
+                if record["last"]:
+                    break
+        self._join(index, started)
+
+    def _join(self, index: int, started: float | None = None) -> None:
+        job = self.jobs[index]
+        if job.work.exists() and job.completed() is not None and job.work.claim("final"):
+            try:
+                result = job.assemble(started)
+            except InputStoppedEarly as error:
+                self._record(index, "failed", str(error), error.result.frames)
+                return
+            self._record(index, "done", frames=result.frames, seconds=result.seconds)
+
+    def _join_leftovers(self, plan: list[tuple[str, str]]) -> None:
+        """Rank 0, at the end: join long videos whose segments are all done but not joined."""
+        for index, (mode, _) in enumerate(plan):
+            outcome = self.outcomes.get(index)
+            if mode == "segments" and outcome is None:
+                try:
+                    self._join(index)
+                except (VidsrError, OSError) as error:
+                    self._record(index, "failed", str(error))

@@ -1,0 +1,556 @@
+"""One input to one output: in a single pass, or in segments that survive an interruption.
+
+An input (or time range) of at most ``segment_frames`` frames, and any frame-folder
+output, is done in one pass straight into the output. A longer one is cut into segments
+of ``segment_frames`` frames that depend only on the input and the settings, never on how
+many processes share the work or where a run was interrupted. Each segment runs a fresh
+model streamer that first sees the frames just before it (a warm-up overlap:
+:data:`RECURRENT_OVERLAP` frames for recurrent models, the model's radius for others; their
+outputs are dropped) and the ``radius`` frames just after it, and encodes its own frames,
+starting with a keyframe, into the work folder (:mod:`vidsr.video.segments`). When every
+segment is done, their packets are joined in order into the output, with the audio and
+subtitles cut to the same range; the output appears only then, and the work folder goes.
+So one process, several, or a run killed and resumed give the same file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from vidsr.errors import VidsrError
+from vidsr.models.base import VSRModel
+from vidsr.video.encoding_defaults import DEFAULT_CRF
+from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
+from vidsr.video.messages import say, warn
+from vidsr.video.pipeline import (
+    DEFAULT_CHUNK,
+    DEFAULT_SEGMENT_FRAMES,
+    InputStoppedEarly,
+    UpscaleResult,
+    make_progress,
+    output_errors,
+    run_stage,
+    write_output,
+)
+from vidsr.video.reader import open_video
+from vidsr.video.remux import Window
+from vidsr.video.safety import atomic_output, check_paths
+from vidsr.video.segments import PacketFile, WorkFolder, input_identity
+from vidsr.video.selection import Selection, Span, SpanFrames, TimeRange, format_time, plan_spans, select
+from vidsr.video.tiling import DEFAULT_OVERLAP
+from vidsr.video.writer import VideoFileWriter, check_output_size, output_is_folder
+
+RECURRENT_OVERLAP = 16  # warm-up frames before each segment for models with a recurrent state
+LARGE_OUTPUT = (3840, 2160)  # more pixels than 4K UHD needs --force-large
+DRY_RUN_FRAMES = 24  # frames timed by --dry-run
+
+
+def new_token() -> str:
+    """A fresh name for one run's claims."""
+    return secrets.token_hex(6)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_identity(path: str | Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    stat = Path(path).stat()
+    return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """How to upscale (the model aside); see :func:`vidsr.video.pipeline.upscale_video`."""
+
+    tile: int | None = None
+    overlap: int = DEFAULT_OVERLAP
+    crf: int = DEFAULT_CRF
+    codec: str | None = None
+    fps: float | Fraction | None = None
+    chunk: int = DEFAULT_CHUNK
+    time_range: TimeRange = field(default_factory=TimeRange)
+    segment_frames: int = DEFAULT_SEGMENT_FRAMES
+    segment_overlap: int | None = None
+    threads: int | None = None
+    force: bool = False
+    force_large: bool = False
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.crf <= 63:
+            raise VidsrError(f"--crf must be between 0 and 63, not {self.crf}")
+        if self.chunk < 1:
+            raise ValueError("chunk must be >= 1")
+        if self.segment_frames < 0:
+            raise VidsrError(f"--segment-frames must be 0 (one pass) or more, not {self.segment_frames}")
+        if self.segment_overlap is not None and self.segment_overlap < 0:
+            raise VidsrError(f"the segment overlap cannot be negative ({self.segment_overlap})")
+        if self.threads is not None and self.threads < 1:
+            raise VidsrError(f"--threads must be at least 1, not {self.threads}")
+
+
+class Engine:
+    """The model, loaded once per process, and where it runs."""
+
+    def __init__(
+        self,
+        model: str | VSRModel,
+        scale: int = 4,
+        weights: str | Path | None = None,
+        device: str = "cpu",
+        degradation: str = "bi",
+        note: Callable[[str], None] = warn,
+        threads: int | None = None,
+    ) -> None:
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.net = load_model(model, scale, weights, device, note, degradation=degradation)
+        self.name = model if isinstance(model, str) else type(model).__name__
+        self.device = model_device(self.net, device)
+        self.identity = {
+            "model": self.name, "scale": self.net.scale, "weights": _file_identity(weights),
+            "degradation": degradation if weights is None else None,
+        }  # fmt: skip
+
+    def overlap_frames(self, requested: int | None) -> int:
+        """Warm-up frames before a segment: ``requested``, else 16 with a recurrent state, else the radius."""
+        if requested is not None:
+            return requested
+        net = self.net
+        recurrent = type(net).init_hidden is not VSRModel.init_hidden or net.warmup > 0
+        return max(RECURRENT_OVERLAP, net.radius) if recurrent else net.radius
+
+    def backend(self) -> str:
+        """E.g. ``cpu, 2 threads`` or ``cuda:0 (NVIDIA H200)``."""
+        import torch
+
+        if self.device.type == "cuda":
+            return f"{self.device} ({torch.cuda.get_device_name(self.device)})"
+        threads = torch.get_num_threads()
+        return f"{self.device}, {threads} thread{'s' if threads > 1 else ''}"
+
+
+class Job:
+    """``source`` upscaled into ``target``; ``token`` names this run's claims (shared by its ranks).
+
+    Warnings go to ``on_warning`` and into ``messages`` (the result's ``warnings``).
+    """
+
+    def __init__(
+        self,
+        source: str | Path,
+        target: str | Path,
+        engine: Engine,
+        options: JobOptions,
+        *,
+        token: str | None = None,
+        on_warning: Callable[[str], None] = warn,
+        label: str | None = None,
+        messages: list[str] | None = None,
+    ) -> None:
+        self.source, self.target = Path(source), Path(target)
+        self.engine, self.options = engine, options
+        self.folder = output_is_folder(self.target)
+        self.work = WorkFolder(self.target, token or new_token())
+        self.label = label or self.source.name
+        self.messages = messages if messages is not None else []  # every warning, for the result
+        self._on_warning = on_warning
+        self.mode: str | None = None  # "single" or "segments", once prepared
+        self.spans: list[Span] = []
+        self.tile: int | None = None
+        self.lookahead = engine.net.radius
+        self._stamps: list[int] | None = None
+
+    def note(self, message: str) -> None:
+        self.messages.append(message)
+        self._on_warning(message)
+
+    # -- preparing -------------------------------------------------------------------------
+
+    def prepare(self, resume: bool = False, *, dry_run: bool = False) -> str:
+        """Check the request, select the frames, choose one pass or segments: the mode.
+
+        For segments, creates the work folder and journal (``resume``: loads and checks
+        them; a missing or foreign journal is an error). ``dry_run`` checks without writing.
+        """
+        options = self.options
+        journal = self.work.journal() if resume else None
+        if not resume and not dry_run and self.work.exists() and not options.force:
+            done = sum(1 for i in range(len(self.work.journal().get("segments", []))) if self.work.record(i))
+            raise VidsrError(
+                f"{self.target} has an unfinished job ({done} segments done, in {self.work.path}): "
+                "add --resume to continue it, or --force to start again"
+            )
+        if not dry_run:
+            replace = options.force or bool(journal and journal.get("replace"))
+            check_paths(self.source, self.target, force=replace, folder=self.folder)
+        with open_video(self.source, options.fps, options.threads) as reader:
+            info = self.info = reader.info
+            scale = self.engine.net.scale
+            self.size = (info.width * scale, info.height * scale)
+            check_output_size(*self.size, self.folder)
+            if not (options.force_large or dry_run):
+                check_large(*self.size)
+            if journal is not None:
+                self._load(journal)
+                return self.mode
+            self.selection, stamps = select(reader, options.time_range)
+        count, frames = self.selection.count, options.segment_frames
+        if self.folder or frames == 0 or (count is not None and count <= frames):
+            self.mode, self._stamps = "single", stamps
+            return self.mode
+        self.tile = make_streamer(
+            self.engine.net, info.height, info.width, options.tile, chunk=options.chunk,
+            device=self.engine.device, overlap=options.overlap, on_warning=self.note,
+        )[1]  # fmt: skip
+        overlap = self.engine.overlap_frames(options.segment_overlap)
+        self.spans = plan_spans(self.selection, stamps, frames, overlap)
+        self.mode, self._stamps = "segments", stamps
+        if not dry_run:
+            self.work.create(self._journal(overlap))
+        return self.mode
+
+    def settings(self) -> dict[str, Any]:
+        """What decides the output (a resumed job must be asked for with the same)."""
+        o = self.options
+        return {
+            **self.engine.identity, "tile": o.tile, "overlap": o.overlap, "crf": o.crf, "codec": o.codec,
+            "fps": None if o.fps is None else str(o.fps), "chunk": o.chunk, "range": o.time_range.to_json(),
+            "segment_frames": o.segment_frames, "segment_overlap": o.segment_overlap,
+            "container": self.target.suffix.lower(),
+        }  # fmt: skip
+
+    def _journal(self, overlap: int) -> dict[str, Any]:
+        from vidsr import __version__
+
+        return {
+            "input": input_identity(self.source), "output": str(self.target.resolve()),
+            "settings": self.settings(), "replace": self.options.force,
+            "selection": self.selection.to_json(), "tile": self.tile, "overlap_frames": overlap,
+            "lookahead": self.lookahead, "segments": [[s.warm, s.start, s.end, s.offset] for s in self.spans],
+            "vidsr": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }  # fmt: skip
+
+    def _load(self, journal: dict[str, Any]) -> None:
+        """Take the plan from the journal of an unfinished job, after checking that it is this job's."""
+        where = self.work.journal_path
+        then, now = journal.get("input", {}), input_identity(self.source)
+        changed = [key for key in ("size", "mtime_ns", "head_sha256") if then.get(key) != now[key]]
+        if changed:
+            raise VidsrError(
+                f"{where} belongs to another input than {self.source} ({then.get('path')}; differs in "
+                f"{', '.join(changed)}): use --force to start again"
+            )
+        before, asked = journal.get("settings", {}), self.settings()
+        differ = [f"{key} {before.get(key)!r} -> {asked[key]!r}" for key in asked if before.get(key) != asked[key]]
+        if differ:
+            raise VidsrError(
+                f"{where} was started with other settings ({'; '.join(differ)}): repeat the first command "
+                "with --resume, or use --force to start again"
+            )
+        self.selection = Selection.from_json(journal["selection"])
+        self.spans = [Span(*span) for span in journal["segments"]]
+        self.tile, self.lookahead = journal["tile"], journal["lookahead"]
+        self.mode = "segments"
+        self.work.clean_stale()
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run(self, resume: bool = False) -> UpscaleResult:
+        """Prepare, then do everything in this process."""
+        started = time.perf_counter()
+        if self.prepare(resume) == "single":
+            return self.run_single(started)
+        with make_progress(self.selection.count, self.label, self.options.quiet) as bar:
+            bar.update(sum(record["frames"] for record in self.records() if record))
+            try:
+                for index in self.pending():
+                    if self.work.claim(f"seg-{index:06d}") and self.run_segment(index, bar)["last"]:
+                        break
+            except KeyboardInterrupt:
+                done = sum(1 for record in self.records() if record)
+                say(
+                    f"{done} of {len(self.spans)} segments are done in {self.work.path}; "
+                    "the same command with --resume continues"
+                )
+                raise
+        return self.assemble(started)
+
+    def _whole(self) -> Span:
+        selection = self.selection
+        if selection.unit == "pts":
+            return Span(selection.first, selection.first, None, selection.first_index)
+        return Span(0, 0, None)
+
+    def run_single(self, started: float | None = None) -> UpscaleResult:
+        """The whole selection in one pass, straight into the output."""
+        started = started or time.perf_counter()
+        options, engine, selection = self.options, self.engine, self.selection
+        reader = open_video(self.source, options.fps, options.threads)
+        with SpanFrames(self.source, selection, self._whole(), reader=reader) as frames:
+            if frames.peek() is None:
+                raise VidsrError(f"{self.source}: no frame in the range {options.time_range.describe()}")
+            info, outcome = frames.info, frames.outcome
+            names = None
+            if info.frame_names is not None and selection.unit == "pts":
+                names = info.frame_names[selection.first_index : selection.first_index + (selection.count or 0)]
+            streamer, tile = make_streamer(
+                engine.net, info.height, info.width, options.tile, chunk=options.chunk, device=engine.device,
+                overlap=options.overlap, on_warning=self.note,
+            )  # fmt: skip
+            count = write_output(
+                frames, ModelStage(streamer, engine.device), self.target, self.size, folder=self.folder,
+                codec=options.codec, crf=options.crf, chunk=options.chunk, label=self.label, quiet=options.quiet,
+                note=self.note, device=engine.device, window=self._window(outcome.first_pts, outcome.shift),
+                names=names, threads=options.threads, total=selection.count,
+            )  # fmt: skip
+        result = self._result(count, started, tile)
+        if outcome.problem:
+            raise InputStoppedEarly(f"{outcome.problem}; the {count} frames before it were written to {self.target}", result)
+        return result
+
+    def _window(self, first_pts: int | None, shift: int | None) -> Window | None:
+        """The audio/subtitle window of the selection (``first_pts``, ``shift``: found by decoding)."""
+        selection = self.selection
+        time_range = selection.time_range
+        if time_range.whole:
+            return None
+        if selection.unit == "pts":
+            first_pts, shift = selection.first, selection.shift
+        tb = self.info.time_base
+        start = None if time_range.start == 0 or first_pts is None else first_pts * tb
+        return Window(start=start, shift=(shift or 0) * tb, cut_end=time_range.cuts_end)
+
+    def _result(self, frames: int, started: float, tile: int | None) -> UpscaleResult:
+        return UpscaleResult(
+            output=self.target, frames=frames, seconds=time.perf_counter() - started, width=self.size[0],
+            height=self.size[1], model=self.engine.name, tile=tile, warnings=self.messages,
+        )  # fmt: skip
+
+    def records(self) -> list[dict[str, Any] | None]:
+        """Each segment's record (None while not done)."""
+        return [self.work.record(index) for index in range(len(self.spans))]
+
+    def pending(self) -> list[int]:
+        """Segments still to do (none after a done segment that ends the input)."""
+        todo = []
+        for index, record in enumerate(self.records()):
+            if record is None:
+                todo.append(index)
+            elif record["last"]:
+                break
+        return todo
+
+    def completed(self) -> list[dict[str, Any]] | None:
+        """The records of the segments that make the output, or None while some are missing."""
+        done: list[dict[str, Any]] = []
+        for record in self.records():
+            if record is None:
+                return None
+            done.append(record)
+            if record["last"]:
+                break
+        return done
+
+    def run_segment(self, index: int, progress: Any = None) -> dict[str, Any]:
+        """Encode segment ``index`` into the work folder; its record."""
+        options, engine, info = self.options, self.engine, self.info
+        started = time.perf_counter()
+        streamer, _ = make_streamer(
+            engine.net, info.height, info.width, self.tile or max(info.height, info.width), chunk=options.chunk,
+            device=engine.device, overlap=options.overlap, on_warning=self.note,
+        )  # fmt: skip
+        part = self.work.partial(index)
+        packets = PacketFile(part)
+        try:
+            with output_errors(self.target, info, engine.device), SpanFrames(
+                self.source, self.selection, self.spans[index], self.lookahead, fps=options.fps, threads=options.threads
+            ) as frames:
+                writer = VideoFileWriter(
+                    None, frames.info, *self.size, codec=options.codec, crf=options.crf, copy_streams=False,
+                    final_suffix=self.target.suffix, threads=options.threads, packets=packets.write,
+                )  # fmt: skip
+                try:
+                    count = run_stage(frames, ModelStage(streamer, engine.device), writer, chunk=options.chunk,
+                                      progress=progress)  # fmt: skip
+                except BaseException:
+                    writer.abort()
+                    raise
+                writer.close()
+            packets.close()
+        except BaseException:
+            packets.close()
+            part.unlink(missing_ok=True)
+            raise
+        outcome = frames.outcome
+        record = {
+            "segment": index, "frames": count, "last": not outcome.more, "problem": outcome.problem,
+            "first_pts": outcome.first_pts, "shift": outcome.shift, "warnings": outcome.warnings,
+            "packets": packets.count, "extradata_sha256": _sha256(writer.extradata),
+            "seconds": round(time.perf_counter() - started, 3), "host": socket.gethostname(), "pid": os.getpid(),
+        }  # fmt: skip
+        self.work.finish_segment(index, part, record)
+        return record
+
+    def assemble(self, started: float | None = None) -> UpscaleResult:
+        """Join the done segments into the output (atomically), then remove the work folder."""
+        started = started or time.perf_counter()
+        records = self.completed()
+        if records is None:
+            missing = [i for i, record in enumerate(self.records()) if record is None]
+            raise VidsrError(f"{self.target}: segments {missing} are not done yet")
+        options, info = self.options, self.info
+        window = self._window(records[0]["first_pts"], records[0]["shift"])
+        with output_errors(self.target, info, self.engine.device), atomic_output(self.target, folder=False) as partial:
+            writer = VideoFileWriter(
+                partial, info, *self.size, codec=options.codec, crf=options.crf, final_suffix=self.target.suffix,
+                warn=self.note, threads=options.threads, window=window,
+            )  # fmt: skip
+            try:
+                self._join(writer, records)
+            except BaseException:
+                writer.abort()
+                raise
+            writer.close()
+        self.work.remove()
+        for message in dict.fromkeys(w for record in records for w in record["warnings"]):
+            self.note(message)
+        result = self._result(writer.frames_written, started, self.tile)
+        problem = records[-1]["problem"]
+        if problem:
+            raise InputStoppedEarly(
+                f"{problem}; the {result.frames} frames before it were written to {self.target}", result
+            )
+        return result
+
+    def _join(self, writer: VideoFileWriter, records: list[dict[str, Any]]) -> None:
+        """Mux every segment's packets in order (decode times kept increasing across the cuts)."""
+        last_dts: int | None = None
+        for index, record in enumerate(records):
+            checked = False
+            for packet in PacketFile.read(self.work.segment(index)):
+                if packet.dts is not None:
+                    if last_dts is not None and packet.dts <= last_dts:
+                        packet.dts = last_dts + 1
+                        if packet.pts is not None and packet.dts > packet.pts:
+                            raise VidsrError(f"segment {index} of {self.target} overlaps the one before in decode time")
+                    last_dts = packet.dts
+                writer.mux_packet(packet)
+                if not checked and _sha256(writer.extradata) != record["extradata_sha256"]:
+                    raise VidsrError(
+                        f"segment {index} of {self.target} was encoded with other encoder settings "
+                        "(another FFmpeg?); use --force to start again"
+                    )
+                checked = True
+
+    # -- dry run ---------------------------------------------------------------------------
+
+    def estimate(self, sample: int = DRY_RUN_FRAMES) -> dict[str, Any]:
+        """Time and size of the job from its first ``sample`` frames (nothing is written)."""
+        options, engine, selection = self.options, self.engine, self.selection
+        count = selection.count
+        sample = max(1, min(sample, count or sample))
+        stamps = self._stamps
+        if stamps is not None:
+            end = stamps[sample] if sample < len(stamps) else None
+            span = Span(selection.first, selection.first, end, selection.first_index)
+        else:
+            span = Span(0, 0, sample)
+        sizes: list[int] = []
+        clock = _Clock()
+        info = self.info
+        streamer, _ = make_streamer(
+            engine.net, info.height, info.width, self.tile if self.mode == "segments" else options.tile,
+            chunk=options.chunk, device=engine.device, overlap=options.overlap, on_warning=lambda message: None,
+        )  # fmt: skip
+        with SpanFrames(self.source, selection, span, fps=options.fps, threads=options.threads) as frames:
+            writer = VideoFileWriter(
+                None, info, *self.size, codec=options.codec, crf=options.crf, copy_streams=False,
+                final_suffix=self.target.suffix if not self.folder else ".mkv", threads=options.threads,
+                packets=lambda packet: sizes.append(packet.size),
+            )  # fmt: skip
+            done = run_stage(frames, ModelStage(streamer, engine.device), writer, chunk=options.chunk, progress=clock)
+            writer.close()
+        seconds_per_frame = clock.per_frame(time.perf_counter(), options.chunk)
+        total = count or done
+        return {
+            "sample": done, "sample_seconds": clock.elapsed(), "seconds": seconds_per_frame * total,
+            "bytes": sum(sizes) / max(done, 1) * total, "frames": total,
+        }  # fmt: skip
+
+    def describe(self, estimate: dict[str, Any] | None) -> list[str]:
+        """The lines ``--dry-run`` prints."""
+        info, options, selection = self.info, self.options, self.selection
+        count = selection.count
+        exact = "" if selection.unit == "pts" else "about "
+        lines = [f"input:    {self.source}: {info.describe()}"]
+        if not options.time_range.whole:
+            lines.append(f"range:    {options.time_range.describe()}")
+        lines.append(f"frames:   {exact}{count if count is not None else 'unknown'}")
+        codec = options.codec or ("PNG frames" if self.folder else "libx264" if self.target.suffix != ".webm" else "libvpx-vp9")
+        large = "  (above 4K: needs --force-large)" if too_large(*self.size) else ""
+        lines.append(f"output:   {self.target}: {self.size[0]}x{self.size[1]} (x{self.engine.net.scale}), {codec}, "
+                     f"CRF {options.crf}{large}")  # fmt: skip
+        lines.append(f"model:    {self.engine.name}; backend {self.engine.backend()}")
+        if self.mode == "segments":
+            lines.append(f"work:     {len(self.spans)} segments of {options.segment_frames} frames "
+                         f"(resumable, in {self.work.path})")  # fmt: skip
+        else:
+            lines.append("work:     one pass")
+        if estimate is not None:
+            lines.append(
+                f"estimate: {format_time(estimate['seconds'])} and {estimate['bytes'] / 1e6:.1f} MB "
+                f"(from {estimate['sample']} frames timed in {estimate['sample_seconds']:.1f} s)"
+            )
+        return lines
+
+
+class _Clock:
+    """A progress bar stand-in that notes when each output frame came."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.times: list[float] = []
+        self.end = self.start
+
+    def update(self, count: int) -> None:
+        self.times.extend([time.perf_counter()] * count)
+
+    def per_frame(self, end: float, skip: int) -> float:
+        """Seconds per frame, leaving out the first ``skip`` frames (start-up) when there are more."""
+        self.end = end
+        frames = len(self.times)
+        if frames > skip + 1:
+            return (end - self.times[skip - 1 if skip else 0]) / (frames - skip)
+        return (end - self.start) / max(frames, 1)
+
+    def elapsed(self) -> float:
+        return self.end - self.start
+
+
+def too_large(width: int, height: int) -> bool:
+    """More pixels than 4K UHD (3840x2160)."""
+    return width * height > LARGE_OUTPUT[0] * LARGE_OUTPUT[1]
+
+
+def check_large(width: int, height: int) -> None:
+    """An output above 4K needs to be asked for (``--force-large``)."""
+    if too_large(width, height):
+        raise VidsrError(
+            f"the output would be {width}x{height}, above 4K ({LARGE_OUTPUT[0]}x{LARGE_OUTPUT[1]}): add "
+            "--force-large to start it (see --dry-run for the time and size it would take)"
+        )

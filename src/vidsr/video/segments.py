@@ -1,0 +1,195 @@
+"""A long job's work folder: its journal, finished segments, and claims on the work left.
+
+Beside ``OUTPUT`` lies ``.<OUTPUT name>.vidsr-work/`` while the job is unfinished::
+
+    journal.json          the input's identity, the settings, the selection and the segment plan
+    seg-000003.packets    segment 3's encoded video packets (see PacketFile)
+    seg-000003.json       its record, written last: the segment is done when it exists
+    seg-000003.claim-T    claimed by a process of run T (one run: one token, every rank)
+    final.claim-T         the process of run T that joins the segments into OUTPUT
+
+Files are created with an exclusive create (claims) or written beside and renamed into
+place (everything else), so that processes on several machines can share the folder on a
+network file system. Claims of another run (a killed one) count for nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+
+from vidsr.errors import VidsrError
+
+JOURNAL_VERSION = 1
+_MAGIC = b"VIDSRPK1"
+_RECORD = struct.Struct("<qqqBI")  # pts, dts, duration, keyframe, size
+_NO_TIME = -(2**63)
+_HEAD_BYTES = 1 << 20  # the input's first MiB is hashed to recognise it
+
+
+def work_folder(output: Path) -> Path:
+    """``.<name>.vidsr-work`` beside ``output``."""
+    return output.parent / f".{output.name}.vidsr-work"
+
+
+def input_identity(path: Path) -> dict[str, Any]:
+    """What tells that an input is still the same file: path, size, time, first MiB's hash."""
+    stat = path.stat()
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for file in sorted(path.iterdir()):
+            digest.update(f"{file.name}:{file.stat().st_size}\n".encode())
+    else:
+        with open(path, "rb") as handle:
+            digest.update(handle.read(_HEAD_BYTES))
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "head_sha256": digest.hexdigest()}  # fmt: skip
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` beside ``path`` and rename it into place (readers never see half a file)."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(partial, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def claim(path: Path) -> bool:
+    """Create ``path`` if nobody has: True for the one process that did."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except FileExistsError:
+        return False
+    return True
+
+
+class PacketFile:
+    """Encoded video packets with their exact timestamps, in decode order.
+
+    A container would not do: muxers rescale and shift timestamps (MP4 picks its own time
+    base, MPEG-TS adds a delay) and some lose packet durations (Matroska, MPEG-TS).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = open(path, "wb")
+        self._handle.write(_MAGIC)
+        self.count = 0
+
+    def write(self, packet: av.Packet) -> None:
+        data = bytes(packet)
+        pts = _NO_TIME if packet.pts is None else packet.pts
+        dts = _NO_TIME if packet.dts is None else packet.dts
+        self._handle.write(_RECORD.pack(pts, dts, packet.duration or 0, bool(packet.is_keyframe), len(data)))
+        self._handle.write(data)
+        self.count += 1
+
+    def close(self) -> None:
+        """Flush to disk (the file is renamed into place after)."""
+        if not self._handle.closed:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+
+    @staticmethod
+    def read(path: Path) -> Iterator[av.Packet]:
+        """The packets of a file written by :class:`PacketFile` (without time base or stream)."""
+        with open(path, "rb") as handle:
+            if handle.read(len(_MAGIC)) != _MAGIC:
+                raise VidsrError(f"{path} is not a segment written by vidsr")
+            while header := handle.read(_RECORD.size):
+                if len(header) < _RECORD.size:
+                    raise VidsrError(f"{path} is cut short")
+                pts, dts, duration, keyframe, size = _RECORD.unpack(header)
+                data = handle.read(size)
+                if len(data) < size:
+                    raise VidsrError(f"{path} is cut short")
+                packet = av.Packet(data)
+                packet.pts = None if pts == _NO_TIME else pts
+                packet.dts = None if dts == _NO_TIME else dts
+                packet.duration = duration
+                packet.is_keyframe = bool(keyframe)
+                yield packet
+
+
+class WorkFolder:
+    """The work folder of one job (see the module doc); ``token`` names this run's claims."""
+
+    def __init__(self, output: Path, token: str) -> None:
+        self.output = output
+        self.path = work_folder(output)
+        self.token = token
+        self.journal_path = self.path / "journal.json"
+
+    def exists(self) -> bool:
+        return self.journal_path.exists()
+
+    def create(self, journal: dict[str, Any]) -> None:
+        """A new work folder holding ``journal`` (any old one is removed first)."""
+        self.remove()
+        self.path.mkdir()
+        write_json(self.journal_path, {"version": JOURNAL_VERSION, **journal})
+
+    def journal(self) -> dict[str, Any]:
+        """The journal; a clear error when it is missing or not a vidsr journal."""
+        try:
+            data = json.loads(self.journal_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise VidsrError(f"no unfinished job for {self.output} (no {self.journal_path})") from None
+        except (OSError, ValueError) as error:
+            raise VidsrError(f"{self.journal_path} is not a vidsr journal ({error}); use --force to start again") from None
+        if not isinstance(data, dict) or data.get("version") != JOURNAL_VERSION:
+            raise VidsrError(f"{self.journal_path} is not a vidsr journal of this version; use --force to start again")
+        return data
+
+    def segment(self, index: int) -> Path:
+        return self.path / f"seg-{index:06d}.packets"
+
+    def record_path(self, index: int) -> Path:
+        return self.path / f"seg-{index:06d}.json"
+
+    def record(self, index: int) -> dict[str, Any] | None:
+        """Segment ``index``'s record, or None while it is not done."""
+        try:
+            return json.loads(self.record_path(index).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None  # half a record cannot be seen (renamed into place); redo it anyway
+
+    def claim(self, name: str) -> bool:
+        """Claim ``name`` (``seg-000003`` or ``final``) for this run."""
+        try:
+            return claim(self.path / f"{name}.claim-{self.token}")
+        except FileNotFoundError:  # the folder is gone: the job was finished meanwhile
+            return False
+
+    def partial(self, index: int) -> Path:
+        return self.path / f"seg-{index:06d}.part-{self.token}"
+
+    def finish_segment(self, index: int, part: Path, record: dict[str, Any]) -> None:
+        """Move a written segment into place, then its record (which marks it done)."""
+        os.replace(part, self.segment(index))
+        write_json(self.record_path(index), record)
+
+    def clean_stale(self) -> None:
+        """Remove partial segments and claims left by other runs."""
+        for path in self.path.glob("*"):
+            stale = ".part-" in path.name or ".claim-" in path.name
+            if stale and not path.name.endswith(f"-{self.token}"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)

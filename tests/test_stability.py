@@ -1,0 +1,66 @@
+"""Long input: the shipped recurrent models stay above bicubic on every frame of a long
+synthetic clip, and their state does not grow (benchmarks/temporal_memory.py's check, small)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from vidsr.data.degradation import degrade_uint8
+from vidsr.models import create
+from vidsr.models.registry import shipped_weights
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "temporal_memory.py"
+FRAMES = 300
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("temporal_memory_script", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def script():
+    return load_script()
+
+
+@pytest.fixture(scope="module")
+def sky(script) -> dict[str, tuple]:
+    """300 frames of the flat blue sky at 96x128, degraded BI and BD."""
+    gt = script.flat_sky_clip(FRAMES, 96, 128)
+    return {kind: (degrade_uint8(gt, 4, kind, 1.6), gt) for kind in ("bi", "bd")}
+
+
+SHIPPED = [(name, kind) for name in ("delta", "five_parallel")
+           for scale, kind in shipped_weights(name) if scale == 4]
+
+
+@pytest.mark.parametrize(("name", "degradation"), SHIPPED)
+def test_shipped_model_is_stable_on_a_long_flat_sky(script, sky, name, degradation):
+    torch.manual_seed(0)
+    model = create(name, 4, degradation=degradation, pretrained=True).eval()
+    lr, gt = sky[degradation]
+    result = script.stability(model, lr, gt)
+    assert math.isfinite(result["state_last"]), result
+    assert result["state_last"] <= 1.5 * result["state_first"] + 0.1, result  # no growth
+    assert result["worst"] >= 0.0, result  # no frame below bicubic
+
+
+def test_the_check_catches_a_state_that_runs_away(script, sky):
+    """An untrained-looking delta with a feedback loop gain above 1 grows until the bound
+    and falls below bicubic: the check above would see it."""
+    torch.manual_seed(0)
+    model = create("delta", 4, pretrained=False).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0, 0.2)
+    lr, gt = sky["bi"]
+    result = script.stability(model, lr[:40], gt[:40])
+    assert result["worst"] < 0.0

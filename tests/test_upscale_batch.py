@@ -1,0 +1,116 @@
+"""`vidsr upscale` batches (several inputs, a folder of videos, a list of paths), and the same
+work shared by `torchrun --nproc-per-node=2` (gloo): every output equals the one-process
+output, every frame appears once, and a rank killed mid-segment is restarted and resumes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_upscale_jobs import assert_same_file, killer, leftovers, subprocess_env
+from video_support import probe, write_keyframed
+
+from vidsr.cli.main import main
+from vidsr.video.synthetic import pattern_frames, write_video
+
+pytestmark = pytest.mark.usefixtures("tiny_tensors")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> Path:
+    """Three 20-frame clips with audio, a corrupt one, and a 50-frame one."""
+    folder = tmp_path_factory.mktemp("videos")
+    for name in ("a", "b", "c"):
+        write_video(folder / f"{name}.mp4", pattern_frames(20 + ord(name) - ord("a"), 48, 64), audio_seconds=0.8)
+    (folder / "bad.mp4").write_bytes(b"not a video\n" * 50)
+    write_keyframed(folder / "long.mkv", 50, audio_seconds=2.0)
+    return folder
+
+
+def test_batch_reports_each_file_and_goes_on_after_a_bad_one(videos, tmp_path, capsys):
+    out = tmp_path / "out"
+    sources = [str(videos / name) for name in ("a.mp4", "bad.mp4", "b.mp4")]
+    code = main(["upscale", *sources, str(out), "-q"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "FAILED   " + str(videos / "bad.mp4") + ": not a video file that FFmpeg can read" in err
+    assert "vidsr: 2 done, 0 skipped, 1 failed" in err
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4"]
+    assert len(probe(out / "b.mp4", decode_rgb=False).times) == 21
+
+    listing = tmp_path / "inputs.txt"  # relative paths, a comment, a blank line
+    listing.write_text(f"# the batch\n{videos / 'a.mp4'}\n\n{Path('..') / videos.name / 'c.mp4'}\n")
+    (tmp_path / ".." / videos.name).resolve()  # (relative to the list's folder)
+    code = main(["upscale", str(listing), str(out), "--suffix", ".mkv"])
+    err = capsys.readouterr().err
+    assert code == 0 and "2 done, 0 skipped, 0 failed" in err
+    code = main(["upscale", *sources, str(out), "-q"])  # again: complete outputs are skipped
+    err = capsys.readouterr().err
+    assert code == 1 and "0 done, 2 skipped, 1 failed" in err
+    assert sorted(p.name for p in out.iterdir()) == ["a.mkv", "a.mp4", "b.mp4", "c.mkv"]
+
+
+def test_a_folder_of_videos_is_a_batch(videos, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.mp4", "c.mp4"):
+        (folder / name).write_bytes((videos / name).read_bytes())
+    assert main(["upscale", str(folder), str(tmp_path / "out"), "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "c.mp4"]
+
+
+def test_two_inputs_with_one_output_name_are_refused(videos, tmp_path, capsys):
+    other = tmp_path / "a.mp4"
+    other.write_bytes((videos / "a.mp4").read_bytes())
+    assert main(["upscale", str(videos / "a.mp4"), str(other), str(tmp_path / "out")]) == 2
+    assert "would both be written to" in capsys.readouterr().err
+
+
+def vidsr(*args: str, ranks: int = 1, restarts: int = 0, **env: str) -> subprocess.CompletedProcess:
+    """``vidsr ARGS`` in one process, or under torchrun with ``ranks`` processes (the killer
+    script when ``env`` arms it)."""
+    program = [str(killer(Path(env.pop("KILLER_DIR")))), *args] if "KILLER_DIR" in env else ["-m", "vidsr", *args]
+    launcher = []
+    if ranks > 1:
+        launcher = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={ranks}",
+                    f"--max-restarts={restarts}"]  # fmt: skip
+        program = program if program[0] != "-m" else program
+    command = [sys.executable, *launcher, *program]
+    return subprocess.run(command, env={**subprocess_env(), **env}, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_two_ranks_share_a_batch_with_the_one_process_result(videos, tmp_path):
+    sources = [str(videos / f"{name}.mp4") for name in ("a", "b", "c")]
+    one = vidsr("upscale", *sources, str(tmp_path / "one"), "--threads", "1", "-q")
+    assert one.returncode == 0, one.stderr
+    two = vidsr("upscale", *sources, str(tmp_path / "two"), "--threads", "1", ranks=2)
+    assert two.returncode == 0, two.stderr
+    assert "3 done, 0 skipped, 0 failed" in two.stderr
+    assert {line.split("]")[0] for line in two.stderr.splitlines() if "] done" in line} == {
+        "vidsr: [rank 0", "vidsr: [rank 1"}  # fmt: skip
+    for name in ("a", "b", "c"):
+        assert_same_file(tmp_path / "two" / f"{name}.mp4", tmp_path / "one" / f"{name}.mp4")
+    assert leftovers(tmp_path / "two") == []
+
+
+@pytest.mark.slow
+def test_two_ranks_split_a_long_video_and_a_killed_rank_resumes(videos, tmp_path):
+    """Rank 1 is SIGKILLed mid-segment; torchrun restarts both ranks, which finish the job."""
+    source, common = str(videos / "long.mkv"), ["--segment-frames", "8", "--threads", "1", "-q"]
+    one = vidsr("upscale", source, str(tmp_path / "one.mkv"), *common)
+    assert one.returncode == 0, one.stderr
+    out = tmp_path / "out"
+    out.mkdir()
+    two = vidsr("upscale", source, str(out / "two.mkv"), *common, ranks=2, restarts=1,
+                KILLER_DIR=str(tmp_path), KILL_AT_PACKET="12", KILL_RANK="1")  # fmt: skip
+    assert two.returncode == 0, two.stderr
+    assert "exitcode: -9" in two.stderr  # the first attempt's rank 1 was killed
+    assert_same_file(out / "two.mkv", tmp_path / "one.mkv")
+    times, source_times = probe(out / "two.mkv", decode_rgb=False).times, probe(videos / "long.mkv", decode_rgb=False).times
+    assert times == source_times  # each frame once, none missing
+    assert sorted(p.name for p in out.iterdir()) == ["two.mkv"]

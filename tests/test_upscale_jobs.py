@@ -1,0 +1,199 @@
+"""`vidsr upscale` time ranges, --dry-run, outputs above 4K, and resumable jobs: a run killed
+with SIGKILL and continued with --resume gives the file an uninterrupted run gives."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from video_support import decoded_audio_seconds, probe, write_keyframed
+
+from vidsr.cli.main import main
+from vidsr.video.jobs import Job
+from vidsr.video.synthetic import write_video
+
+pytestmark = pytest.mark.usefixtures("tiny_tensors")
+
+AAC_FRAME = Fraction(1024, 48000)  # audio is cut at whole packets
+
+# Runs `vidsr` and SIGKILLs itself as it writes the KILL_AT_PACKET-th packet of a segment,
+# on rank KILL_RANK (0 outside torchrun) of torchrun's first attempt only.
+KILLER = """
+import os, signal, sys
+from vidsr.video import segments
+limit = int(os.environ["KILL_AT_PACKET"])
+armed = (os.environ.get("RANK", "0") == os.environ.get("KILL_RANK", "0")
+         and os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0")
+original, count = segments.PacketFile.write, [0]
+def write(self, packet):
+    count[0] += 1
+    if armed and count[0] == limit:
+        os.kill(os.getpid(), signal.SIGKILL)
+    original(self, packet)
+segments.PacketFile.write = write
+from vidsr.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """50 frames of 64x48 at 25 fps (keyframe every 8, B-frames), 2 s of AAC."""
+    return write_keyframed(tmp_path_factory.mktemp("in") / "clip.mp4", 50, audio_seconds=2.0)
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    code = main(["upscale", *args])
+    return code, capsys.readouterr().err
+
+
+def subprocess_env() -> dict[str, str]:
+    """One thread everywhere: identical runs, and no fight over the machine's two cores."""
+    return dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+
+
+def killer(folder: Path) -> Path:
+    script = folder / "killer.py"
+    script.write_text(KILLER, encoding="utf-8")
+    return script
+
+
+def assert_same_file(got: Path, expected: Path) -> None:
+    """Same frames (times, durations, packets: bit for bit) and the same audio packets."""
+    a, b = probe(got, decode_rgb=False), probe(expected, decode_rgb=False)
+    assert a.times == b.times and a.durations == b.durations
+    assert a.packet_data["video"] == b.packet_data["video"]
+    assert a.packet_data.get("audio") == b.packet_data.get("audio")
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize("segment_frames", ["0", "8"], ids=["one-pass", "segments"])
+def test_time_range_cuts_video_and_audio(clip, tmp_path, capsys, segment_frames):
+    out = tmp_path / "cut.mp4"
+    code, err = run_cli(capsys, str(clip), str(out), "--start", "0.4", "--duration", "00:00:01.2",
+                        "--segment-frames", segment_frames, "-q")  # fmt: skip
+    assert code == 0, err
+    got, source = probe(out, decode_rgb=False), probe(clip, decode_rgb=False)
+    assert got.times == [t - Fraction(2, 5) for t in source.times[10:40]]  # 0.4 s to 1.6 s, from 0
+    assert got.durations == source.durations[10:40]
+    assert abs(decoded_audio_seconds(out) - Fraction(6, 5)) <= AAC_FRAME
+    assert leftovers(tmp_path) == []
+
+
+def test_frames_from_a_clock_time(clip, tmp_path, capsys):
+    out = tmp_path / "seven.mkv"
+    assert run_cli(capsys, str(clip), str(out), "--start", "00:00:01", "--frames", "7", "-q")[0] == 0
+    got, source = probe(out, decode_rgb=False), probe(clip, decode_rgb=False)
+    assert len(got.times) == 7
+    assert [t - got.times[0] for t in got.times] == [t - source.times[25] for t in source.times[25:32]]
+    assert abs(decoded_audio_seconds(out) - Fraction(7, 25)) <= AAC_FRAME
+
+
+def test_range_past_the_end_is_a_one_line_error(clip, tmp_path, capsys):
+    code, err = run_cli(capsys, str(clip), str(tmp_path / "out.mp4"), "--start", "3", "-q")
+    assert code == 2 and "no frame in the range from 0:00:03.000" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_segments_equal_one_pass_within_one_code_value(clip, tmp_path, capsys):
+    """Each segment's warm-up overlap brings the recurrent state close to that of one pass."""
+    for name, frames in (("one.mkv", "0"), ("seg.mkv", "8")):
+        code, err = run_cli(capsys, str(clip), str(tmp_path / name), "--codec", "ffv1", "--segment-frames", frames, "-q")
+        assert code == 0, err
+    one, seg = probe(tmp_path / "one.mkv"), probe(tmp_path / "seg.mkv")
+    assert seg.times == one.times  # (Matroska shifts both by the MP4's AAC priming)
+    assert len(seg.times) == len(probe(clip, decode_rgb=False).times)
+    assert seg.packet_data["audio"] == one.packet_data["audio"]
+    assert max(np.abs(a.astype(int) - b.astype(int)).max() for a, b in zip(one.frames, seg.frames)) <= 1
+    assert leftovers(tmp_path) == []
+
+
+def test_dry_run_reports_and_writes_nothing(clip, tmp_path, capsys):
+    code = main(["upscale", str(clip), str(tmp_path / "out.mp4"), "--dry-run", "--segment-frames", "20",
+                 "--start", "0.2"])  # fmt: skip
+    report = capsys.readouterr().out
+    assert code == 0
+    for expected in ("64x48", "frames:   45", "256x192 (x4)", "model:    delta", "backend cpu",
+                     "3 segments of 20 frames", "estimate: "):  # fmt: skip
+        assert expected in report, report
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_above_4k_needs_force_large(tmp_path, capsys):
+    source = write_video(tmp_path / "wide.mp4", [np.zeros((544, 1000, 3), np.uint8)])  # x4: 4000x2176
+    out = tmp_path / "big.mp4"
+    code, err = run_cli(capsys, str(source), str(out), "--model", "bicubic", "-q")
+    assert code == 2 and "4000x2176, above 4K (3840x2160): add --force-large" in err
+    assert not out.exists()
+    assert main(["upscale", str(source), str(out), "--model", "bicubic", "--dry-run"]) == 0
+    assert "above 4K: needs --force-large" in capsys.readouterr().out
+    code, err = run_cli(capsys, str(source), str(out), "--model", "bicubic", "--force-large", "-q")
+    assert code == 0, err and probe(out, decode_rgb=False).width == 4000
+
+
+def test_sigkill_then_resume_equals_an_uninterrupted_run(clip, tmp_path):
+    common = ["upscale", str(clip), "--segment-frames", "12", "--threads", "1", "-q"]
+    env = subprocess_env()
+
+    def vidsr(*args: str, **extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, str(killer(tmp_path)) if extra else "-m", *([] if extra else ["vidsr"]), *args]
+        return subprocess.run(command, env={**env, **extra}, capture_output=True, text=True, timeout=300)
+
+    whole = vidsr(*common[:2], str(tmp_path / "whole.mp4"), *common[2:])
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "out" / "resumed.mp4"
+    out.parent.mkdir()
+    killed = vidsr(*common[:2], str(out), *common[2:], KILL_AT_PACKET="20")  # in the 2nd of 5 segments
+    assert killed.returncode == -9, killed.stderr
+    work = out.parent / ".resumed.mp4.vidsr-work"
+    assert sorted(p.name for p in out.parent.iterdir()) == [work.name]  # no output yet
+    assert (work / "seg-000000.json").exists() and not (work / "seg-000001.json").exists()
+    assert any(".part-" in p.name for p in work.iterdir())  # the segment it was writing
+
+    resumed = vidsr(*common[:2], str(out), *common[2:], "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(p.name for p in out.parent.iterdir()) == ["resumed.mp4"]  # work folder gone
+    assert_same_file(out, tmp_path / "whole.mp4")
+    assert len(probe(out, decode_rgb=False).times) == 50
+
+
+def test_resume_needs_this_jobs_journal(clip, tmp_path, capsys, monkeypatch):
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(clip.read_bytes())
+    out = tmp_path / "out.mp4"
+    args = [str(source), str(out), "--segment-frames", "12", "-q"]
+    code, err = run_cli(capsys, *args, "--resume")
+    assert code == 2 and "no unfinished job for" in err
+
+    original = Job.run_segment
+
+    def interrupted(self, index, progress=None):
+        if index == 2:
+            raise KeyboardInterrupt
+        return original(self, index, progress)
+
+    monkeypatch.setattr(Job, "run_segment", interrupted)
+    code, err = run_cli(capsys, *args)
+    assert code == 130 and "2 of 5 segments are done" in err and "--resume continues" in err
+    monkeypatch.undo()
+    assert not out.exists()
+
+    code, err = run_cli(capsys, *args)
+    assert code == 2 and "unfinished job (2 segments done" in err and "add --resume" in err
+    code, err = run_cli(capsys, *args, "--crf", "20", "--resume")
+    assert code == 2 and "other settings (crf 18 -> 20)" in err
+    os.utime(source, ns=(1, 1))
+    code, err = run_cli(capsys, *args, "--resume")
+    assert code == 2 and "belongs to another input" in err
+    code, err = run_cli(capsys, *args, "--force")  # starts again
+    assert code == 0, err
+    assert len(probe(out, decode_rgb=False).times) == 50
+    assert leftovers(tmp_path) == []

@@ -1,0 +1,88 @@
+"""Inputs whose header disagrees with what decodes (issue 17, point 4).
+
+An AVI written at 50 fps ticks with a frame on every other tick only: the header says
+2N-1 frames at 50 fps, N frames decode at 25 fps, and (AVI stores no presentation
+timestamps) H.264 B-frames come out of the decoder with timestamps out of order.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+from video_support import decoded_audio_seconds, probe
+
+from vidsr.cli.main import main
+from vidsr.video.pipeline import InputStoppedEarly, upscale_video
+from vidsr.video.reader import open_video
+from vidsr.video.synthetic import pattern_frames, write_video
+
+pytestmark = pytest.mark.usefixtures("tiny_tensors")
+
+FRAMES = 34  # 1.36 s at 25 fps in fact
+HEADER_FRAMES = 2 * FRAMES - 1
+
+
+def lying_avi(path: Path, frames: int = FRAMES) -> Path:
+    """H.264 (with B-frames) + 44.1 kHz AAC in AVI, 25 fps content stored at 50 fps ticks."""
+    return write_video(
+        path,
+        pattern_frames(frames, 24, 32),
+        fps=50,
+        time_base=Fraction(1, 50),
+        pts=[2 * i for i in range(frames)],
+        audio_seconds=frames / 25 + 0.1,
+        audio_rate=44100,
+    )
+
+
+@pytest.fixture(scope="module")
+def avi(tmp_path_factory) -> Path:
+    path = lying_avi(tmp_path_factory.mktemp("in") / "lying.avi")
+    with av.open(str(path)) as container:  # the clip reproduces the lie
+        stream = container.streams.video[0]
+        assert (stream.frames, stream.average_rate) == (HEADER_FRAMES, 50)
+        decoded = [frame.pts for frame in container.decode(stream)]
+    assert len(decoded) == FRAMES and decoded != sorted(decoded)
+    return path
+
+
+def test_reader_takes_count_rate_and_times_from_the_stream(avi):
+    with open_video(avi) as reader:
+        info = reader.info
+        assert (info.expected_frames, info.rate) == (FRAMES, 25)
+        times = [frame.pts * info.time_base for frame in reader]
+        assert reader.problem is None and info.warnings == []
+    assert times == [Fraction(i, 25) for i in range(FRAMES)]  # in order, at the audio's start
+
+
+def test_output_is_constant_rate_with_the_audio_kept(avi, tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    assert main(["upscale", str(avi), str(out), "--model", "raw"]) == 0
+    err = capsys.readouterr().err
+    assert f"{FRAMES}/{FRAMES}" in err and f"/{HEADER_FRAMES}" not in err  # the progress bar's total
+    got = probe(out, decode_rgb=False)
+    assert got.times == [Fraction(i, 25) for i in range(FRAMES)]  # no 20/80 ms jitter
+    assert got.durations == [Fraction(1, 25)] * FRAMES
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].average_rate == 25
+    assert decoded_audio_seconds(out) == decoded_audio_seconds(avi)  # to the sample
+
+
+def test_avi_output_of_a_lying_avi_tells_the_truth(avi, tmp_path):
+    out = tmp_path / "out.avi"
+    upscale_video(avi, out, model="raw", quiet=True, on_warning=lambda message: None)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.frames, stream.average_rate) == (FRAMES, 25)
+
+
+def test_truncated_lying_avi_counts_the_real_frames(tmp_path):
+    full = lying_avi(tmp_path / "full.avi", frames=60)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])  # the index at the end is lost, the header stays
+    with pytest.raises(InputStoppedEarly, match=r"truncated or corrupt: stopped after frame \d+ .*, of 60 frames"):
+        upscale_video(cut, tmp_path / "out.mp4", model="raw", quiet=True, on_warning=lambda message: None)
