@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,fast]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,6 +26,7 @@ bench: install
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/video_memory.py
+	$(PY) benchmarks/temporal_memory.py   # needs ../shared/data (DAVIS validation clips)
 
 # The README's Results section (Vid4 from ../shared/data; about 5 min on 2 quiet CPU cores).
 results: install

@@ -9,13 +9,14 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from video_support import decoded_audio_seconds, probe, write_keyframed
 
 from vidsr.cli.main import main
 from vidsr.video.jobs import Job
-from vidsr.video.synthetic import write_video
+from vidsr.video.synthetic import pattern_frames, write_video
 
 pytestmark = pytest.mark.usefixtures("tiny_tensors")
 
@@ -97,6 +98,20 @@ def test_frames_from_a_clock_time(clip, tmp_path, capsys):
     assert abs(decoded_audio_seconds(out) - Fraction(7, 25)) <= AAC_FRAME
 
 
+def test_subtitles_are_cut_to_the_range(tmp_path, capsys):
+    cues = [(0.1, 0.5, "Hello"), (0.6, 0.9, "World"), (1.0, 1.1, "Late")]
+    source = write_video(tmp_path / "subs.mkv", pattern_frames(30, 24, 32), audio_seconds=1.2, subtitles=cues)
+    out = tmp_path / "cut.mkv"
+    assert run_cli(capsys, str(source), str(out), "--start", "0.3", "--duration", "0.5", "--model", "bicubic", "-q")[0] == 0
+    start = probe(out, decode_rgb=False).times[0]
+    with av.open(str(out)) as container:
+        shown = [(p.pts * p.time_base - start, p.duration * p.time_base) for p in container.demux(subtitles=0) if p.size]
+    times = probe(source, decode_rgb=False).times
+    first = next(t for t in times if t - times[0] >= Fraction(3, 10))  # the first frame kept (0.32 s)
+    # "Hello" (still showing at the start) is shortened to start with the video, "Late" is past the end.
+    assert shown == [(0, Fraction(1, 2) - first), (Fraction(3, 5) - first, Fraction(3, 10))]
+
+
 def test_range_past_the_end_is_a_one_line_error(clip, tmp_path, capsys):
     code, err = run_cli(capsys, str(clip), str(tmp_path / "out.mp4"), "--start", "3", "-q")
     assert code == 2 and "no frame in the range from 0:00:03.000" in err
@@ -121,7 +136,7 @@ def test_dry_run_reports_and_writes_nothing(clip, tmp_path, capsys):
                  "--start", "0.2"])  # fmt: skip
     report = capsys.readouterr().out
     assert code == 0
-    for expected in ("64x48", "frames:   45", "256x192 (x4)", "model:    delta", "backend cpu",
+    for expected in ("64x48", "frames:   45", "256x192 (x4)", "model:    delta; backend ", "cpu",
                      "3 segments of 20 frames", "estimate: "):  # fmt: skip
         assert expected in report, report
     assert list(tmp_path.iterdir()) == []

@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default 4)")
     add_degradation_option(parser)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    from vidsr.cli.backend_options import add_backend_options
+
+    add_backend_options(parser)
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -80,11 +83,14 @@ def run(args: argparse.Namespace) -> int:
             scale=args.scale,
             device=args.device,
             crf=args.crf,
+            preset=args.preset,
             codec=args.codec,
             force=args.force,
             quiet=args.quiet,
             fps=args.fps,
             degradation=args.degradation,
+            backend=args.backend,
+            precision=args.precision,
         )
     if not args.quiet:
         print(f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}", file=sys.stderr)

@@ -1,8 +1,9 @@
-"""`vidsr degrade`: write the LR frames of GT frames (BI or BD), keeping the file names."""
+"""`vidsr degrade`: write the LR frames of GT frames (BI, BD or real), keeping the file names."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from vidsr.errors import VidsrError
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "degrade",
-        help="make LR frames from GT frames (BI: MATLAB bicubic, BD: blur + subsample)",
+        help="make LR frames from GT frames (BI: MATLAB bicubic, BD: blur + subsample, real)",
         description=(
             "Write the LR frames of one clip folder or of a folder of clip folders, with the "
             "same file names, as lossless PNG."
@@ -21,9 +22,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("gt_dir", type=Path, metavar="GT_DIR", help="a clip folder or a folder of clip folders")
     parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="where the LR frames go")
     parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="downscaling factor (default: 4)")
-    parser.add_argument("--degradation", default="bi", choices=("bi", "bd"),
-                        help="bi: MATLAB bicubic; bd: Gaussian blur + subsampling (default: bi)")
+    parser.add_argument("--degradation", default="bi", metavar="NAME",
+                        help="bi: MATLAB bicubic; bd: Gaussian blur + subsampling; real: a random "
+                             "mix of blur, resizing, noise, JPEG and H.264/MPEG-4, drawn per clip "
+                             "(default: bi)")
     parser.add_argument("--sigma", type=float, default=1.6, help="BD blur sigma (default: 1.6)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="real: the seed; a clip's degradation is drawn from (N, clip name) "
+                             "(default: 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -32,13 +38,41 @@ def _say(message: str) -> None:
     print(f"vidsr: note: {message}", file=sys.stderr)
 
 
+def _note_crop(name: str, shape: tuple[int, ...], scale: int) -> None:
+    """Say when frames of ``shape`` (``(H, W, 3)``) are cropped to a multiple of ``scale``."""
+    height, width = shape[0], shape[1]
+    if height % scale or width % scale:
+        _say(f"{name}: frames {width}x{height} cropped to {width - width % scale}x"
+             f"{height - height % scale} (a multiple of the scale {scale})")
+
+
+def _degrade_real(name: str, frames: list[Path], target: Path, scale: int, seed: int) -> int:
+    """Write one clip's "real" LR frames (the whole clip at once: the video codec needs it)
+    and ``real_params.json``, the parameters drawn for it; returns the frame count."""
+    from vidsr.data.frames import read_clip, write_frame
+    from vidsr.data.real import clip_params, degrade_real
+
+    gt = read_clip(frames)
+    _note_crop(name, gt.shape[1:], scale)
+    params = clip_params(seed, name)
+    for path, lr in zip(frames, degrade_real(gt, scale, params), strict=True):
+        write_frame(target / f"{path.stem}.png", lr)
+    record = {"degradation": "real", "scale": scale, "seed": seed, "clip": name, "params": params.to_dict()}
+    (target / "real_params.json").write_text(json.dumps(record, indent=2) + "\n")
+    return len(frames)
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from vidsr.data.datasets import find_clips
-    from vidsr.data.degradation import crop_to_multiple, degrade_uint8
+    from vidsr.data.degradation import REAL, TRAINING_DEGRADATIONS, degrade_uint8
     from vidsr.data.frames import list_frames, read_frame, write_frame
 
+    if args.degradation not in TRAINING_DEGRADATIONS:
+        raise VidsrError(f"unknown degradation {args.degradation!r}; use one of {', '.join(TRAINING_DEGRADATIONS)}")
+    if args.seed is not None and args.degradation != REAL:
+        raise VidsrError("--seed is for --degradation real (bi and bd are not random)")
     if args.sigma <= 0:
         raise VidsrError(f"--sigma must be positive, not {args.sigma}")
     clips, layout = find_clips(args.gt_dir)
@@ -58,17 +92,16 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=total, unit="frame", disable=args.quiet, leave=False) as bar:
         for name, frames, target in jobs:
             bar.set_description(name)
+            if args.degradation == REAL:
+                written += _degrade_real(name, frames, target, args.scale, args.seed or 0)
+                bar.update(len(frames))
+                continue
             first_shape = None
             for path in frames:
                 gt = read_frame(path)
                 if first_shape is None:
                     first_shape = gt.shape
-                    cropped = crop_to_multiple(gt, args.scale, channels_last=True).shape
-                    if cropped != gt.shape:
-                        _say(
-                            f"{name}: frames {gt.shape[1]}x{gt.shape[0]} cropped to "
-                            f"{cropped[1]}x{cropped[0]} (a multiple of the scale {args.scale})"
-                        )
+                    _note_crop(name, gt.shape, args.scale)
                 elif gt.shape != first_shape:
                     raise VidsrError(
                         f"frame {path} is {gt.shape[1]}x{gt.shape[0]} but {frames[0].name} is "
@@ -78,8 +111,9 @@ def run(args: argparse.Namespace) -> int:
                 write_frame(target / f"{path.stem}.png", lr)
                 written += 1
                 bar.update(1)
+    seed = f" (seed {args.seed or 0}; parameters in real_params.json)" if args.degradation == REAL else ""
     print(
         f"{written} LR frame(s) of {len(jobs)} clip(s), x{args.scale} {args.degradation.upper()}, "
-        f"written to {args.out_dir}"
+        f"written to {args.out_dir}{seed}"
     )
     return 0

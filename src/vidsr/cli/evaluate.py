@@ -10,6 +10,8 @@ from pathlib import Path
 from vidsr.errors import VidsrError
 
 DEFAULT_MODELS = "raw,bicubic"
+BENCHMARK_CRF = 23  # x264's own default
+BENCHMARK_PRESET = "medium"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,8 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--models", default=DEFAULT_MODELS, metavar="NAMES",
                         help=f"comma-separated model names (default: {DEFAULT_MODELS})")
     parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default: 4)")
-    parser.add_argument("--degradation", default="bi", choices=("bi", "bd"),
-                        help="bi: MATLAB bicubic; bd: Gaussian blur + subsampling (default: bi)")
+    parser.add_argument("--degradation", default="bi", metavar="NAME",
+                        help="bi: MATLAB bicubic; bd: Gaussian blur + subsampling; bi+h264: bi, "
+                             "then libx264 yuv420p at --crf and back (given --lr frames are "
+                             "compressed too); models use their BI weights (default: bi)")
+    parser.add_argument("--crf", metavar="N",
+                        help=f"bi+h264: x264 CRF, 0-51, lower is better (default: {BENCHMARK_CRF})")
+    parser.add_argument("--preset", metavar="NAME",
+                        help=f"bi+h264: x264 preset (default: {BENCHMARK_PRESET})")
     parser.add_argument("--sigma", type=float, default=1.6, help="BD blur sigma (default: 1.6)")
     parser.add_argument("--crop-border", type=int, default=0, metavar="N",
                         help="pixels ignored at each border when scoring (default: 0)")
@@ -43,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "without shipped weights are an error (default); --no-pretrained "
                              "evaluates them untrained (random weights), with a warning")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="default: cpu")
+    from vidsr.cli.backend_options import add_backend_options
+
+    add_backend_options(parser, backend="torch", precision="fp32")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -81,10 +92,12 @@ def build_models(args: argparse.Namespace, names: list[str]) -> dict:
     untrained (then a warning)."""
     import torch
 
+    from vidsr.data.degradation import COMPRESSED
     from vidsr.models import create, model_class
     from vidsr.models.registry import check_shipped_weights
 
     weights = parse_weights(args.weights, names)
+    degradation = COMPRESSED.get(args.degradation, args.degradation)  # bi+h264: BI weights
     classes = {}
     for name in names:
         try:
@@ -102,23 +115,46 @@ def build_models(args: argparse.Namespace, names: list[str]) -> dict:
     for name in trained:  # before any work: a trained model needs weights, or --no-pretrained
         if name not in weights and args.pretrained:
             untrained = ("--no-pretrained (untrained)",)
-            check_shipped_weights(name, args.scale, args.degradation, "--models", also=untrained)
+            check_shipped_weights(name, args.scale, degradation, "--models", also=untrained)
     models = {}
     for name in names:
         torch.manual_seed(0)  # untrained models start from the same weights every run
         if name in weights:
-            models[name] = create(name, args.scale, degradation=args.degradation, weights=weights[name])
+            models[name] = create(name, args.scale, degradation=degradation, weights=weights[name])
         elif name in trained and args.pretrained:
-            models[name] = create(name, args.scale, degradation=args.degradation, pretrained=True)
+            models[name] = create(name, args.scale, degradation=degradation, pretrained=True)
         else:
             if name in trained:
                 print(f"vidsr: warning: --no-pretrained: evaluating {name} UNTRAINED (random weights)", file=sys.stderr)
-            models[name] = create(name, args.scale, degradation=args.degradation, pretrained=False)
+            models[name] = create(name, args.scale, degradation=degradation, pretrained=False)
     return models
+
+
+def video_codec(args: argparse.Namespace):
+    """The x264 settings of ``--degradation bi+h264`` (None for bi and bd); checks the names,
+    ``--crf`` and ``--preset`` (one-line errors)."""
+    from vidsr.data.degradation import COMPRESSED, DEGRADATIONS
+    from vidsr.data.real import X264_PRESETS, VideoCodec
+
+    known = (*DEGRADATIONS, *COMPRESSED)
+    if args.degradation not in known:
+        raise VidsrError(f"unknown degradation {args.degradation!r}; use one of {', '.join(known)}")
+    if args.degradation not in COMPRESSED:
+        if args.crf is not None or args.preset is not None:
+            raise VidsrError(f"--crf and --preset are for --degradation bi+h264, not {args.degradation}")
+        return None
+    crf = str(BENCHMARK_CRF if args.crf is None else args.crf).strip()
+    if not crf.isdigit() or not 0 <= int(crf) <= 51:
+        raise VidsrError(f"--crf must be an integer from 0 to 51 (x264's range), not {crf!r}")
+    preset = args.preset or BENCHMARK_PRESET
+    if preset not in X264_PRESETS:
+        raise VidsrError(f"unknown --preset {preset!r}; use one of {', '.join(X264_PRESETS)}")
+    return VideoCodec("libx264", int(crf), preset)
 
 
 def run(args: argparse.Namespace) -> int:
     from vidsr.data.datasets import open_dataset
+    from vidsr.data.degradation import COMPRESSED
     from vidsr.evaluation import evaluate, format_tables
 
     if args.crop_border < 0:
@@ -127,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         raise VidsrError(f"--sigma must be positive, not {args.sigma}")
     if args.per_frame and args.json is None:
         raise VidsrError("--per-frame adds each frame's figures to the JSON file: give --json FILE")
+    codec = video_codec(args)
     if args.device == "cuda":
         import torch
 
@@ -135,9 +172,11 @@ def run(args: argparse.Namespace) -> int:
     names = _model_names(args.models)
     models = build_models(args, names)
     dataset = open_dataset(
-        args.data, args.lr, scale=args.scale, degradation=args.degradation, sigma=args.sigma
+        args.data, args.lr, scale=args.scale, degradation=COMPRESSED.get(args.degradation, args.degradation),
+        sigma=args.sigma,
     )
-    result = evaluate(models, dataset, args.crop_border, args.device, progress=not args.quiet)
+    result = evaluate(models, dataset, args.crop_border, args.device, progress=not args.quiet, backend=args.backend,
+                      precision=args.precision, compression=codec)  # fmt: skip
     print(format_tables(result), end="")
     if args.json is not None:
         try:

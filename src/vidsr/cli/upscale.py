@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vidsr.errors import VidsrError
 from vidsr.video.pipeline import (  # light: no torch work at import
@@ -17,6 +18,9 @@ from vidsr.video.pipeline import (  # light: no torch work at import
     DEFAULT_MODEL,
     DEFAULT_SEGMENT_FRAMES,
 )
+
+if TYPE_CHECKING:
+    from vidsr.video.selection import TimeRange
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,7 +78,7 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--model, --weights, --scale, --degradation, --device."""
+    """--model, --weights, --scale, --degradation, --device, --backend, --precision."""
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"model name (default: {DEFAULT_MODEL}; see `vidsr models`)")  # fmt: skip
     parser.add_argument("--weights", default=None, metavar="FILE",
@@ -82,6 +86,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default 4)")
     add_degradation_option(parser)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    from vidsr.cli.backend_options import add_backend_options
+
+    add_backend_options(parser)
 
 
 def add_degradation_option(parser: argparse.ArgumentParser) -> None:
@@ -92,10 +99,15 @@ def add_degradation_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """--crf, --codec, --fps, --force, --quiet."""
+    """--crf, --preset, --codec, --fps, --force, --quiet."""
+    from vidsr.video.encoding_defaults import DEFAULT_PRESET, X264_PRESETS
+
     parser.add_argument(
         "--crf", type=int, default=DEFAULT_CRF, help=f"quality of H.264/VP9 output, lower is better (default {DEFAULT_CRF})"
     )
+    parser.add_argument("--preset", default=DEFAULT_PRESET, choices=X264_PRESETS, metavar="NAME",
+                        help=f"x264 preset, {X264_PRESETS[0]} to {X264_PRESETS[-1]}: slower ones make smaller files "
+                             f"at the same CRF (default {DEFAULT_PRESET}; README: the trade-off)")  # fmt: skip
     parser.add_argument("--codec", default=None,
                         help="video encoder: libx264 (default), libvpx-vp9 (.webm default), "
                              "ffv1 (lossless RGB, .mkv) or png (lossless RGB, .mov)")  # fmt: skip
@@ -127,15 +139,11 @@ def run(args: argparse.Namespace) -> int:
     from vidsr.models.registry import check_shipped_weights
     from vidsr.video.batch import collect_inputs, distributed
     from vidsr.video.pipeline import upscale_video
-    from vidsr.video.selection import TimeRange, parse_time
+    from vidsr.video.selection import TimeRange
 
     if args.weights is None:  # a trained model needs shipped weights for this scale and degradation
         check_shipped_weights(args.model, args.scale, args.degradation)
-    time_range = TimeRange(
-        parse_time(args.start) if args.start else parse_time("0"),
-        parse_time(args.duration) if args.duration else None,
-        args.frames,
-    )
+    time_range = TimeRange.parse(args.start, args.duration, args.frames)
     sources, batch = collect_inputs(args.input)
     if batch or distributed() or args.dry_run:
         return run_many(args, sources, batch, time_range)
@@ -149,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
             tile=args.tile,
             device=args.device,
             crf=args.crf,
+            preset=args.preset,
             codec=args.codec,
             force=args.force,
             quiet=args.quiet,
@@ -160,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
             segment_frames=args.segment_frames,
             force_large=args.force_large,
             threads=args.threads,
+            backend=args.backend,
+            precision=args.precision,
         )
     if not args.quiet:
         tiles = f", {result.tile}px tiles" if result.tile else ""
@@ -171,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_range) -> int:
+def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_range: TimeRange) -> int:
     """A batch, a run under torchrun, or a dry run: per-file results; 1 if any file failed."""
     from vidsr.video.batch import BatchRun, Item, batch_items, join_ranks, leave_ranks
     from vidsr.video.batch import distributed as ranks_of_torchrun
@@ -180,13 +191,14 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
     options = JobOptions(
         tile=args.tile, crf=args.crf, codec=args.codec, fps=args.fps, chunk=DEFAULT_CHUNK, time_range=time_range,
         segment_frames=args.segment_frames, threads=args.threads, force=args.force, force_large=args.force_large,
-        quiet=args.quiet,
+        quiet=args.quiet, preset=args.preset,
     )  # fmt: skip
     output = Path(args.output)
-    items = batch_items(sources, output, args.suffix) if batch else [Item(sources[0], output)]
+    items = batch_items(sources, output, args.suffix, create=not args.dry_run) if batch else [Item(sources[0], output)]
 
     def make_engine(device: str) -> Engine:
-        return Engine(args.model, args.scale, args.weights, device, args.degradation, threads=args.threads)
+        return Engine(args.model, args.scale, args.weights, device, args.degradation, threads=args.threads,
+                      backend=args.backend, precision=args.precision)  # fmt: skip
 
     if args.dry_run:
         if ranks_of_torchrun() and int(os.environ.get("RANK", "0")) != 0:

@@ -14,6 +14,10 @@
 
 Frames whose size is not a multiple of ``s`` are cropped to one (bottom and right) first,
 so that LR is exactly ``H/s x W/s``; see :func:`crop_to_multiple`.
+
+Two more names: ``"real"``, the random training degradation of :mod:`vidsr.data.real`
+(blur, resizing, noise, JPEG and a video codec, drawn per clip), and ``"bi+h264"``, the
+compressed-input benchmark of ``vidsr evaluate`` (BI, then an H.264 round trip).
 """
 
 from __future__ import annotations
@@ -27,18 +31,26 @@ from torch import Tensor
 from vidsr.data.resize import fold_reflect, imresize, to_uint8_matlab
 
 __all__ = [
+    "COMPRESSED",
     "DEGRADATIONS",
     "LR_GRID",
+    "REAL",
+    "TRAINING_DEGRADATIONS",
     "crop_to_multiple",
     "degrade",
     "degrade_uint8",
     "gaussian_kernel",
 ]
 
-DEGRADATIONS = ("bi", "bd")
+DEGRADATIONS = ("bi", "bd")  # the published ones, computed here
+REAL = "real"  # the random real-world mix (vidsr.data.real), for training
+TRAINING_DEGRADATIONS = (*DEGRADATIONS, REAL)
+# Benchmarks of compressed input: name -> the degradation before the H.264 round trip.
+COMPRESSED = {"bi+h264": "bi"}
 # Where an LR pixel sits on the HR grid after each degradation (see VSRModel.set_lr_grid):
-# BI averages a block around s*i + (s-1)/2, BD keeps the pixel s*i.
-LR_GRID = {"bi": "centre", "bd": "corner"}
+# BI averages a block around s*i + (s-1)/2, BD keeps the pixel s*i; "real" resizes are
+# centred (align_corners=False), like BI.
+LR_GRID = {"bi": "centre", "bd": "corner", REAL: "centre"}
 
 
 def gaussian_kernel(sigma: float) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from vidsr.data.datasets import Clip, ClipDataset
+from vidsr.data.real import VIDEO_RATE, VideoCodec, compress_clip
 from vidsr.errors import VidsrError
 from vidsr.metrics import SSIM_WINDOW, TemporalConsistency, frame_metrics
 from vidsr.models.base import VSRModel
@@ -93,6 +94,8 @@ class EvaluationResult:
     degradation: str
     crop_border: int
     models: dict[str, ModelScores] = field(default_factory=dict)
+    # bi+h264: the encoder settings and each clip's LR stream (see compress_lr), else None.
+    compression: dict[str, Any] | None = None
 
     @property
     def has_inf(self) -> bool:
@@ -131,12 +134,15 @@ class EvaluationResult:
                 "average": {key: encode(average[key]) for key in JSON_KEYS},
                 "clips": clips,
             }
-        return {
+        document = {
             "scale": self.scale,
             "degradation": self.degradation,
             "crop_border": self.crop_border,
             "models": models,
         }
+        if self.compression is not None:
+            document["compression"] = self.compression
+        return document
 
 
 def _check_sizes(clip: Clip, scale: int, crop_border: int) -> None:
@@ -150,15 +156,29 @@ def _check_sizes(clip: Clip, scale: int, crop_border: int) -> None:
         )
 
 
+def compress_lr(clip: Clip, codec: VideoCodec, streams: dict[str, Any]) -> dict[str, str]:
+    """Replace ``clip.lr`` by its round trip through ``codec`` (:func:`vidsr.data.real.compress_clip`)
+    and put its stream's size in ``streams[clip.name]`` (bytes, kbit/s at 25 fps, bits per
+    LR pixel); returns the encoder's version and options as x264 writes them in the stream."""
+    encoded = compress_clip(clip.lr, codec)
+    clip.lr = encoded.frames
+    frames, height, width = clip.lr.shape[:3]
+    bits = 8 * encoded.bytes
+    streams[clip.name] = {"bytes": encoded.bytes, "kbit_s": bits * VIDEO_RATE / frames / 1000,
+                          "bits_per_pixel": bits / (frames * height * width)}
+    version, _, options = encoded.encoder.partition(" - options: ")
+    return {"encoder": version.split(" - H.264")[0], "x264_params": options} if options else {}
+
+
 def score_clip(
-    model: VSRModel,
+    model: VSRModel | Any,
     clip: Clip,
     crop_border: int = 0,
     device: str | torch.device = "cpu",
     chunk: int = 8,
     progress: Any = None,
 ) -> ClipScores:
-    """Run ``model`` on one clip and average its per-frame figures."""
+    """Run ``model`` (or a :class:`~vidsr.backends.Backend`) on one clip and average its per-frame figures."""
     per_frame: dict[str, list[float]] = {key: [] for key in METRIC_KEYS}
     tc = TemporalConsistency(crop_border)
     count = 0
@@ -190,29 +210,44 @@ def evaluate(
     chunk: int = 8,
     progress: bool = True,
     max_frames: int | None = None,
+    backend: str = "torch",
+    precision: str = "fp32",
+    compression: VideoCodec | None = None,
 ) -> EvaluationResult:
     """Score every model on every clip of ``dataset`` (clips are read once, one at a time).
 
     ``max_frames`` scores only the first frames of each clip (a quick slice; None: all).
+    ``compression`` sends each clip's LR through that video codec first (:func:`compress_lr`:
+    the "bi+h264" benchmark), once for all the models.
+    ``backend`` and ``precision`` choose how the models run (:func:`vidsr.backends.make_backend`;
+    the default, torch in fp32, is the reference; the bicubic baseline stays float64 MATLAB).
     """
     from tqdm import tqdm
+
+    from vidsr.backends import make_backend
 
     if crop_border < 0:
         raise VidsrError(f"crop border must be >= 0, not {crop_border}")
     if max_frames is not None:
         dataset = dataset.first_frames(max_frames)
     result = EvaluationResult(dataset.scale, dataset.degradation, crop_border)
+    if compression is not None:
+        result.degradation = f"{dataset.degradation}+{compression.label}"
+        result.compression = {**compression.settings(), "clips": {}}
     for name, model in models.items():
         if model.scale != dataset.scale:
             raise VidsrError(f"model {name} is x{model.scale} but the evaluation is x{dataset.scale}")
         model.eval().to(device)
         result.models[name] = ModelScores(params=count_params(model))
+    runners = {name: make_backend(model, backend, device, precision) for name, model in models.items()}
     total = sum(dataset.frame_counts.values()) * len(models)
     with tqdm(total=total, unit="frame", disable=not progress, leave=False) as bar:
         for clip in dataset:
             _check_sizes(clip, dataset.scale, crop_border)
-            for name, model in models.items():
+            if result.compression is not None:
+                result.compression.update(compress_lr(clip, compression, result.compression["clips"]))
+            for name, runner in runners.items():
                 bar.set_description(f"{name} on {clip.name}")
-                scores = score_clip(model, clip, crop_border, device, chunk, bar)
+                scores = score_clip(runner, clip, crop_border, device, chunk, bar)
                 result.models[name].clips[clip.name] = scores
     return result

@@ -38,6 +38,21 @@ def _row(figures: dict, channel: str) -> list[str]:
     return cells
 
 
+def _compression(settings: dict) -> str:
+    """``libx264 CRF 23, preset medium, yuv420p (BT.601 limited range), 25 fps: 180 kbit/s ...``"""
+    if settings["codec"] == "libx264":
+        quality = f"CRF {settings['crf']}, preset {settings['preset']}"
+    else:
+        quality = f"quantiser {settings['qscale']}"
+    streams = list(settings["clips"].values())
+    rate = sum(s["kbit_s"] for s in streams) / max(1, len(streams))
+    bpp = sum(s["bits_per_pixel"] for s in streams) / max(1, len(streams))
+    return (
+        f"compressed with {settings['codec']} {quality}, {settings['pix_fmt']} ({settings['colour']}), "
+        f"{settings['rate']} fps: {rate:.0f} kbit/s, {bpp:.3f} bits per LR pixel (mean of the clips)"
+    )
+
+
 def format_tables(result: EvaluationResult) -> str:
     """Per-clip and average tables on Y and on RGB, as Markdown."""
     channels = {"y": "Y (BT.601 luma)", "rgb": "RGB"}
@@ -49,6 +64,8 @@ def format_tables(result: EvaluationResult) -> str:
         f"x{result.scale} {result.degradation.upper()}, {len(clip_names)} clip(s), "
         f"{frames} frames{crop}"
     )
+    if result.compression is not None:
+        title += f"\n\nLR {_compression(result.compression)}"
     parts = [f"# Evaluation: {title}"]
     for channel, label in channels.items():
         metric_header = ["MSE", "SSIM", "PSNR (dB)"] + (["TC"] if channel == "y" else [])

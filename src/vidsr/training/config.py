@@ -39,7 +39,7 @@ class DataConfig:
     ``num_workers`` is ``auto`` unless set (the loader sized to the machine, below)."""
 
     train_dirs: list[str] = field(default_factory=lambda: ["../shared/data/train/davis2016_480p"])
-    degradation: str = "bi"
+    degradation: str = "bi"  # bi, bd, or real (vidsr.data.real: drawn per clip from train.seed)
     sigma: float = 1.6  # Gaussian blur of the "bd" degradation
     window: int = 7  # output frames per training sample (plus the model's radius of real context each side)
     # Output frames per optimiser step: a sample of ``window`` frames is trained as
@@ -50,7 +50,7 @@ class DataConfig:
     reverse: bool = True  # random temporal reversal
     flip: bool = True  # random horizontal and vertical flips
     transpose: bool = True  # random transposition of height and width
-    colour: bool = False  # random channel order and per-channel gains (saturated colours)
+    colour: float = 0.0  # share of samples recoloured: random channel order, per-channel gains
     gt_patch: int = 128  # GT patch side (a multiple of the scale)
     batch_size: int = 8  # global: split evenly over the DDP ranks
     # DataLoader worker processes per training process: an integer, or "auto" for
@@ -273,14 +273,18 @@ def validate(config: Config, origin: str = "config") -> Config:
     if config.model.scale not in (2, 3, 4):
         fail(f"model.scale must be 2, 3 or 4, not {config.model.scale}")
     data = config.data
-    if data.degradation not in ("bi", "bd"):
-        fail(f"data.degradation must be bi or bd, not {data.degradation!r}")
+    from vidsr.data.degradation import TRAINING_DEGRADATIONS
+
+    if data.degradation not in TRAINING_DEGRADATIONS:
+        fail(f"data.degradation must be bi, bd or real, not {data.degradation!r}")
     if data.sigma <= 0:
         fail("data.sigma must be positive")
     if not data.train_dirs:
         fail("data.train_dirs is empty")
     if data.window < 1:
         fail("data.window must be at least 1")
+    if not 0.0 <= data.colour <= 1.0:
+        fail(f"data.colour ({data.colour}) must be a share of samples in [0, 1]")
     if data.chunk is not None and (data.chunk < 1 or data.window % data.chunk):
         fail(f"data.chunk ({data.chunk}) must divide data.window ({data.window})")
     if not data.interval or min(data.interval) < 1:

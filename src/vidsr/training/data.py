@@ -7,7 +7,9 @@
 * LR frames are made once per clip from the *full* GT frames with the foundation's
   degradation (BI or BD) and cached (in memory, optionally on disk), so that the LR of a
   patch is exactly the patch of the LR: a GT patch at ``(s*y, s*x)`` pairs with the LR patch
-  at ``(y, x)``.
+  at ``(y, x)``. The "real" degradation (:mod:`vidsr.data.real`: blur, resizing, noise, JPEG
+  and a video codec, drawn per clip from ``(train.seed, clip name)``) is made the same way,
+  once, offline: on disk with ``data.lr_cache``, under a key holding the seed.
 * Sample ``i`` of a run is a pure function of ``(seed, i)``: a random temporal window
   (length, frame interval, reversal), a random scale-aligned crop, flips and a transpose.
   The infinite :class:`StepSampler` gives rank ``r`` of a ``world``-process job the
@@ -30,11 +32,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
-from vidsr.data import degradation, resize
-from vidsr.data.degradation import crop_to_multiple, degrade_uint8
+from vidsr.data import degradation, real, resize
+from vidsr.data.degradation import REAL, crop_to_multiple, degrade_uint8
 from vidsr.data.datasets import find_clips
 from vidsr.data.frames import list_frames, read_clip, to_tensor
 from vidsr.errors import VidsrError
+from vidsr.video import colour
 
 _DEGRADE_CHUNK = 8  # frames degraded at a time (bounds float64 memory on 480p frames)
 
@@ -100,11 +103,16 @@ def split_clips(names: Sequence[str], val_split: int | Sequence[str]) -> tuple[l
     return [n for n in names if n not in val], val
 
 
-def _cache_key(folder: Path, scale: int, kind: str, sigma: float) -> str:
-    """A key that changes when the frames or the degradation change."""
+def _cache_key(folder: Path, scale: int, kind: str, sigma: float, seed: int = 0, name: str = "") -> str:
+    """A key that changes when the frames or the degradation change (for "real": also the
+    seed, the clip name and the FFmpeg libraries, whose encoders it runs)."""
     digest = hashlib.sha256()
     digest.update(f"{folder.resolve()}|x{scale}|{kind}|{sigma if kind == 'bd' else ''}".encode())
-    for module in (degradation, resize):  # a fix in the degradation code invalidates the cache
+    modules = (degradation, resize)
+    if kind == REAL:
+        digest.update(f"|seed {seed}|{name}|{real.codec_versions()}".encode())
+        modules += (real, colour)
+    for module in modules:  # a fix in the degradation code invalidates the cache
         digest.update(Path(module.__file__).read_bytes())
     for path in list_frames(folder):
         stat = path.stat()
@@ -112,29 +120,34 @@ def _cache_key(folder: Path, scale: int, kind: str, sigma: float) -> str:
     return digest.hexdigest()[:20]
 
 
-def degrade_clip(gt: np.ndarray, scale: int, kind: str, sigma: float) -> np.ndarray:
-    """LR uint8 frames of a whole clip, degraded a few frames at a time."""
+def degrade_clip(gt: np.ndarray, scale: int, kind: str, sigma: float, seed: int = 0, name: str = "") -> np.ndarray:
+    """LR uint8 frames of a whole clip, degraded a few frames at a time (``real``: the whole
+    clip at once, with the parameters of ``(seed, name)``)."""
+    if kind == REAL:
+        return real.degrade_real(gt, scale, real.clip_params(seed, name))
     parts = [degrade_uint8(gt[i : i + _DEGRADE_CHUNK], scale, kind, sigma)
              for i in range(0, len(gt), _DEGRADE_CHUNK)]
     return np.concatenate(parts)
 
 
 def load_clip(
-    name: str, folder: Path, scale: int, kind: str, sigma: float, cache_dir: Path | None = None
+    name: str, folder: Path, scale: int, kind: str, sigma: float, cache_dir: Path | None = None,
+    seed: int = 0,
 ) -> Clip:
-    """Decode a clip folder, crop it to a multiple of ``scale`` and make (or load) its LR."""
+    """Decode a clip folder, crop it to a multiple of ``scale`` and make (or load) its LR
+    (``seed``: the run seed, from which "real" draws this clip's degradation)."""
     gt = np.ascontiguousarray(crop_to_multiple(read_clip(folder), scale, channels_last=True))
     if gt.shape[1] < scale or gt.shape[2] < scale:
         raise VidsrError(f"frames of {folder} are smaller than the scale {scale}")
     cached: Path | None = None
     if cache_dir is not None:
         safe = name.replace("/", "__")
-        cached = cache_dir / f"{safe}-{_cache_key(folder, scale, kind, sigma)}.npy"
+        cached = cache_dir / f"{safe}-{_cache_key(folder, scale, kind, sigma, seed, name)}.npy"
         if cached.is_file():
             lr = np.load(cached)
             if lr.shape == (len(gt), gt.shape[1] // scale, gt.shape[2] // scale, 3):
                 return Clip(name, gt, lr)
-    lr = degrade_clip(gt, scale, kind, sigma)
+    lr = degrade_clip(gt, scale, kind, sigma, seed, name)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         temporary = cached.with_suffix(f".{os.getpid()}.tmp.npy")
@@ -150,12 +163,13 @@ def load_clips(
     sigma: float,
     cache_dir: str | Path | None = None,
     progress: bool = True,
+    seed: int = 0,
 ) -> list[Clip]:
-    """Load several clips (progress bar on stderr)."""
+    """Load several clips (progress bar on stderr); ``seed``: see :func:`load_clip`."""
     cache = Path(cache_dir).expanduser() if cache_dir else None
     items = tqdm(folders.items(), desc="loading clips", unit="clip", disable=not progress,
                  leave=False)
-    return [load_clip(name, folder, scale, kind, sigma, cache) for name, folder in items]
+    return [load_clip(name, folder, scale, kind, sigma, cache, seed) for name, folder in items]
 
 
 class TrainingWindows(Dataset):
@@ -185,7 +199,7 @@ class TrainingWindows(Dataset):
         seed: int = 0,
         lr_grid: str = "centre",
         context: int = 0,
-        colour: bool = False,
+        colour: float = 0.0,
     ) -> None:
         if gt_patch % scale:
             raise VidsrError(f"gt_patch {gt_patch} is not a multiple of the scale {scale}")
@@ -257,7 +271,7 @@ class TrainingWindows(Dataset):
             lr, gt = lr[:, ::-1], gt[:, ::-1]
         if self.transpose and flips[2]:
             lr, gt = lr.transpose(0, 2, 1, 3), gt.transpose(0, 2, 1, 3)
-        if self.colour:
+        if self.colour and rng.random() < self.colour:
             lr, gt = recolour(lr, gt, rng)
         return to_tensor(np.ascontiguousarray(lr)), to_tensor(np.ascontiguousarray(gt))
 

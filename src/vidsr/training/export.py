@@ -43,7 +43,8 @@ def earlier_stages(init_weights: str | None, depth: int = 0) -> list[dict[str, A
     """The runs whose weights a run started from (``model.init_weights``), oldest first.
 
     A checkpoint (``.pt``) gives its step, samples, time and command (from the ``env.json``
-    beside it), and its own starting point in turn; other weight files give only their path.
+    beside it), and its own starting point in turn; so does a safetensors file with its model
+    card (``.json``) beside it, from the card; other weight files give only their path.
     """
     if not init_weights:
         return []
@@ -68,6 +69,12 @@ def earlier_stages(init_weights: str | None, depth: int = 0) -> list[dict[str, A
             "command": " ".join(env.get("command", [])) or None,
         })
         earlier = earlier_stages(config["model"].get("init_weights"), depth + 1)
+    elif path.suffix == ".safetensors" and path.with_suffix(".json").is_file():
+        card = json.loads(path.with_suffix(".json").read_text())
+        stage.update({key: card.get(key) for key in (
+            "step", "samples_seen", "degradation", "training_time_s", "training_time", "command")})
+        stage.update({key: card.get("data", {}).get(key) for key in ("batch_size", "window", "gt_patch")})
+        earlier = list(card.get("initialised_from") or [])
     return [*earlier, stage]
 
 

@@ -236,7 +236,7 @@ class Trainer:
         if not train_names:
             raise VidsrError("no training clips left after the validation split")
         clips = load_clips(folders, config.model.scale, data.degradation, data.sigma,
-                           data.lr_cache, progress=not self.quiet)
+                           data.lr_cache, progress=not self.quiet, seed=seed)
         by_name = {clip.name: clip for clip in clips}
         self.train_clips = [by_name[name] for name in train_names]
         self.val_clips = validation_clips(

@@ -106,8 +106,8 @@ def collect_inputs(inputs: Sequence[str | Path]) -> tuple[list[Path], bool]:
     return sources, batch
 
 
-def batch_items(sources: Sequence[Path], output: Path, suffix: str | None = None) -> list[Item]:
-    """``output/<name><suffix>`` for each source; the folder is created when missing."""
+def batch_items(sources: Sequence[Path], output: Path, suffix: str | None = None, create: bool = True) -> list[Item]:
+    """``output/<name><suffix>`` for each source; the folder is created when missing (``create``)."""
     if output.exists() and not output.is_dir():
         raise VidsrError(f"with several inputs, OUTPUT must be a folder ({output} is a file)")
     if suffix is not None:
@@ -116,7 +116,8 @@ def batch_items(sources: Sequence[Path], output: Path, suffix: str | None = None
             raise VidsrError(f"--suffix must be one of {' '.join(VIDEO_SUFFIXES)}, not {suffix}")
     if not output.parent.exists():
         raise VidsrError(f"the folder of the output does not exist: {output.parent}")
-    output.mkdir(exist_ok=True)
+    if create:
+        output.mkdir(exist_ok=True)
     items, seen = [], {}
     for source in sources:
         own = source.suffix if source.suffix.lower() in VIDEO_SUFFIXES else DEFAULT_BATCH_SUFFIX
@@ -194,7 +195,13 @@ def join_ranks() -> Ranks:
         import torch.distributed as dist
 
         if not dist.is_initialized():
-            dist.init_process_group("gloo", timeout=_GROUP_TIMEOUT)
+            # torchrun's store outlives a restart: without a prefix of its own, a restarted
+            # rank would read the dead run's gloo addresses and fail to connect.
+            store, _, _ = next(dist.rendezvous("env://", ranks.rank, world_size, timeout=_GROUP_TIMEOUT))
+            attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+            store = dist.PrefixStore(f"vidsr-upscale/attempt-{attempt}", store)
+            dist.init_process_group("gloo", store=store, rank=ranks.rank, world_size=world_size,
+                                    timeout=_GROUP_TIMEOUT)  # fmt: skip
     return ranks
 
 

@@ -210,6 +210,9 @@ def compare_videos(
     chunk: int = DEFAULT_CHUNK,
     degradation: str = "bi",
     on_warning: Callable[[str], None] = warn,
+    backend: str = "auto",
+    precision: str = "auto",
+    preset: str | None = None,
 ) -> UpscaleResult:
     """Write a comparison video of ``models`` upscaling the LR video ``input``.
 
@@ -219,8 +222,10 @@ def compare_videos(
     With ``gt`` (a video or frame folder at the output size), each label shows that
     frame's PSNR on Y, and ``result.psnr`` holds each model's mean over the frames.
     Named models without weights use their shipped weights for ``degradation`` (``"bi"``
-    or ``"bd"``, as :func:`vidsr.video.pipeline.upscale_video`).
+    or ``"bd"``, as :func:`vidsr.video.pipeline.upscale_video`). ``backend`` and ``precision``
+    choose how they run (:func:`vidsr.backends.make_backend`).
     """
+    from vidsr.backends import make_backend
     from vidsr.models.base import VSRModel
     from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
     from vidsr.video.reader import open_video
@@ -250,7 +255,10 @@ def compare_videos(
         messages.append(message)
         on_warning(message)
 
-    nets = [load_model(model, scale, weights, device, note, degradation) for _, model, weights in entries]
+    nets = [
+        make_backend(load_model(model, scale, weights, device, note, degradation), backend, device, precision, note=note)
+        for _, model, weights in entries
+    ]
     scales = {net.scale for net in nets}
     if len(scales) != 1:
         raise VidsrError(f"the models upscale by different factors ({sorted(scales)})")
@@ -277,7 +285,7 @@ def compare_videos(
                 stages, labels, layout, (f.rgb for f in gt_reader) if gt_reader is not None else None, note
             )
             count = write_output(
-                reader, stage, target, (out_w, out_h), folder=folder, codec=codec, crf=crf,
+                reader, stage, target, (out_w, out_h), folder=folder, codec=codec, crf=crf, preset=preset,
                 chunk=chunk, label=f"compare {source.name}", quiet=quiet, note=note, device=device,
             )  # fmt: skip
         finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vidsr.backends.core import Backend
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel
 from vidsr.video.messages import warn
@@ -74,13 +75,15 @@ def load_model(
     return net.eval().to(resolve_device(device))
 
 
-def model_device(model: VSRModel, fallback: str | torch.device = "cpu") -> torch.device:
-    """Where the model's parameters are (``fallback`` for parameter-free models)."""
+def model_device(model: VSRModel | Backend, fallback: str | torch.device = "cpu") -> torch.device:
+    """Where the model's parameters are (``fallback`` for parameter-free models); a backend's device."""
+    if isinstance(model, Backend):
+        return model.device
     return next((p.device for p in model.parameters()), resolve_device(fallback))
 
 
 def make_streamer(
-    model: VSRModel,
+    model: VSRModel | Backend,
     height: int,
     width: int,
     tile: int | None,
@@ -90,9 +93,13 @@ def make_streamer(
     overlap: int = DEFAULT_OVERLAP,
     on_warning: Callable[[str], None] = warn,
 ):
-    """``(streamer, tile)``: tiled when asked (``tile``) or when a frame would not fit."""
+    """``(streamer, tile)``: tiled when asked (``tile``) or when a frame would not fit.
+
+    ``model`` is a model or a :class:`~vidsr.backends.Backend` (whose streamers it then runs).
+    """
     if tile is None:
-        tile = choose_tile(model, height, width, chunk=chunk, device=device)
+        net = model.model if isinstance(model, Backend) else model
+        tile = choose_tile(net, height, width, chunk=chunk, device=device)
         if tile is not None:
             on_warning(f"{width}x{height} frames do not fit in memory at once; processing in {tile}px tiles")
     if tile is None or (tile >= height and tile >= width):

@@ -15,6 +15,7 @@ So one process, several, or a run killed and resumed give the same file.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import secrets
@@ -28,7 +29,7 @@ from typing import Any
 
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel
-from vidsr.video.encoding_defaults import DEFAULT_CRF
+from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
 from vidsr.video.messages import say, warn
 from vidsr.video.pipeline import (
@@ -52,6 +53,28 @@ from vidsr.video.writer import VideoFileWriter, check_output_size, output_is_fol
 RECURRENT_OVERLAP = 16  # warm-up frames before each segment for models with a recurrent state
 LARGE_OUTPUT = (3840, 2160)  # more pixels than 4K UHD needs --force-large
 DRY_RUN_FRAMES = 24  # frames timed by --dry-run
+
+
+# glibc's mallopt parameter, and the size from which buffers are mapped from the OS (see below).
+_M_MMAP_THRESHOLD, _MAPPED_FROM = -3, 256 << 10
+
+
+def steady_heap() -> None:
+    """Map frame-sized buffers (tensors, frames, encoder pictures) from the OS and back.
+
+    By default glibc raises its mmap threshold to the largest block freed, so after the
+    first frames every frame-sized buffer comes from the heap of whichever thread freed
+    it, which fragments and keeps its high-water mark: peak memory then varies by hundreds
+    of MB from run to run and creeps up with each segment's new encoder and threads. A
+    fixed threshold keeps it flat at no cost in speed (measured). A user's
+    ``MALLOC_MMAP_THRESHOLD_`` wins; other C libraries are left alone.
+    """
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, _MAPPED_FROM)
+    except (OSError, AttributeError):
+        pass
 
 
 def new_token() -> str:
@@ -87,8 +110,11 @@ class JobOptions:
     force: bool = False
     force_large: bool = False
     quiet: bool = False
+    preset: str = DEFAULT_PRESET
 
     def __post_init__(self) -> None:
+        if self.preset not in X264_PRESETS:
+            raise VidsrError(f"unknown --preset {self.preset!r}; use one of {', '.join(X264_PRESETS)}")
         if not 0 <= self.crf <= 63:
             raise VidsrError(f"--crf must be between 0 and 63, not {self.crf}")
         if self.chunk < 1:
@@ -113,17 +139,23 @@ class Engine:
         degradation: str = "bi",
         note: Callable[[str], None] = warn,
         threads: int | None = None,
+        backend: str = "auto",
+        precision: str = "auto",
     ) -> None:
         import torch
 
+        from vidsr.backends import make_backend
+
+        steady_heap()
         if threads:
             torch.set_num_threads(threads)
         self.net = load_model(model, scale, weights, device, note, degradation=degradation)
         self.name = model if isinstance(model, str) else type(model).__name__
         self.device = model_device(self.net, device)
+        self.runner = make_backend(self.net, backend, self.device, precision, note=note, fast_bicubic=True)
         self.identity = {
             "model": self.name, "scale": self.net.scale, "weights": _file_identity(weights),
-            "degradation": degradation if weights is None else None,
+            "degradation": degradation if weights is None else None, "backend": backend, "precision": precision,
         }  # fmt: skip
 
     def overlap_frames(self, requested: int | None) -> int:
@@ -135,13 +167,12 @@ class Engine:
         return max(RECURRENT_OVERLAP, net.radius) if recurrent else net.radius
 
     def backend(self) -> str:
-        """E.g. ``cpu, 2 threads`` or ``cuda:0 (NVIDIA H200)``."""
+        """E.g. ``openvino bf16 (cpu, 2 threads)`` or ``torch bf16 (cuda:0) (NVIDIA H200)``."""
         import torch
 
         if self.device.type == "cuda":
-            return f"{self.device} ({torch.cuda.get_device_name(self.device)})"
-        threads = torch.get_num_threads()
-        return f"{self.device}, {threads} thread{'s' if threads > 1 else ''}"
+            return f"{self.runner.describe()} ({torch.cuda.get_device_name(self.device)})"
+        return self.runner.describe()
 
 
 class Job:
@@ -214,7 +245,7 @@ class Job:
             self.mode, self._stamps = "single", stamps
             return self.mode
         self.tile = make_streamer(
-            self.engine.net, info.height, info.width, options.tile, chunk=options.chunk,
+            self.engine.runner, info.height, info.width, options.tile, chunk=options.chunk,
             device=self.engine.device, overlap=options.overlap, on_warning=self.note,
         )[1]  # fmt: skip
         overlap = self.engine.overlap_frames(options.segment_overlap)
@@ -230,7 +261,7 @@ class Job:
         return {
             **self.engine.identity, "tile": o.tile, "overlap": o.overlap, "crf": o.crf, "codec": o.codec,
             "fps": None if o.fps is None else str(o.fps), "chunk": o.chunk, "range": o.time_range.to_json(),
-            "segment_frames": o.segment_frames, "segment_overlap": o.segment_overlap,
+            "segment_frames": o.segment_frames, "segment_overlap": o.segment_overlap, "preset": o.preset,
             "container": self.target.suffix.lower(),
         }  # fmt: skip
 
@@ -309,14 +340,14 @@ class Job:
             if info.frame_names is not None and selection.unit == "pts":
                 names = info.frame_names[selection.first_index : selection.first_index + (selection.count or 0)]
             streamer, tile = make_streamer(
-                engine.net, info.height, info.width, options.tile, chunk=options.chunk, device=engine.device,
+                engine.runner, info.height, info.width, options.tile, chunk=options.chunk, device=engine.device,
                 overlap=options.overlap, on_warning=self.note,
             )  # fmt: skip
             count = write_output(
                 frames, ModelStage(streamer, engine.device), self.target, self.size, folder=self.folder,
                 codec=options.codec, crf=options.crf, chunk=options.chunk, label=self.label, quiet=options.quiet,
                 note=self.note, device=engine.device, window=self._window(outcome.first_pts, outcome.shift),
-                names=names, threads=options.threads, total=selection.count,
+                names=names, threads=options.threads, total=selection.count, preset=options.preset,
             )  # fmt: skip
         result = self._result(count, started, tile)
         if outcome.problem:
@@ -371,7 +402,7 @@ class Job:
         options, engine, info = self.options, self.engine, self.info
         started = time.perf_counter()
         streamer, _ = make_streamer(
-            engine.net, info.height, info.width, self.tile or max(info.height, info.width), chunk=options.chunk,
+            engine.runner, info.height, info.width, self.tile or max(info.height, info.width), chunk=options.chunk,
             device=engine.device, overlap=options.overlap, on_warning=self.note,
         )  # fmt: skip
         part = self.work.partial(index)
@@ -383,6 +414,7 @@ class Job:
                 writer = VideoFileWriter(
                     None, frames.info, *self.size, codec=options.codec, crf=options.crf, copy_streams=False,
                     final_suffix=self.target.suffix, threads=options.threads, packets=packets.write,
+                    preset=options.preset,
                 )  # fmt: skip
                 try:
                     count = run_stage(frames, ModelStage(streamer, engine.device), writer, chunk=options.chunk,
@@ -414,11 +446,14 @@ class Job:
             missing = [i for i, record in enumerate(self.records()) if record is None]
             raise VidsrError(f"{self.target}: segments {missing} are not done yet")
         options, info = self.options, self.info
+        if not any(record["frames"] for record in records):  # (a range past an end the header misstated)
+            self.work.remove()
+            raise VidsrError(f"{self.source}: no frame in the range {options.time_range.describe()}")
         window = self._window(records[0]["first_pts"], records[0]["shift"])
         with output_errors(self.target, info, self.engine.device), atomic_output(self.target, folder=False) as partial:
             writer = VideoFileWriter(
                 partial, info, *self.size, codec=options.codec, crf=options.crf, final_suffix=self.target.suffix,
-                warn=self.note, threads=options.threads, window=window,
+                warn=self.note, threads=options.threads, window=window, preset=options.preset,
             )  # fmt: skip
             try:
                 self._join(writer, records)
@@ -474,14 +509,14 @@ class Job:
         clock = _Clock()
         info = self.info
         streamer, _ = make_streamer(
-            engine.net, info.height, info.width, self.tile if self.mode == "segments" else options.tile,
+            engine.runner, info.height, info.width, self.tile if self.mode == "segments" else options.tile,
             chunk=options.chunk, device=engine.device, overlap=options.overlap, on_warning=lambda message: None,
         )  # fmt: skip
         with SpanFrames(self.source, selection, span, fps=options.fps, threads=options.threads) as frames:
             writer = VideoFileWriter(
                 None, info, *self.size, codec=options.codec, crf=options.crf, copy_streams=False,
                 final_suffix=self.target.suffix if not self.folder else ".mkv", threads=options.threads,
-                packets=lambda packet: sizes.append(packet.size),
+                packets=lambda packet: sizes.append(packet.size), preset=options.preset,
             )  # fmt: skip
             done = run_stage(frames, ModelStage(streamer, engine.device), writer, chunk=options.chunk, progress=clock)
             writer.close()

@@ -70,6 +70,7 @@ def write_output(
     names: list[str] | None = None,
     threads: int | None = None,
     total: int | None = None,
+    preset: str | None = None,
 ) -> int:
     """Run ``stage`` over the reader's frames into ``target``, which appears only when complete.
 
@@ -86,6 +87,7 @@ def write_output(
         writer = open_writer(
             partial, info, size[0], size[1], folder=folder, codec=codec, crf=crf,
             final_suffix=target.suffix, warn=note, threads=threads, window=window, names=names,
+            **({"preset": preset} if preset else {}),
         )  # fmt: skip
         with make_progress(total if total is not None else info.expected_frames, label, quiet) as bar:
             try:
@@ -241,6 +243,9 @@ def upscale_video(
     segment_frames: int | None = None,
     force_large: bool = False,
     threads: int | None = None,
+    backend: str = "auto",
+    precision: str = "auto",
+    preset: str | None = None,
 ) -> UpscaleResult:
     """Upscale a video file (any format FFmpeg reads) or a folder of frames.
 
@@ -260,7 +265,10 @@ def upscale_video(
     ``segment_frames`` frames (default 2000; 0: always one pass) is made in resumable
     segments (:mod:`vidsr.video.jobs`): after an interruption, the same call with
     ``resume=True`` continues it. An output above 4K needs ``force_large``. ``threads`` sets
-    the threads of torch, the decoder and the encoder.
+    the threads of torch, the decoder and the encoder. ``backend`` (auto, torch, onnxruntime,
+    openvino) and ``precision`` (auto, fp32, bf16, fp16) choose how the model runs
+    (:func:`vidsr.backends.make_backend`). ``preset`` is x264's (default
+    :data:`~vidsr.video.encoding_defaults.DEFAULT_PRESET`).
 
     Raises :class:`VidsrError` on bad input before any output exists. When the input is
     truncated or corrupt, the frames before that point are written and
@@ -277,7 +285,7 @@ def upscale_video(
         tile=tile, overlap=DEFAULT_OVERLAP if overlap is None else overlap, crf=crf, codec=codec, fps=fps,
         chunk=chunk, time_range=time_range or TimeRange(), threads=threads, force=force,
         segment_frames=DEFAULT_SEGMENT_FRAMES if segment_frames is None else segment_frames,
-        force_large=force_large, quiet=quiet,
+        force_large=force_large, quiet=quiet, **({"preset": preset} if preset else {}),
     )  # fmt: skip
     if not resume:  # refuse a bad request before loading the model
         check_paths(source, target, force=force, folder=output_is_folder(target))
@@ -287,5 +295,5 @@ def upscale_video(
         messages.append(message)
         on_warning(message)
 
-    engine = Engine(model, scale, weights, device, degradation, note, threads)
+    engine = Engine(model, scale, weights, device, degradation, note, threads, backend=backend, precision=precision)
     return Job(source, target, engine, options, on_warning=on_warning, messages=messages).run(resume)

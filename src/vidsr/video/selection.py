@@ -72,6 +72,11 @@ class TimeRange:
         if self.frames is not None and self.frames < 1:
             raise VidsrError(f"--frames must be at least 1, not {self.frames}")
 
+    @classmethod
+    def parse(cls, start: str | None, duration: str | None = None, frames: int | None = None) -> TimeRange:
+        """From ``--start``, ``--duration`` and ``--frames`` (None: not given)."""
+        return cls(parse_time(start) if start else Fraction(0), parse_time(duration) if duration else None, frames)
+
     @property
     def whole(self) -> bool:
         """True when every frame is selected."""

@@ -1,7 +1,7 @@
 """Writing video: an encoded file that keeps the input's timing, colour, rotation, audio and
 subtitles, or a folder of PNG frames.
 
-Video files are H.264 (libx264, yuv420p, CRF 18) by default (VP9 for ``.webm``); the
+Video files are H.264 (libx264, yuv420p, CRF 18, preset veryfast) by default (VP9 for ``.webm``); the
 container follows the suffix (.mp4 .m4v .mkv .mov .avi .webm, and .ts for MPEG-TS). Frames
 are encoded with the input's time base and each frame's own timestamp and duration, so
 variable frame rate and the total duration are kept. MP4/MOV files are written without
@@ -9,7 +9,8 @@ B-frames: their muxer derives sample durations from decode timestamps, which wit
 B-frames and a variable frame rate would cut the end of the video short. PNG frames keep
 the names of a frame-folder input (its stems, with ``.png``).
 
-A video writer can also hand its encoded packets to a function instead of a file (the
+``preset`` is x264's (``DEFAULT_PRESET``, chosen by measurement). A video writer can also
+hand its encoded packets to a function instead of a file (the
 segments of a long job), and mux packets encoded elsewhere with the same settings
 (:meth:`VideoFileWriter.mux_packet`, joining those segments).
 """
@@ -26,7 +27,7 @@ import numpy as np
 
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, rgb_to_frame, tag_codec_context
-from vidsr.video.encoding_defaults import DEFAULT_CRF
+from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET
 from vidsr.video.reader import SourceInfo
 from vidsr.video.remux import SideStreams, Window, can_hold
 
@@ -154,6 +155,7 @@ class VideoFileWriter(FrameWriter):
         threads: int | None = None,
         window: Window | None = None,
         packets: Callable[[av.Packet], None] | None = None,
+        preset: str = DEFAULT_PRESET,
     ) -> None:
         self.warnings = []
         self._warn_hook = warn
@@ -190,7 +192,7 @@ class VideoFileWriter(FrameWriter):
         try:
             if not can_hold(self.container, codec):
                 raise VidsrError(f"{suffix} files cannot hold {codec} video; choose another --codec or suffix")
-            self.stream = self._add_video_stream(codec, source, suffix, crf)
+            self.stream = self._add_video_stream(codec, source, suffix, crf, preset)
             if threads:
                 self.stream.codec_context.thread_count = threads
             self.side: SideStreams | None = None
@@ -211,12 +213,14 @@ class VideoFileWriter(FrameWriter):
         if self._warn_hook is not None:
             self._warn_hook(message)
 
-    def _add_video_stream(self, codec: str, source: SourceInfo, suffix: str, crf: int) -> av.video.stream.VideoStream:
+    def _add_video_stream(
+        self, codec: str, source: SourceInfo, suffix: str, crf: int, preset: str = DEFAULT_PRESET
+    ) -> av.video.stream.VideoStream:
         options: dict[str, str] = {}
         if codec in CRF_CODECS:
             options["crf"] = str(crf)
         if codec in ("libx264", "libx264rgb"):
-            options["preset"] = "medium"
+            options["preset"] = preset
             if suffix in MOV_FAMILY:
                 options["bf"] = "0"
         if codec in ("libvpx", "libvpx-vp9"):
@@ -320,6 +324,7 @@ def open_writer(
     threads: int | None = None,
     window: Window | None = None,
     names: list[str] | None = None,
+    preset: str = DEFAULT_PRESET,
 ) -> FrameWriter:
     """A PNG folder writer (frames named ``names``, default the input's) or a video file writer."""
     if folder:
@@ -336,4 +341,5 @@ def open_writer(
         warn=warn,
         threads=threads,
         window=window,
+        preset=preset,
     )
