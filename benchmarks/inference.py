@@ -11,16 +11,20 @@ Prints a table and writes JSON (``--json``, default ``inference.json``). In one 
 * **models**: for each shipped model (``raw``, ``bicubic``, ``fsrcnn``, ``previous``,
   ``delta``, ``five_parallel``), each LR size (180x320 -> 720x1280, 270x480 -> 1080x1920)
   and each backend configuration: ``eager fp32`` (today's path before the backends:
-  ``model.streamer()`` under ``torch.no_grad``, the reference of the speed-ups),
+  ``model.streamer()`` under ``torch.no_grad``, the reference of the speed-ups; these rows
+  run first, before vidsr's allocator settings, which are process-wide, are applied),
   ``torch fp32`` and ``torch bf16`` (inference mode, depth-form step, channels_last,
   autocast), ``onnxruntime fp32``, ``openvino fp32`` and ``openvino bf16``, and what
   ``auto`` picks. Per row: ms per output frame, frames/s, the process's peak resident memory
-  while that row ran (VmHWM, reset before each row), multiply-adds per second from the
+  while that row ran (VmHWM, reset before each row; it includes the libraries and caches
+  loaded by earlier rows, whose level before the row is in the JSON as ``rss_before_mib``),
+  multiply-adds per second from the
   model's own count (:func:`vidsr.models.facts.macs_per_lr_pixel`) and as a share of the
   peak of the precision used, the time as a ratio to bicubic's (upscale's fast fp32 path)
   and the speed-up over ``eager fp32``. Frames are streamed in steady state: a model's
   reverse warm-up (once per clip) is switched off on the benchmark's copy, the first
-  ``radius + 2`` frames are not timed, then ``--frames`` frames are.
+  ``radius + 2`` frames are not timed, then ``--frames`` frames are pushed one by one and
+  the median step is the row's time.
 * **encode**: x264 alone at upscale's defaults (CRF 18, the default preset), yuv420p, on
   the model's output of a real-looking clip (the demo's camera over a photograph), at
   each output size; with ``--presets``, every preset from ultrafast to medium with its size
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
 import os
 import platform
@@ -206,69 +211,97 @@ def steady_model(name: str, scale: int = 4):
     return model
 
 
-def time_stream(runner, clip: torch.Tensor, lead: int, chunk: int = 4) -> float:
-    """Seconds per output frame: ``lead`` frames untimed, then the rest in chunks."""
+def time_stream(runner, clip: torch.Tensor, lead: int) -> float:
+    """Seconds per output frame: ``lead`` frames untimed, then one frame per push, each timed;
+    the median (robust to a moment of other work on the machine)."""
     streamer = runner.streamer()
     streamer.push(clip[:, :lead])
-    produced, started = 0, time.perf_counter()
-    for start in range(lead, clip.shape[1], chunk):
-        produced += streamer.push(clip[:, start : start + chunk]).shape[1]
-    return (time.perf_counter() - started) / max(produced, 1)
+    steps = []
+    for index in range(lead, clip.shape[1]):
+        started = time.perf_counter()
+        produced = streamer.push(clip[:, index : index + 1]).shape[1]
+        if clip.is_cuda:
+            torch.cuda.synchronize()
+        steps.append((time.perf_counter() - started) / max(produced, 1))
+    return float(np.median(steps))
 
 
 def bench_models(names, sizes, frames: int, peaks: dict, configs, note) -> list[dict]:
-    from vidsr.backends import BackendUnavailable, available_backends, make_backend
+    """Every row; the eager reference rows first, before vidsr's allocator settings are applied
+    (they are process-wide and cannot be undone), so the reference is today's path as it is."""
+    from vidsr.backends import available_backends
+    from vidsr.backends.allocator import tune_allocator
+
+    installed = available_backends()
+    jobs = [(size, name, config) for size in sizes for name in names for config in configs]
+    jobs.sort(key=lambda job: job[2][1] != "eager")  # stable: eager rows first
+    rows = []
+    for (height, width), name, (label, backend, precision) in jobs:
+        if backend != "eager":
+            tune_allocator()
+        model = steady_model(name)
+        trained = any(True for _ in model.parameters())
+        if not trained and (backend not in ("eager", "torch") or label == "torch bf16"):
+            continue  # parameter-free models run on torch whatever the backend (make_backend)
+        if backend not in ("eager", "auto") and backend not in installed:
+            rows.append({"model": name, "size": [height, width], "config": label, "skipped": "not installed"})
+            continue
+        row = bench_row(model, name, (height, width), frames, label, backend, precision, note)
+        if "skipped" not in row and trained:
+            row["share_of_peak"] = row["gmacs_per_s"] * 1e9 / peaks["peak_macs_per_s"][row["precision"]]
+        rows.append(row)
+    add_ratios(rows)
+    labels = [config[0] for config in CONFIGS]
+    rows.sort(key=lambda r: (r["size"], MODELS.index(r["model"]) if r["model"] in MODELS else 99,
+                             labels.index(r["config"])))  # fmt: skip
+    for row in rows:
+        if "skipped" not in row:
+            print(format_row(row), flush=True)
+    return rows
+
+
+def bench_row(model, name: str, size: tuple[int, int], frames: int, label: str, backend: str, precision: str,
+              note) -> dict:  # fmt: skip
+    """One row: ms per frame, fps, peak memory and multiply-adds/s of one model on one backend."""
+    from vidsr.backends import BackendUnavailable, make_backend
     from vidsr.models.facts import macs_per_lr_pixel
 
-    rows = []
-    installed = available_backends()
-    for height, width in sizes:
-        bicubic_ms = None
-        for name in names:
-            model = steady_model(name)
-            macs = macs_per_lr_pixel(model) * height * width
-            trained = any(True for _ in model.parameters())
-            clip = lr_clip(model.radius + 2 + frames, height, width)
-            eager_ms = None
-            for label, backend, precision in configs:
-                if not trained and backend not in ("eager", "torch"):
-                    continue  # parameter-free models run on torch whatever the backend (make_backend)
-                if not trained and label == "torch bf16":
-                    continue
-                if backend not in ("eager", "auto") and backend not in installed:
-                    rows.append({"model": name, "size": [height, width], "config": label, "skipped": "not installed"})
-                    continue
-                reset_peak()
-                try:
-                    if backend == "eager":
-                        runner = _Eager(model)
-                    else:
-                        runner = make_backend(model, backend, "cpu", precision, note=note,
-                                              fast_bicubic=name == "bicubic")  # fmt: skip
-                    seconds = time_stream(runner, clip, model.radius + 2)
-                except BackendUnavailable as error:
-                    rows.append({"model": name, "size": [height, width], "config": label, "skipped": str(error)})
-                    continue
-                ms = seconds * 1e3
-                used = getattr(getattr(runner, "chosen", None) or runner, "precision", "fp32")
-                row = {
-                    "model": name, "size": [height, width], "config": label, "backend": runner.describe(),
-                    "precision": used, "ms": ms, "fps": 1e3 / ms, "peak_mib": peak_mib(),
-                    "gmacs_per_s": macs / seconds / 1e9, "macs_per_frame": macs,
-                }  # fmt: skip
-                if trained:
-                    row["share_of_peak"] = macs / seconds / peaks["peak_macs_per_s"][used if used == "bf16" else "fp32"]
-                if label == "eager fp32":
-                    eager_ms = ms
-                if eager_ms:
-                    row["speedup_vs_eager"] = eager_ms / ms
-                if name == "bicubic" and label == "torch fp32":
-                    bicubic_ms = ms
-                if bicubic_ms:
-                    row["ratio_to_bicubic"] = ms / bicubic_ms
-                rows.append(row)
-                print(format_row(row), flush=True)
-    return rows
+    height, width = size
+    macs = macs_per_lr_pixel(model) * height * width
+    clip = lr_clip(model.radius + 2 + frames, height, width)
+    gc.collect()
+    reset_peak()
+    before = peak_mib()  # right after a reset: the resident memory now
+    try:
+        if backend == "eager":
+            runner = _Eager(model)
+        else:
+            runner = make_backend(model, backend, "cpu", precision, note=note, fast_bicubic=name == "bicubic")
+        seconds = time_stream(runner, clip, model.radius + 2)
+    except BackendUnavailable as error:
+        return {"model": name, "size": [height, width], "config": label, "skipped": str(error)}
+    used = getattr(getattr(runner, "chosen", None) or runner, "precision", "fp32")
+    return {
+        "model": name, "size": [height, width], "config": label, "backend": runner.describe(),
+        "precision": "bf16" if used == "bf16" else "fp32", "ms": seconds * 1e3, "fps": 1 / seconds,
+        "peak_mib": peak_mib(), "rss_before_mib": before, "gmacs_per_s": macs / seconds / 1e9,
+        "macs_per_frame": macs,
+    }  # fmt: skip
+
+
+def add_ratios(rows: list[dict]) -> None:
+    """Each row's time over bicubic's (upscale's fast path) and the eager reference's speed-up."""
+    timed = {(r["model"], tuple(r["size"]), r["config"]): r["ms"] for r in rows if "skipped" not in r}
+    for row in rows:
+        if "skipped" in row:
+            continue
+        size = tuple(row["size"])
+        bicubic = timed.get(("bicubic", size, "torch fp32"))
+        eager = timed.get((row["model"], size, "eager fp32"))
+        if bicubic:
+            row["ratio_to_bicubic"] = row["ms"] / bicubic
+        if eager:
+            row["speedup_vs_eager"] = eager / row["ms"]
 
 
 # -- encoder and end to end ----------------------------------------------------------------
@@ -357,9 +390,8 @@ def bench_encode(sizes, frames: int, presets: bool) -> list[dict]:
 def bench_upscale(frames: int, workdir: Path) -> dict:
     """`vidsr upscale --model delta` on 320x180 videos of N and 2N frames (subprocesses), after a
     short run that fills the caches (auto's measured choice, the exports, OpenVINO's blobs)."""
-    from vidsr.video.synthetic import write_video
-
     from vidsr.data.frames import to_uint8
+    from vidsr.video.synthetic import write_video
 
     times = {}
     for count in (frames // 4, frames, 2 * frames):  # the first fills the caches (auto's choice, exports)
@@ -450,8 +482,9 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(f"{h}x{w}" for h, w in SIZES), help="LR HxW, comma-separated")
     parser.add_argument("--configs", default=None, help="comma-separated labels (default: all)")
     parser.add_argument("--parts", default="peaks,models,encode,upscale,cuda")
-    parser.add_argument("--frames", type=int, default=6, help="frames timed per row (after the untimed lead)")
+    parser.add_argument("--frames", type=int, default=9, help="frames timed per row (after the untimed lead)")
     parser.add_argument("--presets", action="store_true", help="time every x264 preset, with size and PSNR")
+    parser.add_argument("--encode-frames", type=int, default=60, help="frames encoded per encoder row")
     parser.add_argument("--upscale-frames", type=int, default=100, help="N: videos of N and 2N frames")
     parser.add_argument("--json", type=Path, default=Path("inference.json"))
     parser.add_argument("--markdown", type=Path, default=None, help="also write the README table here")
@@ -461,16 +494,11 @@ def main() -> None:
     parts = set(args.parts.split(","))
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
     configs = CONFIGS if args.configs is None else [c for c in CONFIGS if c[0] in args.configs.split(",")]
-    from vidsr.backends.allocator import tune_allocator
-
     if args.cache is None:  # a fresh cache: auto measures its choice in this run
         args.cache = Path(tempfile.mkdtemp(prefix="vidsr-bench-cache-"))
     os.environ["VIDSR_ONNX_CACHE"] = str(args.cache)  # the upscale subprocesses inherit it
     notes: list[str] = []
     report: dict = {"machine": machine(), "notes": notes}
-    # vidsr sets its allocator settings for every backend; set them before any row, the
-    # eager reference included, so that they are not counted in the speed-ups.
-    report["machine"]["allocator_tuned"] = tune_allocator()
     print(json.dumps(report["machine"]), flush=True)
     if "peaks" in parts or "models" in parts:
         report["peaks"] = matmul_peaks()
@@ -482,7 +510,7 @@ def main() -> None:
         report["models"] = bench_models(args.models.split(","), sizes, args.frames, report["peaks"], configs,
                                         notes.append)  # fmt: skip
     if "encode" in parts:
-        report["encode"] = bench_encode(sizes, max(args.frames * 4, 24), args.presets)
+        report["encode"] = bench_encode(sizes, args.encode_frames, args.presets)
     if "upscale" in parts:
         with tempfile.TemporaryDirectory() as folder:
             report["upscale"] = bench_upscale(args.upscale_frames, Path(folder))

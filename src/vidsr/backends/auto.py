@@ -5,10 +5,12 @@ the README), fp32 elsewhere; so the candidates are openvino and torch at that pr
 onnxruntime in fp32 (it has no bf16 on the CPU). On the first frame size a model meets, each
 installed candidate runs a few steps of that size and the fastest wins; the choice is kept
 in ``auto.json`` beside the exports (per CPU, model, scale, frame size and versions), so later
-runs start at once. Frames under :data:`AUTO_MIN_PIXELS` LR pixels use torch without a
-measurement (exporting and compiling take seconds, which such frames never win back). A
-candidate that fails to export or run is left out with a note; with none left, torch.
-On CUDA, auto is torch.
+runs start at once (delete it to measure again). Frames under :data:`AUTO_MIN_PIXELS` LR
+pixels use torch without a measurement (exporting and compiling take seconds, which such
+frames never win back), in fp32 when the precision is auto as well (bf16's conversions
+cost more than they save there: delta at 64x36, 16.5 ms in bf16 against 10.7 in fp32,
+``benchmarks/inference.py``). A candidate that fails to export or run is left out with a
+note; with none left, torch. On CUDA, auto is torch.
 """
 
 from __future__ import annotations
