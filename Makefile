@@ -26,6 +26,7 @@ bench: install
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/video_memory.py
+	$(PY) benchmarks/inference.py --json results/inference.json   # backends, encoder, end to end
 	$(PY) benchmarks/temporal_memory.py   # needs ../shared/data (DAVIS validation clips)
 
 # The README's Results section (Vid4 from ../shared/data; about 5 min on 2 quiet CPU cores).
