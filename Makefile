@@ -18,8 +18,14 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/vidsr demo
 
+# The suite runs as two pytest processes: run as one, the process segfaulted near the end
+# (2026-12-02, after the video and backend tests joined; each half passes alone). To find.
+SECOND_HALF := tests/test_stability.py tests/test_streaming.py tests/test_temporal_memory_script.py \
+	$(wildcard tests/test_training*.py) $(wildcard tests/test_upscale*.py) $(wildcard tests/test_video*.py)
+
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(addprefix --ignore=,$(SECOND_HALF))
+	$(PY) -m pytest -q $(SECOND_HALF)
 
 bench: install
 	$(PY) benchmarks/metrics_speed.py
