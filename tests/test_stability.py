@@ -3,27 +3,17 @@ synthetic clip, and their state does not grow (benchmarks/temporal_memory.py's c
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
+from test_temporal_memory_script import load_script
 
 from vidsr.data.degradation import degrade_uint8
 from vidsr.models import create
 from vidsr.models.registry import shipped_weights
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "temporal_memory.py"
 FRAMES = 300
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("temporal_memory_script", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
