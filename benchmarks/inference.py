@@ -468,10 +468,11 @@ def markdown(report: dict) -> str:
         h, w = row["size"]
         share = f"{row['share_of_peak'] * 100:.0f}%" if "share_of_peak" in row else "-"
         config = row["config"] if row["config"] != "auto" else f"auto ({row['backend'].split(':', 1)[1].split('(')[0].strip()})"
+        ratio = f"{row['ratio_to_bicubic']:.2f}" if "ratio_to_bicubic" in row else "-"  # bicubic not run
+        speedup = f"{row['speedup_vs_eager']:.2f}x" if "speedup_vs_eager" in row else "-"
         lines.append(
             f"| {row['model']} | {w}x{h} -> {4 * w}x{4 * h} | {config} | {row['ms']:.1f} | {row['fps']:.1f} | "
-            f"{row['peak_mib']:.0f} | {row['gmacs_per_s']:.1f} | {share} | "
-            f"{row.get('ratio_to_bicubic', float('nan')):.2f} | {row.get('speedup_vs_eager', float('nan')):.2f}x |"
+            f"{row['peak_mib']:.0f} | {row['gmacs_per_s']:.1f} | {share} | {ratio} | {speedup} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -34,7 +34,7 @@ def test_a_scale_without_shipped_weights_is_a_one_line_error(command, frames, tm
     assert main(argv(command, frames, out, "--scale", "2")) == 2
     option = "--model" if command == "upscale" else "--models"
     assert capsys.readouterr().err == (
-        "vidsr: error: delta has no shipped weights for x2 BI (shipped: x4 BI, x4 BD); "
+        "vidsr: error: delta has no shipped weights for x2 BI (shipped: x4 BI, x4 BD, x4 REAL); "
         f"use --scale 4, {option} bicubic or --weights FILE\n"
     )
     assert not out.exists()

@@ -18,9 +18,9 @@ from vidsr.models.flow import Flow, FlowEstimator, warp
 from vidsr.models.fsrcnn import FSRCNN
 from vidsr.models.layers import TemporalConv3d, bicubic_upsample, count_parameters, soft_clamp01
 from vidsr.models.previous import Previous
-from vidsr.models.two_step import TwoStep
+from vidsr.models.two_step import TwoStep, TwoStepFiveParallel
 
-NETWORKS = ["fsrcnn", "previous", "delta", "five_parallel", "two_step", "flow"]
+NETWORKS = ["fsrcnn", "previous", "delta", "five_parallel", "two_step", "two_step_five_parallel", "flow"]
 
 # The founding design's budgets at x4 (each within 1%).
 BUDGETS = {"delta": 83_702, "five_parallel": 259_938}
@@ -151,10 +151,24 @@ def test_bicubic_upsample_stays_float32_under_bf16_autocast():
 @pytest.mark.parametrize("scale", [2, 4])
 def test_untrained_network_equals_bicubic(name, scale):
     x = clip(1, 4, 11, 13)
+    model = create(name, scale, pretrained=False)
+    if name == "two_step" and scale == 4:  # step 1 is the shipped fsrcnn x4 BI
+        nn.init.zeros_(model.step1.head.conv.weight)
+        nn.init.zeros_(model.step1.head.conv.bias)
     with torch.no_grad():
-        out = create(name, scale, pretrained=False)(x)
+        out = model(x)
     reference = imresize(x.double(), float(scale)).float()
     torch.testing.assert_close(out, reference, rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("name", ["two_step", "two_step_five_parallel"])
+def test_untrained_two_step_equals_its_step_1_the_shipped_fsrcnn(name):
+    x = clip(1, 4, 11, 13) * 0.5 + 0.25  # mid-tones: five_parallel's soft clamp is the identity
+    model = create(name, 4, pretrained=False)
+    fsrcnn = create("fsrcnn", 4, pretrained=True)
+    assert model.step1_source is not None
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), fsrcnn(x), rtol=0, atol=1e-5)
 
 
 def test_untrained_five_parallel_equals_bicubic_on_mid_tones():
@@ -266,15 +280,18 @@ def test_gradients_reach_every_parameter(name):
 
 @pytest.mark.parametrize("name", NETWORKS)
 def test_zero_initialised_layers_still_learn_within_three_steps(name):
-    """From the untrained state (heads at zero), three SGD steps reach every parameter.
+    """From the untrained state (heads at zero), three Adam steps reach every parameter.
 
     Two for the plain networks (head, then the rest); flow's zero-initialised flow layers sit
-    behind the head and the hidden state, so they move at the third.
+    behind the head and the hidden state, so they move at the third. (Adam, as in training:
+    the first gradients of flow's coarsest level are ~1e-12, too small for a plain SGD step
+    to change a float32 weight; the auxiliary warping loss reaches them directly.)
+    Two-step's step 1 is frozen: it must not move.
     """
     torch.manual_seed(0)
     model = create(name, 2, pretrained=False)
     before = {key: value.clone() for key, value in model.state_dict().items()}
-    optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = clip(1, 3, 8, 8)
     target = torch.rand(1, 3, 3, 16, 16, generator=torch.Generator().manual_seed(3))
     for _ in range(3):
@@ -282,7 +299,8 @@ def test_zero_initialised_layers_still_learn_within_three_steps(name):
         (model(x) - target).square().mean().backward()
         optimiser.step()
     for key, value in model.state_dict().items():
-        assert not torch.equal(value, before[key]), key
+        frozen = key.startswith("step1.")  # two_step's step 1: frozen, never trained
+        assert torch.equal(value, before[key]) == frozen, key
 
 
 @pytest.mark.parametrize("name", NETWORKS)
@@ -350,8 +368,9 @@ def test_declared_facts_match_the_founding_design(cls):
 
 @pytest.mark.parametrize(
     ("cls", "rows"),
-    [(TwoStep, (False, True, True, True, False)), (Flow, (True, True, True, True, False))],
-    ids=["TwoStep", "Flow"],
+    [(TwoStep, (False, True, True, True, False)), (TwoStepFiveParallel, (False, True, True, True, True)),
+     (Flow, (True, True, True, True, False))],
+    ids=["TwoStep", "TwoStepFiveParallel", "Flow"],
 )
 def test_stretch_models_declare_their_facts(cls, rows):
     facts = cls.facts
@@ -365,7 +384,8 @@ def test_stretch_models_declare_their_facts(cls, rows):
     assert declared == rows
 
 
-@pytest.mark.parametrize("cls", [Delta, FiveParallel, TwoStep, Flow], ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", [Delta, FiveParallel, TwoStep, TwoStepFiveParallel, Flow],
+                         ids=lambda cls: cls.__name__)
 def test_recurrent_models_really_have_3d_convolutions_and_state(cls):
     model = cls(4)
     assert any(isinstance(m, nn.Conv3d) for m in model.modules())
@@ -375,15 +395,19 @@ def test_recurrent_models_really_have_3d_convolutions_and_state(cls):
 # --- stretch models ------------------------------------------------------------------------------
 
 
-def test_two_step_is_fsrcnn_then_a_refiner():
-    model = perturbed(TwoStep(4))
+@pytest.mark.parametrize("cls", [TwoStep, TwoStepFiveParallel], ids=lambda cls: cls.__name__)
+def test_two_step_is_a_frozen_fsrcnn_then_a_refiner(cls):
+    model = perturbed(cls(4))
     parts = model.parts()
     assert parts["step1"] == count_parameters(FSRCNN(4)) == 35_312
-    assert parts["step1"] + parts["step2"] == count_parameters(model)
-    x = clip(1, 3, 6, 7)
+    assert parts["step2"] == count_parameters(model) == count_parameters(model.step2)  # step 1: buffers
+    assert not any(name.startswith("step1.") for name, _ in model.named_parameters())
+    assert {key for key in model.state_dict() if key.startswith("step1.")} == {
+        f"step1.{key}" for key in FSRCNN(4).state_dict()}
+    x = clip(1, 3, 6, 7) * 0.5 + 0.25
     with torch.no_grad():
-        nn.init.zeros_(model.core.head.conv.weight)
-        nn.init.zeros_(model.core.head.conv.bias)
+        nn.init.zeros_(model.step2.core.head.conv.weight)
+        nn.init.zeros_(model.step2.core.head.conv.bias)
         # with step 2's head at zero, two_step outputs exactly its step 1
         torch.testing.assert_close(model(x), model.step1(x), rtol=0, atol=1e-6)
 

@@ -4,6 +4,7 @@ training cache, the config and `vidsr degrade --degradation real`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -253,3 +254,34 @@ def test_cli_degrade_errors_are_one_line(
     assert main(["degrade", str(tmp_path / "gt"), str(tmp_path / "lr"), "--quiet", *extra]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vidsr: error: ") and message in err and err.count("\n") == 1
+
+
+def test_plain_clips_are_bicubic_then_the_codec_only_at_their_documented_share() -> None:
+    rng = np.random.default_rng(1)
+    draws = [draw_params(rng) for _ in range(400)]
+    share = sum(p.plain for p in draws) / len(draws)
+    assert abs(share - real.PLAIN_PROB) < 0.07
+    gt = moving_clip()
+    plain = next(p for p in draws if p.plain)
+    expected = compress_clip(degrade_uint8(gt, 4, "bi"), plain.video).frames
+    np.testing.assert_array_equal(degrade_real(gt, 4, plain), expected)
+    full = dataclasses.replace(plain, plain=False)  # the same draw through the full chain differs
+    assert not np.array_equal(degrade_real(gt, 4, full), expected)
+
+
+def test_real_variants_share_the_gt_and_draw_other_degradations(tmp_path: Path) -> None:
+    folder = tmp_path / "train" / "swan"
+    for index, frame in enumerate(moving_clip(frames=6)):
+        write_frame(folder / f"{index:05d}.png", frame)
+    cache = tmp_path / "cache"
+    first = training_data.load_clip("swan", folder, 4, "real", 1.6, cache, seed=3)
+    clips = training_data.real_variants([first], {"swan": folder}, 4, 3, cache, progress=False, seed=3)
+    assert [clip.name for clip in clips] == ["swan", "swan#1", "swan#2"]
+    assert all(clip.gt is first.gt for clip in clips)  # shared, not copied
+    for k, clip in enumerate(clips):
+        expected = degrade_real(first.gt, 4, clip_params(training_data.variant_seed(3, k), "swan"))
+        np.testing.assert_array_equal(clip.lr, expected)
+    assert not np.array_equal(clips[1].lr, clips[2].lr)
+    assert len(list(cache.iterdir())) == 3
+    with pytest.raises(VidsrError, match="real_variants"):
+        config_from_dict({"data": {"degradation": "real", "real_variants": 0}})

@@ -13,14 +13,14 @@ import torch
 from vidsr.models import create, model_names, registry
 
 SHIPPED = sorted(registry.WEIGHTS_DIR.glob("*.safetensors"))
-NAME = re.compile(r"^(?P<model>[a-z_0-9]+)_x(?P<scale>\d)_(?P<degradation>bi|bd)$")
+NAME = re.compile(r"^(?P<model>[a-z_0-9]+)_x(?P<scale>\d)_(?P<degradation>bi|bd|real)$")
 CARD_FIELDS = ("model", "scale", "degradation", "parameters", "sha256", "step", "samples_seen",
                "training_time", "data", "optimisation", "hardware", "command", "validation")
 
 
 def _parts(path: Path) -> tuple[str, int, str]:
     match = NAME.match(path.stem)
-    assert match, f"{path.name} does not follow <model>_x<scale>_<bi|bd>.safetensors"
+    assert match, f"{path.name} does not follow <model>_x<scale>_<bi|bd|real>.safetensors"
     return match["model"], int(match["scale"]), match["degradation"]
 
 

@@ -11,6 +11,7 @@ from test_temporal_memory_script import load_script
 
 from vidsr.data.degradation import degrade_uint8
 from vidsr.models import create
+from vidsr.data.real import VideoCodec, compress_clip
 from vidsr.models.registry import shipped_weights
 
 FRAMES = 300
@@ -23,9 +24,12 @@ def script():
 
 @pytest.fixture(scope="module")
 def sky(script) -> dict[str, tuple]:
-    """300 frames of the flat blue sky at 96x128, degraded BI and BD."""
+    """300 frames of the flat blue sky at 96x128, degraded BI and BD; the real-footage
+    weights get the BI frames H.264-compressed (CRF 28), as a web video would be."""
     gt = script.flat_sky_clip(FRAMES, 96, 128)
-    return {kind: (degrade_uint8(gt, 4, kind, 1.6), gt) for kind in ("bi", "bd")}
+    clips = {kind: (degrade_uint8(gt, 4, kind, 1.6), gt) for kind in ("bi", "bd")}
+    clips["real"] = (compress_clip(clips["bi"][0], VideoCodec("libx264", 28, "medium")).frames, gt)
+    return clips
 
 
 SHIPPED = [(name, kind) for name in ("delta", "five_parallel")
@@ -40,7 +44,13 @@ def test_shipped_model_is_stable_on_a_long_flat_sky(script, sky, name, degradati
     result = script.stability(model, lr, gt)
     assert math.isfinite(result["state_last"]), result
     assert result["state_last"] <= 1.5 * result["state_first"] + 0.1, result  # no growth
-    assert result["worst"] >= 0.0, result  # no frame below bicubic
+    if degradation == "real":
+        # Known limit of the real-footage weights (README): on this flat sky they smooth
+        # below bicubic (2026-12-02: mean -0.21 dB, worst -0.55 dB at CRF 28), steadily,
+        # without any growth of the state; the drop must not get worse.
+        assert result["worst"] >= -1.0 and result["mean"] >= -0.5, result
+    else:
+        assert result["worst"] >= 0.0, result  # no frame below bicubic
 
 
 def test_the_check_catches_a_state_that_runs_away(script, sky):

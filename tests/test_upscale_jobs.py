@@ -3,6 +3,7 @@ with SIGKILL and continued with --resume gives the file an uninterrupted run giv
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -212,3 +213,153 @@ def test_resume_needs_this_jobs_journal(clip, tmp_path, capsys, monkeypatch):
     assert code == 0, err
     assert len(probe(out, decode_rgb=False).times) == 50
     assert leftovers(tmp_path) == []
+
+
+def interrupt_at_segment(monkeypatch, capsys, args: list[str], index: int = 2) -> None:
+    """Run `vidsr upscale ARGS` in this process, stopped (Ctrl-C) as segment ``index`` starts."""
+    original = Job.run_segment
+
+    def interrupted(self, segment, progress=None):
+        if segment == index:
+            raise KeyboardInterrupt
+        return original(self, segment, progress)
+
+    monkeypatch.setattr(Job, "run_segment", interrupted)
+    code, err = run_cli(capsys, *args)
+    monkeypatch.undo()
+    assert code == 130, err
+
+
+def test_journal_keeps_the_backend_auto_chose_and_resume_runs_on_it(clip, tmp_path, capsys, monkeypatch):
+    """`--backend auto` (and `--precision auto`) can choose otherwise on another machine or after
+    auto's cache changed: a resumed job runs on the backend its journal names, or stops clearly."""
+    import vidsr.backends.core
+
+    out = tmp_path / "out.mp4"
+    args = [str(clip), str(out), "--segment-frames", "12", "-q"]
+    interrupt_at_segment(monkeypatch, capsys, args)
+    work = tmp_path / ".out.mp4.vidsr-work"
+    journal = json.loads((work / "journal.json").read_text())
+    assert journal["settings"]["backend"] == journal["settings"]["precision"] == "auto"  # as asked
+    here = {"backend": "torch", "precision": "fp32", "device": "cpu"}  # auto's choice for 64x48 frames
+    assert journal["runs_on"] == here
+    assert [json.loads((work / f"seg-00000{i}.json").read_text())["runs_on"] for i in (0, 1)] == [here, here]
+
+    def started_with(**runs_on: str) -> None:  # as if the first segments ran elsewhere
+        for path in [work / "journal.json", work / "seg-000000.json", work / "seg-000001.json"]:
+            data = json.loads(path.read_text())
+            data["runs_on"] = {**here, **runs_on}
+            path.write_text(json.dumps(data))
+
+    started_with(device="cuda")
+    code, err = run_cli(capsys, *args, "--resume")
+    assert code == 2 and "was started with backend torch fp32 on cuda; this run is on cpu" in err
+    assert "resume with --device cuda, or use --force" in err
+
+    started_with(backend="openvino", precision="bf16")
+    real = vidsr.backends.core.missing_packages
+    monkeypatch.setattr(vidsr.backends.core, "missing_packages",
+                        lambda name: ["openvino"] if name == "openvino" else real(name))  # fmt: skip
+    code, err = run_cli(capsys, *args, "--resume")
+    monkeypatch.undo()
+    assert code == 2 and "was started with backend openvino bf16 on cpu (what --backend auto --precision auto" in err
+    assert "cannot run here (backend openvino needs the openvino package" in err and "use --force" in err
+
+    started_with(precision="bf16")  # auto chose torch bf16 there (a CPU with native bf16)
+    used = []
+    original = Job.run_segment
+
+    def spy(self, segment, progress=None):
+        record = original(self, segment, progress)
+        used.append(record["runs_on"])
+        return record
+
+    monkeypatch.setattr(Job, "run_segment", spy)
+    code, err = run_cli(capsys, *args, "--resume")
+    assert code == 0, err
+    assert used == [{**here, "precision": "bf16"}] * 3  # segments 2-4: as the first two, not fp32
+    assert "different backends" not in err
+    assert len(probe(out, decode_rgb=False).times) == 50
+    assert leftovers(tmp_path) == []
+
+
+# Runs `vidsr` and SIGKILLs itself at the KILL_AT-th call of VideoFileWriter.KILL_IN (write: a
+# one-pass output's frames; mux_packet: the segments joined into the output).
+KILL_IN_OUTPUT = """
+import os, signal, sys
+from vidsr.video import writer
+limit, method = int(os.environ["KILL_AT"]), os.environ["KILL_IN"]
+original, count = getattr(writer.VideoFileWriter, method), [0]
+def patched(self, *args):
+    if self._packets is None:  # the output file (not a segment's packets)
+        count[0] += 1
+        if count[0] == limit:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return original(self, *args)
+setattr(writer.VideoFileWriter, method, patched)
+from vidsr.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_killed(tmp_path: Path, args: list[str], **kill: str) -> subprocess.CompletedProcess:
+    script = tmp_path / "kill_in_output.py"
+    script.write_text(KILL_IN_OUTPUT, encoding="utf-8")
+    command = [sys.executable, str(script)] if kill else [sys.executable, "-m", "vidsr"]
+    return subprocess.run([*command, "upscale", *args], env={**subprocess_env(), **kill},
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def test_what_a_killed_one_pass_run_leaves_is_removed_by_the_next(clip, tmp_path):
+    out = tmp_path / "out" / "one.mp4"
+    out.parent.mkdir()
+    args = [str(clip), str(out), "--threads", "1", "-q"]
+    killed = run_killed(tmp_path, args, KILL_IN="write", KILL_AT="30")
+    assert killed.returncode == -9, killed.stderr
+    [partial] = leftovers(out.parent)
+    assert partial.startswith(".one.mp4.partial-")
+    (out.parent / ".one.mp4.vidsr-work").mkdir()  # and a work folder killed before its journal
+    (out.parent / ".one.mp4.vidsr-work" / "journal.json.abc-12.tmp").write_text("{")
+
+    again = run_killed(tmp_path, args)  # the same command: the leftovers go, the output comes
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in out.parent.iterdir()) == ["one.mp4"]
+    assert len(probe(out, decode_rgb=False).times) == 50
+
+
+def test_a_run_killed_as_it_joins_the_segments_is_resumed_without_leftovers(clip, tmp_path):
+    out = tmp_path / "out" / "long.mp4"
+    out.parent.mkdir()
+    args = [str(clip), str(out), "--segment-frames", "12", "--threads", "1", "-q"]
+    killed = run_killed(tmp_path, args, KILL_IN="mux_packet", KILL_AT="30")
+    assert killed.returncode == -9, killed.stderr
+    work = out.parent / ".long.mp4.vidsr-work"
+    assert [p.name for p in out.parent.iterdir() if ".partial-" in p.name]  # the output it was joining
+    (work / "seg-000002.json.deadbeef-12.tmp").write_text("{")  # a record a killed process was writing
+    (work / "seg-000002.part-deadbeef").write_bytes(b"VIDSRPK1")
+
+    fresh = run_killed(tmp_path, args)  # without --resume: a clear error, nothing removed
+    assert fresh.returncode == 2 and "add --resume to continue it, or --force to start again" in fresh.stderr
+    assert work.is_dir()
+
+    resumed = run_killed(tmp_path, [*args, "--resume"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(p.name for p in out.parent.iterdir()) == ["long.mp4"]
+    assert len(probe(out, decode_rgb=False).times) == 50
+
+
+def test_a_partial_output_that_a_live_run_holds_is_left_alone(tmp_path):
+    import fcntl
+
+    from vidsr.video.safety import atomic_output, remove_stale_partials
+
+    out = tmp_path / "out.mp4"
+    stale = tmp_path / ".out.mp4.partial-0000dead.mp4"
+    stale.write_bytes(b"half a video")
+    with atomic_output(out, folder=False) as partial:
+        assert remove_stale_partials(out) == [stale]  # ours is locked: kept
+        assert partial.exists() and not stale.exists()
+        with open(partial, "rb") as handle, pytest.raises(BlockingIOError):
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        partial.write_bytes(b"done")
+    assert out.read_bytes() == b"done" and leftovers(tmp_path) == []

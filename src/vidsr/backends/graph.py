@@ -11,6 +11,8 @@ the bicubic base starts the graph's explicit ``previous`` state.
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 import numpy as np
@@ -246,6 +248,10 @@ class OpenVINOBackend(GraphBackend):
             "INFERENCE_NUM_THREADS": self.threads,
             "PERFORMANCE_HINT": "LATENCY",
             "CACHE_DIR": str(cache_root() / "openvino-blobs"),
+            # OpenVINO pins its threads to cores from the first one: two processes of one
+            # thread each (a batch under torchrun) then share core 0 and each runs at half
+            # speed. Pin only when this process uses every core it may run on.
+            "ENABLE_CPU_PINNING": self.threads >= len(os.sched_getaffinity(0)),
         }
 
     def compile(self, export: Export) -> Compiled:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from vidsr.cli.upscale import add_degradation_option, add_output_options, interrupt_on_sigterm
 from vidsr.video.pipeline import DEFAULT_MODEL  # light, as in cli/upscale.py
@@ -48,11 +49,12 @@ def weights_for(names: list[str], spec: str | None) -> dict[str, object]:
     from vidsr.cli.evaluate import parse_weights
     from vidsr.errors import VidsrError
     from vidsr.models import model_class
+    from vidsr.models.registry import split_spec
 
     weights = parse_weights(spec, names)
     if "*" in weights:
         try:
-            trained = [name for name in names if any(True for _ in model_class(name)().parameters())]
+            trained = [name for name in names if any(True for _ in model_class(split_spec(name, 'bi')[0])().parameters())]
         except ImportError as error:
             raise VidsrError(f"a model in --models is not available in this installation ({error})") from None
         if len(trained) != 1:
@@ -70,9 +72,15 @@ def run(args: argparse.Namespace) -> int:
 
     names = parse_models(args.models) if args.models else default_models()
     models = [(name, str(path) if path else None) for name, path in weights_for(names, args.weights).items()]
-    for name, path in models:
+    from vidsr.cli.upscale import resolve_degradation
+    from vidsr.models.registry import split_spec
+
+    named = [spec for spec, path in models if path is None and ":" not in spec]
+    args.degradation = resolve_degradation(args, [Path(args.input)], named)
+    for spec, path in models:
         if path is None:  # trained models need shipped weights for this scale and degradation
-            check_shipped_weights(name, args.scale, args.degradation, "--models")
+            name, degradation = split_spec(spec, args.degradation)
+            check_shipped_weights(name, args.scale, degradation, "--models")
     with interrupt_on_sigterm():
         result = compare_videos(
             args.input,

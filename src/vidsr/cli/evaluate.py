@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=Path, metavar="DIR",
                         help="LR frames in the same layout (default: generated from GT)")
     parser.add_argument("--models", default=DEFAULT_MODELS, metavar="NAMES",
-                        help=f"comma-separated model names (default: {DEFAULT_MODELS})")
+                        help=f"comma-separated model names, NAME:real (or :bi, :bd) for other shipped "
+                             f"weights of a model, e.g. delta,delta:real (default: {DEFAULT_MODELS})")
     parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default: 4)")
     parser.add_argument("--degradation", default="bi", metavar="NAME",
                         help="bi: MATLAB bicubic; bd: Gaussian blur + subsampling; bi+h264: bi, "
@@ -94,14 +95,15 @@ def build_models(args: argparse.Namespace, names: list[str]) -> dict:
 
     from vidsr.data.degradation import COMPRESSED
     from vidsr.models import create, model_class
-    from vidsr.models.registry import check_shipped_weights
+    from vidsr.models.registry import check_shipped_weights, split_spec
 
     weights = parse_weights(args.weights, names)
-    degradation = COMPRESSED.get(args.degradation, args.degradation)  # bi+h264: BI weights
+    default = COMPRESSED.get(args.degradation, args.degradation)  # bi+h264: BI weights
+    chosen = {spec: split_spec(spec, default) for spec in names}  # "delta:real": delta, real weights
     classes = {}
     for name in names:
         try:
-            classes[name] = model_class(name)
+            classes[name] = model_class(chosen[name][0])
         except ImportError as error:
             raise VidsrError(f"model {name!r} is not available in this version: {error}") from None
     trained = [name for name in names if any(True for _ in classes[name](args.scale).parameters())]
@@ -115,18 +117,19 @@ def build_models(args: argparse.Namespace, names: list[str]) -> dict:
     for name in trained:  # before any work: a trained model needs weights, or --no-pretrained
         if name not in weights and args.pretrained:
             untrained = ("--no-pretrained (untrained)",)
-            check_shipped_weights(name, args.scale, degradation, "--models", also=untrained)
+            check_shipped_weights(chosen[name][0], args.scale, chosen[name][1], "--models", also=untrained)
     models = {}
     for name in names:
+        model, degradation = chosen[name]
         torch.manual_seed(0)  # untrained models start from the same weights every run
         if name in weights:
-            models[name] = create(name, args.scale, degradation=degradation, weights=weights[name])
+            models[name] = create(model, args.scale, degradation=degradation, weights=weights[name])
         elif name in trained and args.pretrained:
-            models[name] = create(name, args.scale, degradation=degradation, pretrained=True)
+            models[name] = create(model, args.scale, degradation=degradation, pretrained=True)
         else:
             if name in trained:
                 print(f"vidsr: warning: --no-pretrained: evaluating {name} UNTRAINED (random weights)", file=sys.stderr)
-            models[name] = create(name, args.scale, degradation=degradation, pretrained=False)
+            models[name] = create(model, args.scale, degradation=degradation, pretrained=False)
     return models
 
 

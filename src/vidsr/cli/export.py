@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     onnx.add_argument("--size", default="180x320", metavar="HxW", help="LR frame size (default 180x320)")
     onnx.add_argument("--weights", default=None, metavar="FILE", help="weights (default: the shipped ones)")
     onnx.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default 4)")
-    onnx.add_argument("--degradation", default="bi", choices=("bi", "bd"), help="shipped weights: bi or bd")
+    onnx.add_argument("--degradation", default="bi", choices=("bi", "bd", "real"), help="shipped weights: bi, bd or real")
     parser.set_defaults(func=run)
 
 

@@ -91,11 +91,40 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
 
 
+# Models whose real-footage weights beat their BI weights on compressed input
+# (benchmarks/compressed.py: Vid4 BI + H.264 at CRF 23 and 33); `vidsr upscale` and `vidsr
+# compare` use them for video files. None yet: delta's real weights (2026-12-02) are 0.03 dB
+# above its BI weights at CRF 33 but 0.42 dB below at CRF 23 (results/compressed_x4.md).
+VIDEO_DEFAULT_REAL: frozenset[str] = frozenset()
+
+
 def add_degradation_option(parser: argparse.ArgumentParser) -> None:
-    """--degradation: which shipped weights (BI or BD) a named model uses."""
-    parser.add_argument("--degradation", default="bi", choices=("bi", "bd"),
-                        help="shipped weights to use: bi for sharp sources (default), bd for blurred or "
-                             "camera footage; not used for a model given --weights")  # fmt: skip
+    """--degradation: which shipped weights (BI, BD or real) a named model uses."""
+    parser.add_argument("--degradation", default=None, choices=("bi", "bd", "real"),
+                        help="shipped weights to use: bi for clean sources, bd for sources blurred before "
+                             "downscaling, real (delta x4) for compressed, noisy or blurred video. Default: "
+                             "the weights that do best on compressed input for video files (README: "
+                             "bi for every model today; measured with benchmarks/compressed.py), bi for "
+                             "frame folders. Not used with --weights")  # fmt: skip
+
+
+def resolve_degradation(args: argparse.Namespace, sources: list[Path], models: list[str]) -> str:
+    """``args.degradation``, or the default rule: real when every source is a video file and
+    every trained one of ``models`` is in :data:`VIDEO_DEFAULT_REAL` and ships real weights
+    at ``args.scale``, else bi. Says so on stderr when it chose real."""
+    if args.degradation is not None:
+        return args.degradation
+    from vidsr.models.registry import has_parameters, shipped_weights
+
+    trained = [name for name in models if has_parameters(name)]
+    videos = bool(sources) and all(Path(path).is_file() for path in sources)
+    if videos and trained and all(name in VIDEO_DEFAULT_REAL and (args.scale, "real") in shipped_weights(name)
+                                  for name in trained):
+        if not args.quiet:
+            print(f"vidsr: video input: using the real-footage weights of {', '.join(trained)} "
+                  "(--degradation bi for clean, lossless sources)", file=sys.stderr)
+        return "real"
+    return "bi"
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -141,10 +170,11 @@ def run(args: argparse.Namespace) -> int:
     from vidsr.video.pipeline import upscale_video
     from vidsr.video.selection import TimeRange
 
-    if args.weights is None:  # a trained model needs shipped weights for this scale and degradation
-        check_shipped_weights(args.model, args.scale, args.degradation)
     time_range = TimeRange.parse(args.start, args.duration, args.frames)
     sources, batch = collect_inputs(args.input)
+    args.degradation = resolve_degradation(args, sources, [] if args.weights else [args.model])
+    if args.weights is None:  # a trained model needs shipped weights for this scale and degradation
+        check_shipped_weights(args.model, args.scale, args.degradation)
     if batch or distributed() or args.dry_run:
         return run_many(args, sources, batch, time_range)
     with interrupt_on_sigterm():

@@ -10,6 +10,11 @@ parameters) can undo, they are narrowed (column "published" below). The video co
 libx264 at a CRF (or MPEG-4 part 2 at a fixed quantiser) instead of RealBasicVSR's bitrates
 of 10-100 kbit/s, so that its strength does not depend on the frame size.
 
+A share of the clips (``PLAIN_PROB``, 0.4) is "plain": the GT is only downscaled with
+MATLAB's bicubic (as BI) and then goes through the video codec. That is the commonest real
+input (a clean master, downscaled and compressed for the web or a phone), and a compact model
+trained only on the full chain over-smooths it. The other clips get the full chain.
+
 Per frame, in float RGB in [0, 1] (GT ``H x W``, LR ``H/s x W/s``), clamped after each step:
 
 1. first order, at GT size: blur -> resize by r1 -> noise -> JPEG;
@@ -73,7 +78,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from vidsr.data.degradation import crop_to_multiple
+from vidsr.data.degradation import crop_to_multiple, degrade_uint8
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, frame_to_rgb, rgb_to_frame
 
@@ -119,6 +124,8 @@ QSCALE = (2, 20)
 KEYINTS = (15, 30, 60, 250)
 VIDEO_RATE = 25  # frames per second given to the encoder (it matters only to rate control)
 VIDEO_COLOUR = Colour()  # BT.601 limited range: what FFmpeg assumes for untagged yuv420p
+# Share of "plain" clips: a clean MATLAB-bicubic downscale, then only the video codec.
+PLAIN_PROB = 0.4
 
 
 @dataclass(frozen=True)
@@ -416,6 +423,7 @@ class RealParams:
     jpeg_first: bool  # the final JPEG before the resize to LR and the sinc (else after)
     video: VideoCodec
     seed: int  # drives the drift and the noise
+    plain: bool = False  # MATLAB bicubic to the LR size only (no blur, noise, JPEG), then the codec
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -435,13 +443,14 @@ class RealParams:
 
 def draw_params(rng: np.random.Generator) -> RealParams:
     """Draw one clip's degradation (module table)."""
+    plain = bool(rng.random() < PLAIN_PROB)
     first = draw_stage(rng, FIRST)
     second = draw_stage(rng, SECOND)
     sinc = draw_kernel(rng, FIRST.sigma, "sinc") if rng.random() < FINAL_SINC_PROB else None
     method = str(rng.choice(RESIZE_METHODS))
     jpeg_first = bool(rng.random() < 0.5)
     video = draw_video(rng)
-    return RealParams(first, second, sinc, method, jpeg_first, video, int(rng.integers(2**63 - 1)))
+    return RealParams(first, second, sinc, method, jpeg_first, video, int(rng.integers(2**63 - 1)), plain)
 
 
 def clip_rng(seed: int, name: str) -> np.random.Generator:
@@ -514,6 +523,8 @@ def degrade_real(gt: np.ndarray, scale: int, params: RealParams) -> np.ndarray:
     gt = crop_to_multiple(gt, scale, channels_last=True)
     count, height, width = gt.shape[:3]
     lr_size = (height // scale, width // scale)
+    if params.plain:
+        return compress_clip(degrade_uint8(gt, scale, "bi"), params.video).frames
     noise_rng = np.random.default_rng([params.seed, 1])
     lr = np.empty((count, *lr_size, 3), dtype=np.uint8)
     for index, frame in enumerate(params.frames(count)):

@@ -86,20 +86,22 @@ class VSRModel(nn.Module):
         """Output frame ``(B, 3, s*h, s*w)`` from encoded frames ``(B, 2r+1, F, ...)``."""
         raise NotImplementedError
 
-    def forward_sequence(self, lr: Tensor, hidden: Any = None) -> tuple[Tensor, Any]:
+    def forward_sequence(self, lr: Tensor, hidden: Any = None, features: Tensor | None = None) -> tuple[Tensor, Any]:
         """Training with truncated back-propagation through time.
 
         ``lr`` ``(B, T + 2r, 3, h, w)`` holds ``T`` frames with ``r = radius`` real frames of
         context on each side (no padding); returns their ``T`` SR frames and the state after
         the last one, which the next call continues from (``hidden=None``: a cold start).
-        Detach the state between optimiser steps with :func:`detach_state`.
+        Detach the state between optimiser steps with :func:`detach_state`. ``features``:
+        the frames already encoded (default ``self.encode(lr)``).
         """
         batch, frames, _, height, width = lr.shape
         if frames <= 2 * self.radius:
             raise ValueError(f"need more than {2 * self.radius} frames, got {frames}")
         if hidden is None:
             hidden = self.init_hidden(batch, height, width, lr)
-        outputs, hidden = run_windows(self, list(self.encode(lr).unbind(dim=1)), hidden)
+        encoded = self.encode(lr) if features is None else features
+        outputs, hidden = run_windows(self, list(encoded.unbind(dim=1)), hidden)
         return torch.stack(outputs, dim=1), hidden
 
     def forward(self, lr: Tensor) -> Tensor:

@@ -107,13 +107,15 @@ def macs_per_lr_pixel(model: VSRModel, frames: int = 5, height: int = 32, width:
 def summarize(name: str, scale: int = 4) -> ModelSummary:
     """The summary of the registry model ``name`` at ``scale`` (untrained weights)."""
     model = create(name, scale, pretrained=False)
+    parts = parameter_parts(model)
     return ModelSummary(
         name=name,
         scale=scale,
-        params=count_parameters(model),
+        # all weights, frozen parts included (two_step's step 1 is buffers, not parameters)
+        params=sum(parts.values()) if parts else count_parameters(model),
         macs_per_lr_pixel=macs_per_lr_pixel(model),
         facts=model_class(name).facts,
-        parts=parameter_parts(model),
+        parts=parts,
         weights=tuple(shipped_weights(name)),
     )
 

@@ -1,23 +1,57 @@
-"""``flow``: the founding plan's "2D + optical flow + 2D3D CNN" model (stretch goal).
+"""``flow``: the founding plan's "2D + optical flow + 2D3D CNN" model (379,816 parameters at x4).
 
-``delta`` with motion compensation of its hidden state: a small learned optical-flow network
-estimates, for every LR pixel of frame t, where it was in frame t-1, and the hidden state of
-t-1 is warped there (``F.grid_sample``, bilinear) before the recurrent 3D part reads it.
+``delta``, made wider and deeper, with motion compensation of everything it carries from
+frame t-1: a small learned optical-flow network estimates, for every LR pixel of frame t,
+where it was in frame t-1; the recurrent state and the previous output are warped there
+(``F.grid_sample``, bilinear, backward warping) before the recurrent 3D part reads them::
 
-    2D stack (per frame, in encode)  conv3x3 3->28, conv3x3 28->28              (as delta)
-    flow network                     3-level coarse-to-fine pyramid (SPyNet-like): per level
-                                     [frame t, warped frame t-1, upsampled flow] 8 ->
-                                     conv3x3 16 -> conv3x3 16 -> conv3x3 2 (residual flow)
-    recurrent 3D part                conv3x3x3 28->28 over [warp(hidden(t-1)), features(t), features(t+1)]
-    recurrent 2D part                3 residual blocks at width 28 -> hidden(t)
-    head                             conv3x3 28->3*s*s + PixelShuffle, + bicubic(frame t)
+    2D stack (per frame, in encode)  conv3x3 3->W, conv3x3 W->W                   (as delta)
+    flow network (LR frames t, t-1)  4-level coarse-to-fine pyramid (SPyNet-like): per level
+                                     [frame t, warp(frame t-1), upsampled flow] 8 -> conv3x3
+                                     32 -> 32 -> 16 -> 2 (a residual flow), coarsest first
+    alignment                        features(t-1) warped at LR with the flow; the previous
+                                     output's luma warped at HR with the flow upsampled x s
+    recurrent 3D part                conv3x3x3 W->W over [state(t-1), features(t), features(t+1)],
+                                     state(t-1) = 4 tanh(warped hidden / 4) + feedback(warped output)
+    recurrent 2D part                B residual blocks at width W -> hidden(t)
+    head                             conv3x3 W->3*s*s + PixelShuffle, + bicubic(frame t)
 
-Why: without alignment the recurrent state smears under motion and a tiny network spends its
-capacity re-aligning it; a 3-level pyramid at LR covers ~±7 LR pixels (±28 HR at x4) of
-motion for 11k parameters. The flow layers' last convs start at zero (identity warp), so an
-untrained ``flow`` behaves like ``delta`` and the flow is learnt end to end from the SR loss;
-an auxiliary warping loss on the LR frames (``warp(frame t-1, flow) ~ frame t``) speeds that
-up. Costs not in the flop counter: ``grid_sample`` (about 4 MACs per hidden channel and pixel).
+with ``W = 48`` and ``B = 5`` at the default size. Why each choice:
+
+* **Reuse, not a copy.** :class:`Flow` *is* a :class:`~vidsr.models.delta.Delta` (same
+  per-frame stack, same :class:`~vidsr.models.layers.RecurrentCore` with fed-back output and
+  bounded state, same 8-frame warm-up, same streaming contract); it only overrides ``cell``
+  to align the state before delta's own ``cell`` runs. Everything proven on delta (stable
+  on long input, streaming equals whole-clip) carries over.
+* **Why align at all.** delta's state is a map of the previous frame: under motion it
+  arrives displaced, and a small network spends its capacity re-aligning it through 3x3
+  convolutions (a few pixels per layer). The flow puts the memory where the content now
+  is, so the fed-back sub-pixel detail (the previous output) lines up with frame t.
+* **Backward warping** (``out[p] = x[p + flow(p)]``, bilinear, borders replicated): every
+  pixel of frame t gets a value, no holes, and it is differentiable in the flow. The grid
+  is built in float32 even under bf16 autocast (:func:`~vidsr.models.layers.backward_warp`).
+  A warp is a convex combination of its inputs, so the bound on the state still holds.
+* **The previous output is warped at HR**: its luma is depth-to-space'd back to HR, warped
+  with the flow upsampled (bilinear) and multiplied by ``s``, and space-to-depth'd again.
+  Warping the space-to-depth channels at LR would mix the 16 sub-pixel phases.
+* **A learned coarse-to-fine estimator**, trained here from scratch (no pretrained flow
+  weights are available offline). Four levels (each 2x average-pooled) let small per-level
+  corrections add up to about ±15 LR pixels (±60 HR at x4); each level sees frame t, frame
+  t-1 warped by the coarser estimate and that estimate, and adds a residual. Estimating at
+  LR costs 1 + 1/4 + 1/16 + 1/64 of one level's work per LR pixel (about 22k multiply-adds).
+* **Starts as delta.** The last convolution of every level is zero-initialised: an
+  untrained ``flow`` warps by zero, i.e. it is delta (and, with delta's zero head, bicubic).
+* **Auxiliary photometric loss.** The SR loss alone reaches the flow only through the
+  state, weakly at first. :meth:`Flow.auxiliary_losses` returns, for the last training call,
+  ``warp``: Charbonnier between frame t-1 warped by the flow and frame t (the flow must
+  explain the LR motion), and ``smooth``: Charbonnier of the flow's spatial differences
+  (first-order smoothness); the trainer weighs them with ``loss.warp_weight`` and
+  ``loss.smooth_weight`` (:mod:`vidsr.training.trainer`).
+* **Width 48, 5 blocks**: the 400k budget minus the flow network (65,992) goes into delta's
+  shape (depth over width, as in delta); every weight is still used once per LR pixel.
+
+Costs not in the flop counter: ``grid_sample`` (about 4 multiply-adds per warped channel and
+pixel: W channels at LR, 1 at HR, 3 per pyramid level).
 """
 
 from __future__ import annotations
@@ -28,40 +62,41 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vidsr.models.base import ModelFacts, VSRModel
-from vidsr.models.layers import (
-    RecurrentCore,
-    conv2d,
-    conv_stack,
-    fold_time,
-    unfold_time,
-)
+from vidsr.models.base import ModelFacts
+from vidsr.models.delta import Delta
+from vidsr.models.layers import RecurrentState, backward_warp, conv2d, conv_stack
+
+__all__ = ["Flow", "FlowEstimator", "upsample_flow", "warp"]
+
+warp = backward_warp  # the name the tests and the docs use
 
 
-def warp(x: Tensor, flow: Tensor) -> Tensor:
-    """Backward warp: ``out[p] = x[p + flow[p]]`` (bilinear, borders replicated); flow in pixels."""
-    _, _, height, width = x.shape
-    ys = torch.arange(height, device=x.device, dtype=flow.dtype).view(1, height, 1)
-    xs = torch.arange(width, device=x.device, dtype=flow.dtype).view(1, 1, width)
-    grid_x = 2 * (xs + flow[:, 0]) / max(width - 1, 1) - 1
-    grid_y = 2 * (ys + flow[:, 1]) / max(height - 1, 1) - 1
-    grid = torch.stack([grid_x, grid_y], dim=-1)
-    return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="border", align_corners=True)
+def upsample_flow(flow: Tensor, scale: int) -> Tensor:
+    """A flow in LR pixels ``(B, 2, h, w)`` -> the same motion in HR pixels ``(B, 2, sh, sw)``."""
+    if scale == 1:
+        return flow
+    return F.interpolate(flow, scale_factor=scale, mode="bilinear", align_corners=False) * scale
 
 
 class FlowEstimator(nn.Module):
-    """Coarse-to-fine flow from ``frame`` to ``previous``: ``warp(previous, flow) ~ frame``."""
+    """Coarse-to-fine flow from ``frame`` to ``previous``: ``warp(previous, flow) ~ frame``.
 
-    def __init__(self, levels: int = 3, width: int = 16) -> None:
+    ``levels`` pyramid levels, coarsest first; per level ``8 -> width -> width -> width/2 -> 2``
+    (3x3 convolutions, LeakyReLU), the last one zero-initialised (zero flow at the start).
+    The flow is accumulated in float32.
+    """
+
+    def __init__(self, levels: int = 4, width: int = 32) -> None:
         super().__init__()
         self.levels = nn.ModuleList()
         for _ in range(levels):
-            out = conv2d(width, 2)
+            out = conv2d(width // 2, 2)
             nn.init.zeros_(out.weight)
             nn.init.zeros_(out.bias)
-            self.levels.append(nn.Sequential(conv_stack((8, width, width)), out))
+            self.levels.append(nn.Sequential(conv_stack((8, width, width, width // 2)), out))
 
     def forward(self, frame: Tensor, previous: Tensor) -> Tensor:
+        frame, previous = frame - 0.5, previous - 0.5  # centred inputs (the borders replicate)
         pyramid = [(frame, previous)]
         for _ in range(len(self.levels) - 1):
             a, b = pyramid[-1]
@@ -69,18 +104,19 @@ class FlowEstimator(nn.Module):
         flow: Tensor | None = None
         for level, (a, b) in zip(self.levels, reversed(pyramid), strict=True):
             if flow is None:
-                flow = a.new_zeros(a.shape[0], 2, *a.shape[-2:])
+                flow = a.new_zeros(a.shape[0], 2, *a.shape[-2:], dtype=torch.float32)
             else:
                 ratio = [a.shape[-1] / flow.shape[-1], a.shape[-2] / flow.shape[-2]]  # x, y
                 flow = F.interpolate(flow, size=a.shape[-2:], mode="bilinear", align_corners=False)
                 flow = flow * flow.new_tensor(ratio).view(1, 2, 1, 1)
-            flow = flow + level(torch.cat([a, warp(b, flow), flow], dim=1)).to(flow.dtype)
+            inputs = torch.cat([a, backward_warp(b, flow), flow.to(a.dtype)], dim=1)
+            flow = flow + level(inputs).float()
         assert flow is not None
         return flow
 
 
-class Flow(VSRModel):
-    """delta + a learned optical flow that warps the hidden state from t-1 to t."""
+class Flow(Delta):
+    """delta + a learned optical flow that aligns the hidden state and the fed-back output."""
 
     facts: ClassVar[ModelFacts] = ModelFacts(
         single_cnn=True,
@@ -89,25 +125,58 @@ class Flow(VSRModel):
         recurrent_3d=True,
         output_range_controlled=False,
     )
-    radius: ClassVar[int] = 1
 
-    def __init__(self, scale: int = 4, width: int = 28, blocks: int = 3) -> None:
-        super().__init__(scale)
-        self.features = conv_stack((3, width, width))
-        self.flow = FlowEstimator()
-        self.core = RecurrentCore(width, inputs=2, blocks=blocks, scale=scale)
+    def __init__(self, scale: int = 4, width: int = 48, blocks: int = 5,
+                 flow_levels: int = 4, flow_width: int = 32) -> None:
+        super().__init__(scale, width, blocks)
+        self.flow = FlowEstimator(flow_levels, flow_width)
+        # (flow, frame t-1, frame t) of every step of the current forward_sequence call.
+        self._steps: list[tuple[Tensor, Tensor, Tensor]] | None = None
+        self._recorded: list[tuple[Tensor, Tensor, Tensor]] | None = None  # the last call's steps
 
-    def encode(self, lr: Tensor) -> Tensor:
-        frames = fold_time(lr)
-        features = self.features(frames)
-        return unfold_time(torch.cat([frames, features.to(frames.dtype)], dim=1), lr.shape[0])
-
-    def init_hidden(self, batch: int, height: int, width: int, like: Tensor) -> Tensor:
-        return self.core.init_hidden(batch, height, width, like)
+    def align(self, hidden: Any, motion: Tensor) -> Any:
+        """The state of frame t-1 warped onto frame t (``motion``: the flow in LR pixels)."""
+        if not isinstance(hidden, RecurrentState):
+            return backward_warp(hidden, motion)
+        previous = hidden.previous
+        if previous is not None:  # (B, s*s, h, w) luma phases -> HR, warp, back to phases
+            hr = F.pixel_shuffle(previous, self.scale)
+            warped = backward_warp(hr, upsample_flow(motion, self.scale))
+            previous = F.pixel_unshuffle(warped, self.scale)
+        return RecurrentState(backward_warp(hidden.features, motion), previous)
 
     def cell(self, window: Tensor, hidden: Any) -> tuple[Tensor, Any]:
-        previous, current, ahead = window.unbind(dim=1)
-        motion = self.flow(current[:, :3], previous[:, :3])
-        residual, hidden = self.core(warp(hidden, motion), [current[:, 3:], ahead[:, 3:]])
-        base = self.upsample_base(current[:, :3])
-        return base + residual.to(base.dtype), hidden
+        # Window position 0 is the frame processed just before (t-1; t+1 in the warm-up).
+        previous, current = window[:, 0, :3], window[:, 1, :3]
+        motion = self.flow(current, previous)
+        if self._steps is not None:
+            self._steps.append((motion, previous, current))
+        return super().cell(window, self.align(hidden, motion))
+
+    def forward_sequence(self, lr: Tensor, hidden: Any = None) -> tuple[Tensor, Any]:
+        """:meth:`VSRModel.forward_sequence`, keeping each step's flow for :meth:`auxiliary_losses`."""
+        self._steps = []
+        try:
+            return super().forward_sequence(lr, hidden)
+        finally:
+            steps, self._steps = self._steps, None
+            self._recorded = steps
+
+    def flows(self) -> list[tuple[Tensor, Tensor, Tensor]]:
+        """``(flow, frame t-1, frame t)`` per step of the last :meth:`forward_sequence` call."""
+        return list(self._recorded or [])
+
+    def auxiliary_losses(self) -> dict[str, Tensor]:
+        """The trainer's hook: ``warp`` (photometric) and ``smooth`` losses of the flows
+        estimated in the last :meth:`forward_sequence` call (then forgotten). Empty when
+        there were none."""
+        from vidsr.training.losses import flow_smoothness, warping_loss
+
+        steps = self.flows()
+        self._recorded = None
+        if not steps:
+            return {}
+        flow = torch.cat([step[0] for step in steps])
+        previous = torch.cat([step[1] for step in steps])
+        current = torch.cat([step[2] for step in steps])
+        return {"warp": warping_loss(previous, current, flow), "smooth": flow_smoothness(flow)}

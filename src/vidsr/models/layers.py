@@ -307,3 +307,25 @@ class RecurrentCore(nn.Module):
         if self.feedback is None:
             return features
         return RecurrentState(features, self.space_to_depth_luma(output))
+
+
+def backward_warp(x: Tensor, flow: Tensor) -> Tensor:
+    """Backward warp ``out[p] = x[p + flow[p]]``: bilinear, borders replicated, flow in pixels.
+
+    ``x`` ``(B, C, H, W)``, ``flow`` ``(B, 2, H, W)`` with channel 0 along x (columns) and
+    channel 1 along y (rows). The sampling grid is built and sampled in float32 with autocast
+    off (bf16 cannot hold a pixel coordinate beyond 256 to sub-pixel precision); the result
+    has ``x``'s dtype. Zero flow is the identity (up to float32 rounding), an integer flow a
+    shift, and bilinear sampling is exact on images that are affine in x and y.
+    """
+    _, _, height, width = x.shape
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        flow = flow.to(dtype)
+        ys = torch.arange(height, device=x.device, dtype=dtype).view(1, height, 1)
+        xs = torch.arange(width, device=x.device, dtype=dtype).view(1, 1, width)
+        grid_x = 2 * (xs + flow[:, 0]) / max(width - 1, 1) - 1
+        grid_y = 2 * (ys + flow[:, 1]) / max(height - 1, 1) - 1
+        grid = torch.stack([grid_x, grid_y], dim=-1)
+        out = F.grid_sample(x.to(dtype), grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out.to(x.dtype)

@@ -22,7 +22,8 @@ MODELS: dict[str, str] = {
     "previous": "vidsr.models.previous:Previous",
     "delta": "vidsr.models.delta:Delta",
     "five_parallel": "vidsr.models.five_parallel:FiveParallel",
-    "two_step": "vidsr.models.two_step:TwoStep",
+    "two_step": "vidsr.models.two_step:TwoStep",  # step 2: delta
+    "two_step_five_parallel": "vidsr.models.two_step:TwoStepFiveParallel",
     "flow": "vidsr.models.flow:Flow",
 }
 
@@ -53,10 +54,10 @@ def pretrained_path(name: str, scale: int = 4, degradation: str = "bi") -> Path:
 def shipped_weights(name: str) -> list[tuple[int, str]]:
     """The ``(scale, degradation)`` pairs with shipped weights for model ``name``, sorted.
 
-    ``[(4, "bi"), (4, "bd")]`` for delta; ``[]`` for the baselines and for models not yet
+    ``[(4, "bi"), (4, "bd"), (4, "real")]`` for delta; ``[]`` for the baselines and for models not yet
     trained. Read from the files in the weights folder, so it is never out of date.
     """
-    from vidsr.data.degradation import DEGRADATIONS
+    from vidsr.data.degradation import TRAINING_DEGRADATIONS as DEGRADATIONS
 
     model_class(name)  # unknown names are errors
     pattern = re.compile(rf"{re.escape(name)}_x(\d+)_([a-z]+)\.safetensors")
@@ -66,6 +67,18 @@ def shipped_weights(name: str) -> list[tuple[int, str]]:
         if match and match[2] in DEGRADATIONS:
             found.append((int(match[1]), match[2]))
     return sorted(found, key=lambda pair: (pair[0], DEGRADATIONS.index(pair[1])))
+
+
+def split_spec(spec: str, degradation: str) -> tuple[str, str]:
+    """``"delta:real"`` -> ``("delta", "real")``; ``"delta"`` -> ``("delta", degradation)``:
+    a model name with the shipped weights it should use (so that one table or comparison
+    can hold the BI and the real weights of one model)."""
+    from vidsr.data.degradation import TRAINING_DEGRADATIONS
+
+    name, sep, chosen = spec.partition(":")
+    if sep and chosen not in TRAINING_DEGRADATIONS:
+        raise VidsrError(f"bad model {spec!r}: the weights after ':' are {', '.join(TRAINING_DEGRADATIONS)}")
+    return name, chosen if sep else degradation
 
 
 def format_shipped(pairs: list[tuple[int, str]]) -> str:
@@ -152,6 +165,9 @@ def create(
     if degradation not in LR_GRID:
         raise VidsrError(f"unknown degradation {degradation!r}; use one of {', '.join(LR_GRID)}")
     model = model_class(name)(scale).set_lr_grid(LR_GRID[degradation])
+    shipped_parts = getattr(model, "load_shipped_parts", None)
+    if callable(shipped_parts):  # parts that are other shipped models (two_step's frozen step 1)
+        shipped_parts(degradation)
     if weights is None and pretrained is not False and any(True for _ in model.parameters()):
         shipped = pretrained_path(name, scale, degradation)
         if shipped.exists():

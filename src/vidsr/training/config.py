@@ -41,6 +41,7 @@ class DataConfig:
     train_dirs: list[str] = field(default_factory=lambda: ["../shared/data/train/davis2016_480p"])
     degradation: str = "bi"  # bi, bd, or real (vidsr.data.real: drawn per clip from train.seed)
     sigma: float = 1.6  # Gaussian blur of the "bd" degradation
+    real_variants: int = 1  # "real": degradations drawn per training clip (each a cached LR copy)
     window: int = 7  # output frames per training sample (plus the model's radius of real context each side)
     # Output frames per optimiser step: a sample of ``window`` frames is trained as
     # window/chunk consecutive steps, the detached recurrent state carried from one to the
@@ -102,6 +103,10 @@ class LossConfig:
 
     name: str = "charbonnier"
     eps: float = 1e-3  # Charbonnier epsilon
+    # Weights of the auxiliary losses a model returns (flow: Model.auxiliary_losses()):
+    # photometric warping loss of its flow, and the flow's smoothness. 0: not computed.
+    warp_weight: float = 0.0
+    smooth_weight: float = 0.0
 
 
 @dataclass
@@ -277,6 +282,8 @@ def validate(config: Config, origin: str = "config") -> Config:
 
     if data.degradation not in TRAINING_DEGRADATIONS:
         fail(f"data.degradation must be bi, bd or real, not {data.degradation!r}")
+    if not isinstance(data.real_variants, int) or data.real_variants < 1:
+        fail(f"data.real_variants must be an integer of at least 1, not {data.real_variants!r}")
     if data.sigma <= 0:
         fail("data.sigma must be positive")
     if not data.train_dirs:
@@ -329,6 +336,9 @@ def validate(config: Config, origin: str = "config") -> Config:
         fail("schedule.warmup_steps cannot be negative")
     if config.loss.name not in LOSSES:
         fail(f"loss.name must be one of {', '.join(LOSSES)}, not {config.loss.name!r}")
+    for key in ("warp_weight", "smooth_weight"):
+        if getattr(config.loss, key) < 0:
+            fail(f"loss.{key} cannot be negative")
     train = config.train
     if train.steps < 1:
         fail("train.steps must be positive")

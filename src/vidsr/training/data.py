@@ -133,10 +133,13 @@ def degrade_clip(gt: np.ndarray, scale: int, kind: str, sigma: float, seed: int 
 def load_clip(
     name: str, folder: Path, scale: int, kind: str, sigma: float, cache_dir: Path | None = None,
     seed: int = 0,
+    gt: np.ndarray | None = None,
 ) -> Clip:
     """Decode a clip folder, crop it to a multiple of ``scale`` and make (or load) its LR
-    (``seed``: the run seed, from which "real" draws this clip's degradation)."""
-    gt = np.ascontiguousarray(crop_to_multiple(read_clip(folder), scale, channels_last=True))
+    (``seed``: the run seed, from which "real" draws this clip's degradation; ``gt``: the
+    frames already decoded and cropped, to share them between variants)."""
+    if gt is None:
+        gt = np.ascontiguousarray(crop_to_multiple(read_clip(folder), scale, channels_last=True))
     if gt.shape[1] < scale or gt.shape[2] < scale:
         raise VidsrError(f"frames of {folder} are smaller than the scale {scale}")
     cached: Path | None = None
@@ -170,6 +173,27 @@ def load_clips(
     items = tqdm(folders.items(), desc="loading clips", unit="clip", disable=not progress,
                  leave=False)
     return [load_clip(name, folder, scale, kind, sigma, cache, seed) for name, folder in items]
+
+
+def variant_seed(seed: int, variant: int) -> int:
+    """The seed of "real" variant ``variant`` of a run seeded ``seed`` (variant 0: ``seed``)."""
+    return seed + 1_000_003 * variant
+
+
+def real_variants(
+    clips: list[Clip], folders: dict[str, Path], scale: int, variants: int,
+    cache_dir: str | Path | None = None, progress: bool = True, seed: int = 0,
+) -> list[Clip]:
+    """``clips`` (variant 0) and ``variants - 1`` more "real" degradations of each, drawn from
+    :func:`variant_seed` and named ``name#k``; the GT frames are shared, not copied."""
+    cache = Path(cache_dir).expanduser() if cache_dir else None
+    jobs = [(clip, k) for k in range(1, variants) for clip in clips]
+    out = list(clips)
+    for clip, k in tqdm(jobs, desc="real variants", unit="clip", disable=not progress, leave=False):
+        made = load_clip(clip.name, folders[clip.name], scale, REAL, 0.0, cache,
+                         variant_seed(seed, k), gt=clip.gt)
+        out.append(Clip(f"{clip.name}#{k}", clip.gt, made.lr))
+    return out
 
 
 class TrainingWindows(Dataset):

@@ -1,4 +1,5 @@
-"""Pixel losses between SR and GT frames: Charbonnier (default), L1 and MSE."""
+"""Pixel losses between SR and GT frames: Charbonnier (default), L1 and MSE; and the
+auxiliary losses of a flow (photometric warping, smoothness)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from torch import Tensor
 from vidsr.errors import VidsrError
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
+
+# Auxiliary losses a model may return from ``auxiliary_losses()`` (a dict by these names);
+# the trainer weighs each with ``loss.<name>_weight``.
+AUXILIARY_LOSSES = ("warp", "smooth")
 
 
 def charbonnier(sr: Tensor, gt: Tensor, eps: float = 1e-3) -> Tensor:
@@ -36,3 +41,21 @@ def make_loss(name: str, eps: float = 1e-3) -> LossFn:
     if name == "mse":
         return lambda sr, gt: mse(sr.float(), gt.float())
     raise VidsrError(f"unknown loss {name!r}; choose charbonnier, l1 or mse")
+
+
+def warping_loss(previous: Tensor, current: Tensor, flow: Tensor, eps: float = 1e-3) -> Tensor:
+    """Photometric loss of a flow: Charbonnier between ``previous`` warped by ``flow`` (backward
+    warping, :func:`vidsr.models.layers.backward_warp`) and ``current``, in float32."""
+    from vidsr.models.layers import backward_warp
+
+    return charbonnier(backward_warp(previous.float(), flow.float()), current.float(), eps)
+
+
+def flow_smoothness(flow: Tensor, eps: float = 1e-3) -> Tensor:
+    """First-order smoothness of a flow ``(B, 2, H, W)``: mean Charbonnier of its differences
+    between horizontal and vertical neighbours (in pixels per pixel)."""
+    flow = flow.float()
+    dx = flow[..., :, 1:] - flow[..., :, :-1]
+    dy = flow[..., 1:, :] - flow[..., :-1, :]
+    zero = flow.new_zeros(())
+    return 0.5 * (charbonnier(dx, zero.expand_as(dx), eps) + charbonnier(dy, zero.expand_as(dy), eps))

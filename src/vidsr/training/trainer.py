@@ -16,9 +16,11 @@ exactly: the data stream is a function of the step, and every state is restored.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -31,7 +33,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from vidsr.data.degradation import LR_GRID
+from vidsr.data.degradation import LR_GRID, REAL
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel, detach_state
 from vidsr.models.registry import create
@@ -48,18 +50,20 @@ from vidsr.training.config import (
     sequence_steps,
 )
 from vidsr.training.data import (
+    Clip,
     StepSampler,
     TrainingWindows,
     discover_clips,
     load_clips,
     make_loader,
+    real_variants,
     split_clips,
     validation_clips,
 )
 from vidsr.training.distributed import DistContext
 from vidsr.training.environment import environment
 from vidsr.training.logbook import MetricsLog
-from vidsr.training.losses import make_loss
+from vidsr.training.losses import AUXILIARY_LOSSES, make_loss
 from vidsr.training.optim import make_optimizer, make_scheduler
 from vidsr.training.precision import make_precision
 from vidsr.training.validation import validate
@@ -167,8 +171,62 @@ class SequenceStep(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, lr: torch.Tensor, hidden: Any = None) -> tuple[torch.Tensor, Any]:
-        return self.model.forward_sequence(lr, hidden)
+    def forward(self, lr: torch.Tensor, hidden: Any = None,
+                precomputed: torch.Tensor | None = None) -> tuple[torch.Tensor, Any]:
+        if precomputed is None:
+            return self.model.forward_sequence(lr, hidden)
+        return self.model.forward_sequence(lr, hidden, precomputed=precomputed)
+
+
+class WithPrecomputed(torch.utils.data.Dataset):
+    """Training windows plus the same windows of precomputed frames (two_step's step-1
+    frames): ``(lr, gt, frames)``, ``frames`` ``(T + 2c, 3, s*p, s*p)`` for every LR frame.
+
+    ``frames`` comes from a second :class:`TrainingWindows` over clips whose GT is the
+    precomputed frames, with the context frames counted as output frames (same length,
+    ``context=0``): a sample is a pure function of ``(seed, index)`` and of the clips'
+    shapes, so both draw the same window, crop, flips and transpose.
+    """
+
+    def __init__(self, windows: TrainingWindows, frames: TrainingWindows) -> None:
+        self.windows, self.frames = windows, frames
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        lr, gt = self.windows[index]
+        _, frames = self.frames[index]
+        return lr, gt, frames
+
+
+def precomputed_clips(model: VSRModel, clips: list[Clip], cache_dir: str | None,
+                      progress: bool = True) -> list[Clip]:
+    """``model.precompute`` (two_step: step 1) over every whole clip, once: each clip with its
+    precomputed frames in place of the GT. Cached in ``cache_dir`` (``data.lr_cache``) under
+    ``model.precompute_key()`` (two_step: step 1's weights' sha-256) and the LR frames' hash."""
+    cache = Path(cache_dir).expanduser() if cache_dir else None
+    key = model.precompute_key()
+    out = []
+    for clip in tqdm(clips, desc="precomputing", unit="clip", disable=not progress, leave=False):
+        path = None
+        if cache is not None:
+            lr_hash = hashlib.sha256(np.ascontiguousarray(clip.lr).data).hexdigest()[:12]
+            safe = clip.name.replace("/", "__").replace("#", "_")
+            path = cache / f"{safe}-{key}-{lr_hash}.npy"
+            if path.is_file():
+                frames = np.load(path)
+                if frames.shape == clip.gt.shape:
+                    out.append(Clip(clip.name, frames, clip.lr))
+                    continue
+        frames = model.precompute(clip.lr)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp.npy")
+            np.save(temporary, frames)
+            os.replace(temporary, path)
+        out.append(Clip(clip.name, frames, clip.lr))
+    return out
 
 
 class Trainer:
@@ -214,6 +272,13 @@ class Trainer:
         self.scheduler = make_scheduler(self.optimizer, config.schedule, config.train.steps)
         self.scaler = self.precision.make_scaler()
         self.loss_fn = make_loss(config.loss.name, config.loss.eps)
+        # Auxiliary losses the model returns from its ``auxiliary_losses()`` hook (flow:
+        # warp, smooth), each weighted by ``loss.<name>_weight``; those at 0 are skipped.
+        self.aux_weights = {name: getattr(config.loss, f"{name}_weight") for name in AUXILIARY_LOSSES
+                            if getattr(config.loss, f"{name}_weight") > 0}
+        if self.aux_weights and not callable(getattr(self.model, "auxiliary_losses", None)):
+            raise VidsrError(f"{config.model.name} returns no auxiliary losses: set "
+                             + " and ".join(f"loss.{name}_weight=0" for name in self.aux_weights))
         self.step = 0
         self.elapsed = 0.0
         self.best: dict[str, Any] | None = None
@@ -239,6 +304,9 @@ class Trainer:
                            data.lr_cache, progress=not self.quiet, seed=seed)
         by_name = {clip.name: clip for clip in clips}
         self.train_clips = [by_name[name] for name in train_names]
+        if data.degradation == REAL and data.real_variants > 1:
+            self.train_clips = real_variants(self.train_clips, folders, config.model.scale,
+                                             data.real_variants, data.lr_cache, not self.quiet, seed)
         self.val_clips = validation_clips(
             [by_name[name] for name in val_names], config.model.scale,
             config.val.crop, config.val.max_frames,
@@ -249,6 +317,18 @@ class Trainer:
             transpose=data.transpose, seed=seed, lr_grid=LR_GRID[data.degradation],
             context=self.model.radius, colour=data.colour,
         )
+        if callable(getattr(self.model, "precompute", None)):  # two_step: step-1 frames, cached
+            if data.colour:
+                raise VidsrError(f"data.colour must be 0 for {config.model.name}: its cached "
+                                 "step-1 frames are of the original colours")
+            frames = TrainingWindows(
+                precomputed_clips(self.model, self.train_clips, data.lr_cache, not self.quiet),
+                config.model.scale, window=data.window + 2 * self.model.radius,
+                intervals=data.interval, gt_patch=data.gt_patch, reverse=data.reverse,
+                flip=data.flip, transpose=data.transpose, seed=seed,
+                lr_grid=LR_GRID[data.degradation], context=0,
+            )
+            self.dataset = WithPrecomputed(self.dataset, frames)
         self.chunks = sequence_steps(config)
         self.chunk = data.chunk or data.window
         self.log = MetricsLog(run_dir / "metrics.jsonl")
@@ -356,6 +436,8 @@ class Trainer:
         bar = tqdm(total=config.steps, initial=self.step, desc=f"train {self.config.name}",
                    unit="step", disable=self.quiet, dynamic_ncols=True, file=sys.stderr)
         window_loss = torch.zeros((), dtype=torch.float64, device=self.device)
+        window_aux = {name: torch.zeros((), dtype=torch.float64, device=self.device)
+                      for name in self.aux_weights}
         window_steps = 0
         window_start = session_start = time.perf_counter()
         elapsed_before = self.elapsed
@@ -368,17 +450,24 @@ class Trainer:
             while self.step < config.steps:
                 part = self.step % self.chunks
                 if part == 0:  # a new sample: new clips, cold state
-                    lr_sample, gt_sample = next(batches)
+                    lr_sample, gt_sample, *extra = next(batches)
+                    pre_sample = extra[0].to(self.device, non_blocking=True) if extra else None
                     lr_sample = lr_sample.to(self.device, non_blocking=True)
                     gt_sample = gt_sample.to(self.device, non_blocking=True)
                     hidden = None
                 first = part * self.chunk
                 lr = lr_sample[:, first : first + self.chunk + context_frames]
                 gt = gt_sample[:, first : first + self.chunk]
+                pre = None if pre_sample is None else pre_sample[:, first : first + self.chunk + context_frames]
                 with self.precision.autocast():
-                    sr, hidden = self.parallel(lr, hidden)
+                    sr, hidden = self.parallel(lr, hidden, pre)
                 hidden = detach_state(hidden)
                 loss = self.loss_fn(sr, gt)
+                if self.aux_weights:
+                    terms = self.model.auxiliary_losses()
+                    for name, weight in self.aux_weights.items():
+                        loss = loss + weight * terms[name]
+                        window_aux[name] += terms[name].detach()
                 self.optimizer.zero_grad(set_to_none=True)
                 self.scaler.scale(loss).backward()
                 if clip is not None:
@@ -405,7 +494,9 @@ class Trainer:
                             "set optim.clip_grad, or use --precision fp32"
                         )
                     speed = window_steps * self.global_batch / max(now - window_start, 1e-9)
-                    row = {"kind": "train", "step": self.step, "loss": last_loss, "lr": step_lr,
+                    aux = {f"loss_{name}": float(distributed.all_reduce_mean(total / window_steps, self.context))
+                           for name, total in window_aux.items()}  # unweighted
+                    row = {"kind": "train", "step": self.step, "loss": last_loss, **aux, "lr": step_lr,
                            "samples_per_s": speed / self.chunks,
                            "frames_per_s": speed * self.chunk, "elapsed_s": self.elapsed}
                     if self.context.is_main:
@@ -413,6 +504,8 @@ class Trainer:
                     bar.set_postfix(loss=f"{last_loss:.4g}", lr=f"{step_lr:.2e}",
                                     samples_s=f"{speed:.1f}", refresh=False)
                     window_loss.zero_()
+                    for total in window_aux.values():
+                        total.zero_()
                     window_steps = 0
                     window_start = time.perf_counter()
 

@@ -32,6 +32,7 @@ from vidsr.errors import VidsrError
 from vidsr.video.jobs import Engine, Job, JobOptions, new_token
 from vidsr.video.messages import say, warn
 from vidsr.video.pipeline import InputStoppedEarly, make_progress
+from vidsr.video.safety import remove_stale_partials
 from vidsr.video.segments import claim
 from vidsr.video.writer import VIDEO_SUFFIXES
 
@@ -218,6 +219,15 @@ def distributed() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def _tidy(job: Job) -> None:
+    """Remove what killed runs left beside a complete output (before any rank starts work)."""
+    remove_stale_partials(job.target)
+    job.work.remove_if_abandoned()
+    for stale in job.target.parent.glob(f".{job.target.name}.vidsr-claim-*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
 class BatchRun:
     """Upscales ``items`` in this process and, under torchrun, its sibling ranks."""
 
@@ -254,6 +264,7 @@ class BatchRun:
         """``(mode, message)`` of one item: single, segments, skipped or failed (rank 0)."""
         job, options = self.jobs[index], self.options
         if job.target.exists() and not job.work.exists() and not (options.force and not self.ranks.restarted):
+            _tidy(job)
             return "skipped", f"{job.target} exists (complete); --force replaces it"
         try:
             return job.prepare(resume=(self.resume or self.ranks.restarted) and job.work.exists()), ""

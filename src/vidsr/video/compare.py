@@ -234,14 +234,16 @@ def compare_videos(
 
     if layout not in LAYOUTS:
         raise VidsrError(f"unknown layout {layout!r}; use side or split")
-    entries: list[tuple[str, str | VSRModel, str | None]] = []
+    from vidsr.models.registry import split_spec
+
+    entries: list[tuple[str, str | VSRModel, str | None, str]] = []  # label, model, weights, degradation
     for item in models or default_models():
         if isinstance(item, VSRModel):
-            entries.append((type(item).__name__, item, None))
-        elif isinstance(item, tuple):
-            entries.append((item[0], item[0], item[1]))
-        else:
-            entries.append((item, item, None))
+            entries.append((type(item).__name__, item, None, degradation))
+        else:  # "name", "name:real", or ("name", weights file)
+            label, weights = (item[0], item[1]) if isinstance(item, tuple) else (item, None)
+            name, chosen = split_spec(label, degradation)
+            entries.append((label, name, weights, chosen))
     if layout == "split" and len(entries) != 2:
         raise VidsrError(f"--layout split compares exactly two models, not {len(entries)}")
     source, target = Path(input), Path(output)
@@ -256,14 +258,14 @@ def compare_videos(
         on_warning(message)
 
     nets = [
-        make_backend(load_model(model, scale, weights, device, note, degradation), backend, device, precision, note=note)
-        for _, model, weights in entries
+        make_backend(load_model(model, scale, weights, device, note, chosen), backend, device, precision, note=note)
+        for _, model, weights, chosen in entries
     ]
     scales = {net.scale for net in nets}
     if len(scales) != 1:
         raise VidsrError(f"the models upscale by different factors ({sorted(scales)})")
     scale = scales.pop()
-    labels = [label for label, _, _ in entries]
+    labels = [label for label, _, _, _ in entries]
     started = time.perf_counter()
     with open_video(source, fps) as reader:
         info = reader.info

@@ -41,7 +41,7 @@ def load_model(
     bicubic-downsampled LR, ``"bd"`` on blurred then subsampled LR) when they exist, and
     warns that it is untrained otherwise. ``degradation`` does not matter with ``weights``.
     """
-    from vidsr.data.degradation import DEGRADATIONS
+    from vidsr.data.degradation import TRAINING_DEGRADATIONS as DEGRADATIONS
     from vidsr.models import create, load_weights, model_class, pretrained_path
 
     if degradation not in DEGRADATIONS:

@@ -11,11 +11,19 @@ starting with a keyframe, into the work folder (:mod:`vidsr.video.segments`). Wh
 segment is done, their packets are joined in order into the output, with the audio and
 subtitles cut to the same range; the output appears only then, and the work folder goes.
 So one process, several, or a run killed and resumed give the same file.
+
+The journal keeps the backend, precision and device the segments run on (what ``--backend
+auto`` and ``--precision auto`` chose, resolved before the first segment): every process that
+continues the job runs on that one (:meth:`Engine.pinned`), or stops with a clear error, so
+that one output never mixes backends. What a killed run leaves (partial segments and JSON
+files, claims, a partial output) is removed when the job resumes or completes, and a fresh
+run removes partial outputs no live process holds (:func:`vidsr.video.safety.remove_stale_partials`).
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import hashlib
 import os
 import secrets
@@ -27,6 +35,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from vidsr.backends.core import Backend
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
@@ -44,10 +53,10 @@ from vidsr.video.pipeline import (
 )
 from vidsr.video.reader import open_video
 from vidsr.video.remux import Window
-from vidsr.video.safety import atomic_output, check_paths
+from vidsr.video.safety import atomic_output, check_paths, remove_stale_partials
 from vidsr.video.segments import PacketFile, WorkFolder, input_identity
 from vidsr.video.selection import Selection, Span, SpanFrames, TimeRange, format_time, plan_spans, select
-from vidsr.video.tiling import DEFAULT_OVERLAP
+from vidsr.video.tiling import DEFAULT_OVERLAP, plan_tiles
 from vidsr.video.writer import VideoFileWriter, check_output_size, output_is_folder
 
 RECURRENT_OVERLAP = 16  # warm-up frames before each segment for models with a recurrent state
@@ -73,6 +82,22 @@ def steady_heap() -> None:
         return
     try:
         ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, _MAPPED_FROM)
+    except (OSError, AttributeError):
+        pass
+
+
+def release_memory() -> None:
+    """Free what a finished segment held, before the next one starts.
+
+    Its decoder, encoder and streamer (x264's look-ahead alone holds tens of MB at 720p)
+    sit in reference cycles among PyAV objects that only the cyclic collector frees, which
+    seldom runs a full pass; and glibc keeps freed heap pages. Without this, peak memory
+    rose by about 80 MiB per segment (a 10,000-frame 320x180 -> x4 job: +36% over 1,000
+    frames in one pass, ``benchmarks/video_memory.py``).
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
 
@@ -157,6 +182,7 @@ class Engine:
             "model": self.name, "scale": self.net.scale, "weights": _file_identity(weights),
             "degradation": degradation if weights is None else None, "backend": backend, "precision": precision,
         }  # fmt: skip
+        self._pinned: dict[tuple[str, str], Backend] = {}
 
     def overlap_frames(self, requested: int | None) -> int:
         """Warm-up frames before a segment: ``requested``, else 16 with a recurrent state, else the radius."""
@@ -166,6 +192,64 @@ class Engine:
         recurrent = type(net).init_hidden is not VSRModel.init_hidden or net.warmup > 0
         return max(RECURRENT_OVERLAP, net.radius) if recurrent else net.radius
 
+    def resolve(self, runner: Backend, height: int, width: int) -> None:
+        """Let ``--backend auto`` choose now, for ``height x width`` LR frames (else it does at the first frame)."""
+        from vidsr.backends.auto import AutoBackend
+
+        if isinstance(runner, AutoBackend) and runner.chosen is None:
+            runner.resolve(height, width)
+
+    def pinned(self, then: dict[str, Any] | None, where: Path) -> Backend:
+        """The backend a resumed job must run on: the one its first segments ran on (``then``,
+        from its journal), so that one output never mixes backends or precisions.
+
+        ``--backend auto`` and ``--precision auto`` can resolve otherwise on another machine or
+        after auto's cached choice changed; the job's own backend is then built here. When
+        it cannot run here (another device, a package missing), a clear error.
+        """
+        if then is None:  # (a journal that did not record it)
+            return self.runner
+        name, precision, device = then.get("backend"), then.get("precision"), then.get("device")
+        started = f"{where} was started with backend {name} {precision} on {device}"
+        if device != self.device.type:
+            raise VidsrError(
+                f"{started}; this run is on {self.device.type}, which would mix backends in one output: "
+                f"resume with --device {device}, or use --force to start again"
+            )
+        if runs_on(self.runner) == then:
+            return self.runner
+        key = (str(name), str(precision))
+        if key not in self._pinned:
+            from vidsr.backends import make_backend
+            from vidsr.backends.auto import AutoBackend
+            from vidsr.backends.core import BACKENDS, missing_package, missing_packages
+
+            runner = self.runner
+            try:
+                if name not in BACKENDS:
+                    raise VidsrError(f"no backend {name!r} in this vidsr")
+                if missing_packages(key[0]):
+                    raise missing_package(key[0])
+                if isinstance(runner, AutoBackend):
+                    pinned = runner.backend(*key)
+                    if pinned is None:
+                        raise VidsrError("it failed to start; see the warning above")
+                else:
+                    pinned = make_backend(self.net, key[0], self.device, key[1], fast_bicubic=True)
+            except VidsrError as error:
+                raise VidsrError(
+                    f"{started} (what --backend {self.identity['backend']} --precision "
+                    f"{self.identity['precision']} chose there), which cannot run here ({error}); continuing "
+                    "with another would mix backends in one output: resume where it can run, or use --force "
+                    "to start again"
+                ) from None
+            if runs_on(pinned) != then:  # (e.g. a model without parameters always runs on torch)
+                raise VidsrError(
+                    f"{started}, which cannot run here (got {pinned.describe()}); use --force to start again"
+                )
+            self._pinned[key] = pinned
+        return self._pinned[key]
+
     def backend(self) -> str:
         """E.g. ``openvino bf16 (cpu, 2 threads)`` or ``torch bf16 (cuda:0) (NVIDIA H200)``."""
         import torch
@@ -173,6 +257,18 @@ class Engine:
         if self.device.type == "cuda":
             return f"{self.runner.describe()} ({torch.cuda.get_device_name(self.device)})"
         return self.runner.describe()
+
+
+def runs_on(runner: Backend) -> dict[str, str] | None:
+    """The backend, precision and device type a runner computes with (auto: what it chose;
+    None while it has not chosen): journals and segment records keep it."""
+    from vidsr.backends.auto import AutoBackend
+
+    if isinstance(runner, AutoBackend):
+        if runner.chosen is None:
+            return None
+        runner = runner.chosen
+    return {"backend": runner.name, "precision": str(runner.precision), "device": runner.device.type}
 
 
 class Job:
@@ -195,6 +291,7 @@ class Job:
     ) -> None:
         self.source, self.target = Path(source), Path(target)
         self.engine, self.options = engine, options
+        self.runner = engine.runner  # a resumed job's: the backend its journal names (Engine.pinned)
         self.folder = output_is_folder(self.target)
         self.work = WorkFolder(self.target, token or new_token())
         self.label = label or self.source.name
@@ -229,6 +326,9 @@ class Job:
         if not dry_run:
             replace = options.force or bool(journal and journal.get("replace"))
             check_paths(self.source, self.target, force=replace, folder=self.folder)
+            if not resume:  # what killed runs left: a work folder without journal, partial outputs
+                self.work.remove_if_abandoned()
+                remove_stale_partials(self.target)
         with open_video(self.source, options.fps, options.threads) as reader:
             info = self.info = reader.info
             scale = self.engine.net.scale
@@ -242,18 +342,29 @@ class Job:
             self.selection, stamps = select(reader, options.time_range)
         count, frames = self.selection.count, options.segment_frames
         if self.folder or frames == 0 or (count is not None and count <= frames):
+            if not dry_run and self.work.exists():  # (--force) an unfinished job's segments are of no use now
+                self.work.remove()
             self.mode, self._stamps = "single", stamps
             return self.mode
         self.tile = make_streamer(
-            self.engine.runner, info.height, info.width, options.tile, chunk=options.chunk,
+            self.runner, info.height, info.width, options.tile, chunk=options.chunk,
             device=self.engine.device, overlap=options.overlap, on_warning=self.note,
         )[1]  # fmt: skip
         overlap = self.engine.overlap_frames(options.segment_overlap)
         self.spans = plan_spans(self.selection, stamps, frames, overlap)
         self.mode, self._stamps = "segments", stamps
         if not dry_run:
+            self.engine.resolve(self.runner, *self._first_size())  # the journal keeps what auto chose
             self.work.create(self._journal(overlap))
         return self.mode
+
+    def _first_size(self) -> tuple[int, int]:
+        """The LR size a segment's streamer first gets: the frame's, or its first tile's."""
+        height, width = self.info.height, self.info.width
+        if self.tile is None:
+            return height, width
+        first = plan_tiles(height, width, self.tile, self.options.overlap)[0]
+        return first.crop_y[1] - first.crop_y[0], first.crop_x[1] - first.crop_x[0]
 
     def settings(self) -> dict[str, Any]:
         """What decides the output (a resumed job must be asked for with the same)."""
@@ -270,7 +381,7 @@ class Job:
 
         return {
             "input": input_identity(self.source), "output": str(self.target.resolve()),
-            "settings": self.settings(), "replace": self.options.force,
+            "settings": self.settings(), "runs_on": runs_on(self.runner), "replace": self.options.force,
             "selection": self.selection.to_json(), "tile": self.tile, "overlap_frames": overlap,
             "lookahead": self.lookahead, "segments": [[s.warm, s.start, s.end, s.offset] for s in self.spans],
             "vidsr": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -296,8 +407,9 @@ class Job:
         self.selection = Selection.from_json(journal["selection"])
         self.spans = [Span(*span) for span in journal["segments"]]
         self.tile, self.lookahead = journal["tile"], journal["lookahead"]
+        self.runner = self.engine.pinned(journal.get("runs_on"), where)
         self.mode = "segments"
-        self.work.clean_stale()
+        self.work.clean_stale()  # (a partial output left by a run killed as it joined them goes after the join)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -340,7 +452,7 @@ class Job:
             if info.frame_names is not None and selection.unit == "pts":
                 names = info.frame_names[selection.first_index : selection.first_index + (selection.count or 0)]
             streamer, tile = make_streamer(
-                engine.runner, info.height, info.width, options.tile, chunk=options.chunk, device=engine.device,
+                self.runner, info.height, info.width, options.tile, chunk=options.chunk, device=engine.device,
                 overlap=options.overlap, on_warning=self.note,
             )  # fmt: skip
             count = write_output(
@@ -349,6 +461,7 @@ class Job:
                 note=self.note, device=engine.device, window=self._window(outcome.first_pts, outcome.shift),
                 names=names, threads=options.threads, total=selection.count, preset=options.preset,
             )  # fmt: skip
+        remove_stale_partials(self.target)
         result = self._result(count, started, tile)
         if outcome.problem:
             raise InputStoppedEarly(f"{outcome.problem}; the {count} frames before it were written to {self.target}", result)
@@ -402,7 +515,7 @@ class Job:
         options, engine, info = self.options, self.engine, self.info
         started = time.perf_counter()
         streamer, _ = make_streamer(
-            engine.runner, info.height, info.width, self.tile or max(info.height, info.width), chunk=options.chunk,
+            self.runner, info.height, info.width, self.tile or max(info.height, info.width), chunk=options.chunk,
             device=engine.device, overlap=options.overlap, on_warning=self.note,
         )  # fmt: skip
         part = self.work.partial(index)
@@ -434,8 +547,11 @@ class Job:
             "first_pts": outcome.first_pts, "shift": outcome.shift, "warnings": outcome.warnings,
             "packets": packets.count, "extradata_sha256": _sha256(writer.extradata),
             "seconds": round(time.perf_counter() - started, 3), "host": socket.gethostname(), "pid": os.getpid(),
+            "runs_on": runs_on(self.runner),
         }  # fmt: skip
         self.work.finish_segment(index, part, record)
+        del writer, frames, streamer, packets
+        release_memory()
         return record
 
     def assemble(self, started: float | None = None) -> UpscaleResult:
@@ -462,8 +578,15 @@ class Job:
                 raise
             writer.close()
         self.work.remove()
+        remove_stale_partials(self.target)
         for message in dict.fromkeys(w for record in records for w in record["warnings"]):
             self.note(message)
+        used = {_describe_runs_on(record.get("runs_on")) for record in records}
+        if len(used) > 1:
+            self.note(
+                f"{self.target}: its segments were upscaled with different backends ({'; '.join(sorted(used))}): "
+                "frames may differ slightly from one segment to the next"
+            )
         result = self._result(writer.frames_written, started, self.tile)
         problem = records[-1]["problem"]
         if problem:
@@ -509,7 +632,7 @@ class Job:
         clock = _Clock()
         info = self.info
         streamer, _ = make_streamer(
-            engine.runner, info.height, info.width, self.tile if self.mode == "segments" else options.tile,
+            self.runner, info.height, info.width, self.tile if self.mode == "segments" else options.tile,
             chunk=options.chunk, device=engine.device, overlap=options.overlap, on_warning=lambda message: None,
         )  # fmt: skip
         with SpanFrames(self.source, selection, span, fps=options.fps, threads=options.threads) as frames:
@@ -575,6 +698,12 @@ class _Clock:
 
     def elapsed(self) -> float:
         return self.end - self.start
+
+
+def _describe_runs_on(runs_on: dict[str, str] | None) -> str:
+    if not runs_on:
+        return "not recorded"
+    return f"{runs_on.get('backend')} {runs_on.get('precision')} on {runs_on.get('device')}"
 
 
 def too_large(width: int, height: int) -> bool:

@@ -255,8 +255,9 @@ def upscale_video(
     any other suffix is an error. Frame count, timestamps,
     duration, audio/subtitle streams, colour tags and rotation of the input are kept.
     ``model`` is a name from :data:`vidsr.models.MODELS` (shipped weights are used when
-    present: those for ``degradation``, ``"bi"`` for sharp sources or ``"bd"`` for blurred,
-    camera-like ones) or a :class:`VSRModel`. ``tile`` (LR pixels) processes frames in overlapping
+    present: those for ``degradation``, ``"bi"`` for clean sources, ``"bd"`` for blurred ones,
+    ``"real"`` for compressed, noisy video; `vidsr upscale` picks ``"real"`` for video files
+    when it ships, this function does not guess) or a :class:`VSRModel`. ``tile`` (LR pixels) processes frames in overlapping
     tiles of that size (``overlap`` pixels of context); tiling is chosen automatically when
     a frame would not fit in memory. ``fps`` applies to frame-folder input.
 

@@ -4,6 +4,10 @@ Each stream is copied packet for packet (no re-encoding, timestamps kept) when t
 output container can hold its codec; otherwise audio is re-encoded (AAC, or what the
 container takes, at a sample rate the encoder takes: Opus in WebM needs 48 kHz for 44.1
 kHz audio) and text subtitles are converted (mov_text for MP4/MOV, WebVTT for WebM).
+PCM audio (WAV-style, from MOV, MKV or AVI) goes into MP4 as AAC: FFmpeg 7 and later write
+PCM in MP4 as ISO ``ipcm``, which few players read, and only with a known channel layout
+(an AVI's or a Matroska's "2 channels" fails as the file is closed); older FFmpeg refuse it.
+MOV, Matroska and AVI outputs keep PCM as it is.
 What cannot be carried (bitmap subtitles into MP4, data streams) is reported as a
 warning. The input is demuxed a second time, independently of the video decoder, and
 packets are muxed as the video advances, so the output stays interleaved and memory
@@ -46,6 +50,26 @@ def can_hold(output: av.container.OutputContainer, codec: str) -> bool:
         except ValueError:  # no decoder (or encoder) of that name
             continue
     return False
+
+
+def can_copy_audio(output: av.container.OutputContainer, codec: str) -> bool:
+    """True when audio in ``codec`` is copied into ``output`` as it is (see the module doc: no
+    PCM into MP4)."""
+    if output.format.name == "mp4" and codec.startswith("pcm_"):
+        return False
+    return can_hold(output, codec)
+
+
+# Channel layouts for a channel count, where the input does not say which channels it has
+# (AVI and Matroska PCM): FFmpeg's defaults, which encoders (AAC) need to open.
+_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0(side)", 6: "5.1(side)", 7: "6.1", 8: "7.1"}
+
+
+def known_layout(layout: av.AudioLayout) -> av.AudioLayout | str:
+    """``layout``, or the usual layout of as many channels when it names none of them."""
+    if all(channel.name != "NONE" for channel in layout.channels):
+        return layout
+    return _DEFAULT_LAYOUTS.get(layout.nb_channels, layout)
 
 
 def encoder_rate(encoder: av.codec.Codec, rate: int) -> int:
@@ -145,16 +169,17 @@ class SideStreams:
 
     def _audio_route(self, stream, output, label) -> _Route | None:
         name = stream.codec_context.name
-        if can_hold(output, name):
+        if can_copy_audio(output, name):
             return _Route(stream, output.add_stream_from_template(stream), "copy")
         for encoder in AUDIO_TARGETS:
             if can_hold(output, encoder):
                 source_rate = stream.codec_context.sample_rate or 48000
                 rate = encoder_rate(av.codec.Codec(encoder, "w"), source_rate)
                 target = output.add_stream(encoder, rate=rate)
-                target.layout = stream.codec_context.layout
+                target.layout = known_layout(stream.codec_context.layout)
                 resampled = f" at {rate} Hz (from {source_rate} Hz)" if rate != source_rate else ""
-                self._warn(f"{label}: {output.format.name} cannot hold {name}; re-encoded to {encoder}{resampled}")
+                why = "does not carry PCM audio that players read" if can_hold(output, name) else f"cannot hold {name}"
+                self._warn(f"{label}: {output.format.name} {why}; re-encoded to {encoder}{resampled}")
                 return _Route(stream, target, "audio")
         self._warn(f"{label}: {output.format.name} can hold no audio codec available here; dropped")
         return None

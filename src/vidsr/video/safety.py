@@ -5,10 +5,16 @@ into place (``os.replace``, atomic on one file system) only when it is complete;
 error or Ctrl-C the temporary file or folder is deleted. It is created the way ``cp`` and
 ffmpeg create files: a new output gets the permissions the user's umask allows (0644 and
 0755 with umask 022), and a replaced output keeps the permissions it had.
+
+A run killed outright (SIGKILL, a power cut) cannot delete its temporary output
+(``.OUTPUT.partial-*``). The run that writes one holds an advisory lock (``flock``) on it,
+which the kernel drops when the process dies: :func:`remove_stale_partials` deletes the
+unlocked ones, and the jobs call it before they write an output and once it is complete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -19,6 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from vidsr.errors import VidsrError
+
+try:
+    import fcntl
+except ImportError:  # (not on Windows: partial outputs are then never taken as stale)
+    fcntl = None  # type: ignore[assignment]
 
 _FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -58,7 +69,7 @@ def check_paths(source: Path, output: Path, *, force: bool, folder: bool) -> Non
 @contextmanager
 def atomic_output(output: Path, *, folder: bool) -> Iterator[Path]:
     """Yields a temporary path beside ``output``; moves it to ``output`` on success only."""
-    partial = _create_partial(output, folder)
+    partial, lock = _create_partial(output, folder)
     try:
         _keep_mode(output, partial)
         yield partial
@@ -66,10 +77,19 @@ def atomic_output(output: Path, *, folder: bool) -> Iterator[Path]:
     except BaseException:
         _remove(partial)
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
-def _create_partial(output: Path, folder: bool) -> Path:
-    """A new, hidden file or folder beside ``output``, with the permissions the umask allows.
+def partial_name(output: Path) -> str:
+    """The glob of ``output``'s temporary outputs."""
+    return f".{output.name}.partial-*"
+
+
+def _create_partial(output: Path, folder: bool) -> tuple[Path, int | None]:
+    """A new, hidden file or folder beside ``output``, with the permissions the umask allows,
+    and a descriptor that holds its lock (closing it releases the lock; None without locks).
 
     (``tempfile.mkstemp``/``mkdtemp`` would make it private, 0600/0700, whatever the umask.)
     """
@@ -78,12 +98,53 @@ def _create_partial(output: Path, folder: bool) -> Path:
         try:
             if folder:
                 os.mkdir(partial, 0o777)  # the kernel applies the umask
+                handle = os.open(partial, os.O_RDONLY) if fcntl is not None else None
             else:
-                os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
-        return partial
+        if handle is not None and fcntl is None:
+            os.close(handle)
+            handle = None
+        if handle is not None:
+            _lock(handle, wait=True)
+        return partial, handle
     raise FileExistsError(f"no free temporary name beside {output}")
+
+
+def _lock(handle: int, *, wait: bool) -> bool:
+    """An exclusive advisory lock on an open file or folder: False when another process holds it
+    (or when this file system or system has no locks, so that nothing is taken as stale)."""
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks: count it as held (never delete it)
+        return False
+    return True
+
+
+def remove_stale_partials(output: Path) -> list[Path]:
+    """Delete the temporary outputs of ``output`` that no running process holds (left by a
+    run that was killed outright); the paths deleted. Those of a live run are left alone."""
+    removed: list[Path] = []
+    if fcntl is None:
+        return removed
+    for partial in sorted(output.parent.glob(partial_name(output))):
+        try:
+            handle = os.open(partial, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _lock(handle, wait=False):
+                _remove(partial)
+                removed.append(partial)
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(handle)
+    return removed
 
 
 def _keep_mode(output: Path, partial: Path) -> None:

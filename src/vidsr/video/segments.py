@@ -6,11 +6,15 @@ Beside ``OUTPUT`` lies ``.<OUTPUT name>.vidsr-work/`` while the job is unfinishe
     seg-000003.packets    segment 3's encoded video packets (see PacketFile)
     seg-000003.json       its record, written last: the segment is done when it exists
     seg-000003.claim-T    claimed by a process of run T (one run: one token, every rank)
+    seg-000003.part-T     segment 3 as run T writes it (renamed to .packets when done)
     final.claim-T         the process of run T that joins the segments into OUTPUT
+    *.T-PID.tmp           a JSON file as process PID of run T writes it (then renamed)
 
 Files are created with an exclusive create (claims) or written beside and renamed into
 place (everything else), so that processes on several machines can share the folder on a
-network file system. Claims of another run (a killed one) count for nothing.
+network file system. Claims and partial files of another run (a killed one) count for
+nothing: a resumed run deletes them (:meth:`WorkFolder.clean_stale`), and the folder goes
+as a whole when the output is complete.
 """
 
 from __future__ import annotations
@@ -55,9 +59,13 @@ def input_identity(path: Path) -> dict[str, Any]:
             "head_sha256": digest.hexdigest()}  # fmt: skip
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` beside ``path`` and rename it into place (readers never see half a file)."""
-    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+def write_json(path: Path, data: dict[str, Any], token: str = "") -> None:
+    """Write ``data`` beside ``path`` and rename it into place (readers never see half a file).
+
+    The file beside is ``<name>.<token>-<pid>.tmp``: a run's ``token`` tells its own from
+    those a killed run left.
+    """
+    partial = path.with_name(f"{path.name}.{token}-{os.getpid()}.tmp")
     with open(partial, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=1)
         handle.flush()
@@ -133,13 +141,21 @@ class WorkFolder:
         self.journal_path = self.path / "journal.json"
 
     def exists(self) -> bool:
+        """True when the folder holds a journal (an unfinished job)."""
         return self.journal_path.exists()
+
+    def remove_if_abandoned(self) -> bool:
+        """Remove a work folder without a journal (a run killed as it created it): True if one was."""
+        if self.path.is_dir() and not self.exists():
+            self.remove()
+            return True
+        return False
 
     def create(self, journal: dict[str, Any]) -> None:
         """A new work folder holding ``journal`` (any old one is removed first)."""
         self.remove()
         self.path.mkdir()
-        write_json(self.journal_path, {"version": JOURNAL_VERSION, **journal})
+        write_json(self.journal_path, {"version": JOURNAL_VERSION, **journal}, self.token)
 
     def journal(self) -> dict[str, Any]:
         """The journal; a clear error when it is missing or not a vidsr journal."""
@@ -181,15 +197,24 @@ class WorkFolder:
     def finish_segment(self, index: int, part: Path, record: dict[str, Any]) -> None:
         """Move a written segment into place, then its record (which marks it done)."""
         os.replace(part, self.segment(index))
-        write_json(self.record_path(index), record)
+        write_json(self.record_path(index), record, self.token)
 
-    def clean_stale(self) -> None:
-        """Remove partial segments and claims left by other runs."""
+    def clean_stale(self) -> list[Path]:
+        """Remove the partial segments, partial JSON files and claims of other runs; those removed."""
+        removed = []
         for path in self.path.glob("*"):
-            stale = ".part-" in path.name or ".claim-" in path.name
-            if stale and not path.name.endswith(f"-{self.token}"):
+            name = path.name
+            if ".part-" in name or ".claim-" in name:
+                stale = not name.endswith(f"-{self.token}")
+            elif name.endswith(".tmp"):
+                stale = not name.rsplit(".", 2)[-2].startswith(f"{self.token}-")
+            else:
+                continue
+            if stale:
                 with contextlib.suppress(OSError):
                     path.unlink()
+                    removed.append(path)
+        return removed
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
