@@ -240,7 +240,7 @@ def test_scale_without_shipped_weights_is_an_error_naming_what_exists(
     assert main(["evaluate", "--data", str(data), "--models", "bicubic,delta", "--scale", "2", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("vidsr: error: delta has no shipped weights for x2 BI (shipped: x4 BI, x4 BD); ")
+    assert err.startswith("vidsr: error: delta has no shipped weights for x2 BI (shipped: x4 BI, x4 BD, x4 REAL); ")
     assert "use --scale 4, --models bicubic, --no-pretrained (untrained) or --weights FILE" in err
     assert main(["evaluate", "--data", str(data), "--models", "fsrcnn", "--degradation", "bd", "--quiet"]) == 2
     assert "fsrcnn has no shipped weights for x4 BD (shipped: x4 BI); use --degradation bi" in capsys.readouterr().err
