@@ -54,7 +54,8 @@ def weights_for(names: list[str], spec: str | None) -> dict[str, object]:
     weights = parse_weights(spec, names)
     if "*" in weights:
         try:
-            trained = [name for name in names if any(True for _ in model_class(split_spec(name, 'bi')[0])().parameters())]
+            classes = {name: model_class(split_spec(name, "bi")[0]) for name in names}
+            trained = [name for name in names if any(True for _ in classes[name]().parameters())]
         except ImportError as error:
             raise VidsrError(f"a model in --models is not available in this installation ({error})") from None
         if len(trained) != 1:
