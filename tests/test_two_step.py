@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_streaming import stream
 from test_training_helpers import make_clips, tiny_overrides
 
 from vidsr.errors import VidsrError
@@ -120,15 +121,9 @@ def test_streaming_equals_the_whole_clip(name, sizes):
     lr = torch.rand(1, 10, 3, 7, 9, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         whole = model(lr)
-        streamer = model.streamer()
-        parts, start, index = [], 0, 0
-        while start < lr.shape[1]:
-            size = sizes[index % len(sizes)]
-            parts.append(streamer.push(lr[:, start : start + size]))
-            start, index = start + size, index + 1
-        parts.append(streamer.flush())
+        streamed = stream(model, lr, sizes)
     assert whole.shape == (1, 10, 3, 28, 36)
-    torch.testing.assert_close(torch.cat(parts, dim=1), whole, rtol=0, atol=1e-5)
+    torch.testing.assert_close(streamed, whole, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", NAMES)
