@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -18,8 +19,11 @@ from vidsr.models.delta import Delta
 from vidsr.models.facts import macs_per_lr_pixel
 from vidsr.models.flow import Flow, FlowEstimator, warp
 from vidsr.models.layers import RecurrentState, count_parameters
+from vidsr.models.weights import load_weights, save_weights
 from vidsr.training.config import load_config
+from vidsr.training.data import Clip
 from vidsr.training.distributed import DistContext
+from vidsr.training.flow_pretrain import explained_motion, pretrain_flow
 from vidsr.training.logbook import read_metrics
 from vidsr.training.losses import flow_smoothness, warping_loss
 from vidsr.training.trainer import Trainer
@@ -132,12 +136,13 @@ def test_flow_is_at_most_400k_parameters_and_builds_on_delta():
     model = create("flow", 4, pretrained=False)
     params = count_parameters(model)
     assert params <= 400_000, params
-    assert params == count_parameters(Delta(4, 48, 5)) + count_parameters(model.flow)
+    assert params == count_parameters(Delta(4)) + count_parameters(model.flow)  # delta's own shape
     assert isinstance(model, Delta)  # delta's encode, init_hidden, core, warm-up: reused, not copied
     assert type(model).encode is Delta.encode and type(model).init_hidden is Delta.init_hidden
     assert model.warmup == Delta.warmup and model.core.feedback is not None
     macs = macs_per_lr_pixel(model)
-    assert params * 0.8 < macs < params * 1.2, macs  # each weight about once per LR pixel
+    flow_macs = macs - macs_per_lr_pixel(Delta(4))  # pyramid levels run at 1, 1/4, 1/16, 1/64 of the pixels
+    assert count_parameters(model.flow) / 4 * 1.3 < flow_macs < count_parameters(model.flow) / 4 * 1.4, flow_macs
 
 
 def test_alignment_moves_the_state_and_the_previous_output_with_the_flow():
@@ -196,7 +201,7 @@ def test_zero_flow_untrained_flow_model_computes_exactly_delta():
     """Its flow layers start at zero: an untrained flow is delta with the same weights."""
     torch.manual_seed(0)
     model = create("flow", 2, pretrained=False)
-    delta = Delta(2, 48, 5)
+    delta = Delta(2)
     delta.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("flow.")})
     generator = torch.Generator().manual_seed(3)
     with torch.no_grad():
@@ -205,6 +210,24 @@ def test_zero_flow_untrained_flow_model_computes_exactly_delta():
                                                            generator=torch.Generator().manual_seed(5)) * 0.05)
         lr = torch.rand(1, 5, 3, 8, 8, generator=generator)
         torch.testing.assert_close(model(lr), delta(lr), rtol=0, atol=1e-6)
+
+
+def test_delta_weights_start_a_flow_model_that_computes_exactly_that_delta(tmp_path: Path):
+    """``model.init_weights`` of a flow run may be delta's weights (adapt_init_state)."""
+    torch.manual_seed(1)
+    delta = Delta(2)
+    with torch.no_grad():
+        delta.core.head.conv.weight.normal_(0, 0.05)
+        delta.core.feedback.weight.normal_(0, 0.05)
+    path = save_weights(delta, tmp_path / "delta.safetensors")
+    model = create("flow", 2, pretrained=False)
+    with pytest.raises(VidsrError, match="do not fit"):
+        load_weights(model, path)  # without warm_start: a strict load of another model's weights
+    load_weights(model, path, warm_start=True)
+    lr = torch.rand(1, 5, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(lr), delta.eval()(lr), rtol=0, atol=1e-6)
+        assert delta.core.head.conv.weight.abs().max() > 0  # not two bicubic outputs
 
 
 # --- training with the auxiliary loss ------------------------------------------------------------
@@ -255,3 +278,56 @@ def test_flow_configs_set_the_auxiliary_loss(name: str):
     assert config.model.name == "flow" and config.loss.warp_weight > 0
     assert (config.data.window, config.data.chunk, config.data.gt_patch) == (30, 10, 256)
     assert config.data.degradation == name[-2:]
+    assert config.model.init_weights == f"src/vidsr/weights/delta_x4_{name[-2:]}.safetensors"
+
+
+# --- the flow network pre-trained alone (vidsr.training.flow_pretrain) --------------------------
+
+
+def _moving_texture_clip(frames: int = 6, size: int = 32, dx: float = 1.5) -> Clip:
+    """LR frames of a smooth texture moving ``dx`` LR pixels right per frame."""
+    lr = torch.cat([smooth_image(size, size, t * dx, 0.0) for t in range(frames)])
+    lr = (lr.float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
+    return Clip("moving", np.zeros((frames, 4 * size, 4 * size, 3), np.uint8), lr)
+
+
+def test_pretraining_the_flow_alone_learns_the_motion_and_touches_nothing_else():
+    torch.manual_seed(0)
+    model = create("flow", 4, pretrained=False)
+    clip = _moving_texture_clip()
+    lr = torch.from_numpy(clip.lr).permute(0, 3, 1, 2).float() / 255
+    before = explained_motion(model, lr)
+    assert abs(before["explained"]) < 1e-6 and before["flow_mean"] == 0  # a zero flow explains nothing
+    rest = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("flow.")}
+    losses = pretrain_flow(model, [clip], steps=150, batch=4, patch=24, lr=3e-3, progress=False)
+    after = explained_motion(model, lr)
+    assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10]), losses
+    assert after["explained"] > 0.3 and 0.75 < after["flow_mean"] < 2.25, after  # about 1.5 LR pixels
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in rest.items())
+
+
+def test_the_pretraining_command_writes_the_whole_model_and_a_card_that_export_reads(
+        clips_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture):
+    from vidsr.training import flow_pretrain
+    from vidsr.training.export import earlier_stages
+
+    torch.manual_seed(0)
+    delta = Delta(4)
+    with torch.no_grad():
+        delta.core.head.conv.weight.normal_(0, 0.05)
+    delta_path = save_weights(delta, tmp_path / "delta.safetensors")
+    config = tmp_path / "flow.yaml"
+    config.write_text("model:\n  name: flow\n")
+    out = tmp_path / "pre.safetensors"
+    overrides = [item for item in tiny_overrides(clips_dir, tmp_path / "run") if not item.startswith("model.name")]
+    assert flow_pretrain.main(["--config", str(config), "--out", str(out), "--steps", "3", "--batch", "2",
+                               "--patch", "8", *overrides, f"model.init_weights={delta_path}"]) == 0
+    printed = capsys.readouterr().out
+    assert "before: " in printed and "after: " in printed and "explained" in printed
+    model = create("flow", 4, weights=out)
+    assert model.flow.levels[0][-1].weight.abs().max() > 0  # the flow network was trained
+    for key, value in delta.state_dict().items():  # the rest is delta, unchanged
+        assert torch.equal(model.state_dict()[key], value), key
+    stages = earlier_stages(str(out))
+    assert [stage["weights"] for stage in stages] == [str(delta_path), str(out)]
+    assert stages[-1]["step"] == 3 and stages[-1]["samples_seen"] == 6 and "flow_pretrain" in stages[-1]["command"]

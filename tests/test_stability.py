@@ -32,7 +32,7 @@ def sky(script) -> dict[str, tuple]:
     return clips
 
 
-SHIPPED = [(name, kind) for name in ("delta", "five_parallel")
+SHIPPED = [(name, kind) for name in ("delta", "five_parallel", "flow", "two_step")
            for scale, kind in shipped_weights(name) if scale == 4]
 
 

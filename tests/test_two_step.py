@@ -228,3 +228,44 @@ def test_two_step_configs_load():
         config = load_config(root / f"{name}_x4_bi.yaml")
         assert config.model.name == name and config.data.colour == 0
         assert (config.data.window, config.data.chunk, config.data.gt_patch) == (30, 10, 256)
+
+
+@pytest.mark.parametrize("name, one_step", [("two_step", Delta), ("two_step_five_parallel", FiveParallel)])
+def test_one_step_weights_start_step_2_and_the_model_starts_as_its_step_1(name, one_step, clips_dir: Path,
+                                                                           tmp_path: Path):
+    """``model.init_weights`` may be the one-step model's weights: step 2 takes them (first
+    layer spread over the sub-pixel phases, head zeroed), step 1 stays the shipped fsrcnn."""
+    torch.manual_seed(0)
+    source = one_step(4)
+    with torch.no_grad():
+        source.core.head.conv.weight.normal_(0, 0.05)
+    path = save_weights(source, tmp_path / "one_step.safetensors")
+    config = load_config(None, _overrides(clips_dir, tmp_path / "run", tmp_path / "cache", name,
+                                          **{"model.init_weights": str(path)}))
+    model = Trainer(config, DistContext(), tmp_path / "run", None, quiet=True).model
+    assert_step1_is_the_shipped_fsrcnn(model.state_dict())
+    state = model.state_dict()
+    for key, value in source.state_dict().items():
+        if key.startswith("core.trunk.") or key.startswith("core.temporal."):
+            assert torch.equal(state[f"step2.{key}"], value), key
+    assert not state["step2.core.head.conv.weight"].any()
+    first = "features.0.weight" if one_step is Delta else "stacks.0.weight"
+    spread = state[f"step2.{first}"].unflatten(1, (3, 16)).sum(dim=2)  # phases of a channel add up
+    kernel = spread.shape[-1]
+    crop = (source.state_dict()[first].shape[-1] - kernel) // 2
+    torch.testing.assert_close(spread, source.state_dict()[first][..., crop:crop + kernel, crop:crop + kernel])
+    lr = torch.rand(1, 6, 3, 8, 8, generator=torch.Generator().manual_seed(4)) * 0.8 + 0.1
+    with torch.no_grad():
+        out, step1 = model.eval()(lr), model.step1_frames(lr)
+    inside = (step1 > 1 / 32) & (step1 < 1 - 1 / 32)  # five_parallel's soft clamp bends outside
+    torch.testing.assert_close(out[inside], step1[inside], rtol=0, atol=1e-6)
+
+
+def test_the_shipped_two_step_weights_carry_the_shipped_fsrcnn_as_step_1():
+    """Step 1 stayed frozen through the shipped run: the file holds fsrcnn bit for bit."""
+    shipped = pretrained_path("two_step", 4, "bi")
+    if not shipped.is_file():
+        pytest.skip("no shipped two_step x4 BI weights")
+    assert_step1_is_the_shipped_fsrcnn(load_file(str(shipped)))
+    model = create("two_step", 4, pretrained=True)
+    assert_step1_is_the_shipped_fsrcnn(model.state_dict())

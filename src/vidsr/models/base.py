@@ -70,6 +70,13 @@ class VSRModel(nn.Module):
                 module.lr_grid = grid
         return self
 
+    def adapt_init_state(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Weights of a related model -> weights of this one, for a warm start
+        (``model.init_weights`` of a training run). The default expects this model's own
+        weights; :class:`~vidsr.models.flow.Flow` and :class:`~vidsr.models.two_step.TwoStep`
+        also start from the one-step model they build on."""
+        return state
+
     def upsample_base(self, lr: Tensor) -> Tensor:
         """The bicubic base frame(s) the network's residual is added to, on :attr:`lr_grid`."""
         return bicubic_upsample(lr, self.scale, self.lr_grid)

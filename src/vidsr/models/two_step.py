@@ -22,6 +22,11 @@ video goes through the same two steps. Here:
   frame instead of a bicubic base. The LR frame is not fed separately: the step-1 frame
   (bicubic + FSRCNN's residual) already carries it. Step 2's head starts at zero, so an
   untrained two-step model outputs exactly its step 1.
+* **Step 2 may start from the shipped one-step model** (``model.init_weights`` set to
+  ``delta_x4_bi``: :meth:`TwoStep.adapt_init_state`): its trained recurrent core carries
+  over unchanged, its first layer is spread over the sub-pixel phases it now reads, and its
+  head restarts at zero, so training starts from step 1's output with features that
+  already know video, instead of from nothing.
 * **Step 1 runs once per training frame.** For training, step 1 is run over every whole
   training clip once and its frames are cached (``data.lr_cache``, keyed by the sha-256 of
   step 1's weights and of the clip's LR frames: :meth:`TwoStep.precompute_key`); the
@@ -167,6 +172,32 @@ class TwoStep(VSRModel):
             return unfold_time(self.step1.upscale(fold_time(lr).float()), lr.shape[0])
 
     # -- the training hooks (see vidsr.training.trainer) --------------------------------
+
+    def adapt_init_state(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
+        """A one-step model's weights (``delta`` for ``two_step``, ``five_parallel`` for
+        ``two_step_five_parallel``) start step 2; step 1 keeps its own (frozen) weights.
+
+        The first layer read the LR frame (3 channels); it now reads the step-1 frame's
+        ``s*s`` sub-pixel phases of each channel, whose mean is about that LR frame, so each
+        weight is spread over its channel's phases (divided by ``s*s``). The head is zeroed:
+        the warm-started model outputs exactly its step 1, with step 2's trained features
+        ready for the head to learn from.
+        """
+        if any(key.startswith(("step1.", "step2.")) for key in state):
+            return state
+        phases = self.scale * self.scale
+        first = "features.0.weight" if "features.0.weight" in state else "stacks.0.weight"
+        adapted = dict(state)
+        if first in adapted and adapted[first].shape[1] == 3:
+            weight = adapted[first].repeat_interleave(phases, dim=1) / phases
+            kernel = self.state_dict()[f"step2.{first}"].shape[-1]
+            crop = (weight.shape[-1] - kernel) // 2  # five_parallel's 5x5 -> the refiner's 3x3
+            adapted[first] = weight[..., crop : crop + kernel, crop : crop + kernel] if crop > 0 else weight
+        for key in ("core.head.conv.weight", "core.head.conv.bias"):
+            if key in adapted:
+                adapted[key] = torch.zeros_like(adapted[key])
+        own = {key: value for key, value in self.state_dict().items() if key.startswith("step1.")}
+        return {**own, **{f"step2.{key}": value for key, value in adapted.items()}}
 
     def precompute_key(self) -> str:
         """What the cached step-1 frames depend on, besides the LR frames: step 1's weights."""

@@ -12,13 +12,16 @@ from torch import nn
 from vidsr.errors import VidsrError
 
 
-def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False) -> nn.Module:
+def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
+                 warm_start: bool = False) -> nn.Module:
     """Load ``path`` into ``model``: a ``.safetensors`` file or a training checkpoint.
 
     Checkpoints are read with ``torch.load(weights_only=True)``; their weights sit under
     the ``"model"`` key. Mismatched keys or shapes raise :class:`VidsrError`. The LR grid
     the weights were trained for (safetensors metadata ``lr_grid``, or the checkpoint's
     training degradation) is applied with ``set_lr_grid`` unless ``keep_grid``.
+    ``warm_start``: the weights may be those of a related model, mapped by the model's
+    ``adapt_init_state`` (e.g. delta's weights starting a ``flow`` or ``two_step`` run).
     """
     path = Path(path)
     if not path.is_file():
@@ -39,6 +42,8 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False) ->
         raise
     except Exception as error:  # corrupt or foreign file
         raise VidsrError(f"cannot read weights from {path}: {error}") from error
+    if warm_start and hasattr(model, "adapt_init_state"):
+        state = model.adapt_init_state(state)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

@@ -383,6 +383,21 @@ class ValClip:
     gt: np.ndarray
 
 
+def held_out_views(
+    train_dir: str | Path, names: Sequence[str], scale: int, degradation: str, crop: int | None,
+    max_frames: int | None, cache_dir: str | Path | None = None, sigma: float = 1.6,
+) -> list[ValClip]:
+    """The validation views of clips ``names`` of ``train_dir`` as a training run makes them
+    (LR from ``degradation``, cached in ``cache_dir``); a missing clip is a :class:`VidsrError`."""
+    folders = discover_clips([train_dir])
+    missing = [name for name in names if name not in folders]
+    if missing:
+        raise VidsrError(f"no clip {', '.join(missing)} in {train_dir}")
+    cache = Path(cache_dir).expanduser() if cache_dir else None
+    clips = [load_clip(name, folders[name], scale, degradation, sigma, cache) for name in names]
+    return validation_clips(clips, scale, crop, max_frames)
+
+
 def validation_clips(
     clips: Sequence[Clip], scale: int, crop: int | None, max_frames: int | None
 ) -> list[ValClip]:

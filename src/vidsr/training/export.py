@@ -33,7 +33,8 @@ def choose_checkpoint(run_dir: Path, which: str = "auto") -> Path:
     raise VidsrError(f"no {' or '.join(names)} in {run_dir}: has the run saved a checkpoint yet?")
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """Seconds as ``"1h 02m 03s"``, the model cards' format."""
     hours, rest = divmod(int(round(seconds)), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}h {minutes:02d}m {secs:02d}s"
@@ -65,7 +66,7 @@ def earlier_stages(init_weights: str | None, depth: int = 0) -> list[dict[str, A
             "gt_patch": config["data"]["gt_patch"],
             "degradation": config["data"]["degradation"],
             "training_time_s": round(elapsed, 1),
-            "training_time": _duration(elapsed),
+            "training_time": duration_text(elapsed),
             "command": " ".join(env.get("command", [])) or None,
         })
         earlier = earlier_stages(config["model"].get("init_weights"), depth + 1)
@@ -97,7 +98,7 @@ def model_card(checkpoint: dict[str, Any], checkpoint_path: Path, weights: Path,
         "steps_planned": train["steps"],
         "samples_seen": checkpoint.get("samples"),
         "training_time_s": round(float(checkpoint.get("elapsed_s", 0.0)), 1),
-        "training_time": _duration(float(checkpoint.get("elapsed_s", 0.0))),
+        "training_time": duration_text(float(checkpoint.get("elapsed_s", 0.0))),
         "data": {
             "train_dirs": data["train_dirs"],
             "train_clips": checkpoint.get("train_clips"),
@@ -130,7 +131,7 @@ def model_card(checkpoint: dict[str, Any], checkpoint_path: Path, weights: Path,
         card["sigma"] = data["sigma"]
     total = card["training_time_s"] + sum(s.get("training_time_s", 0.0) for s in card["initialised_from"])
     card["total_training_time_s"] = round(total, 1)
-    card["total_training_time"] = _duration(total)
+    card["total_training_time"] = duration_text(total)
     if best:
         card["validation"] = {
             "step": best["step"],

@@ -266,8 +266,10 @@ class Trainer:
         data = config.data
         self.model = build_model(config.model.name, config.model.scale, data.degradation).to(self.device)
         if config.model.init_weights and checkpoint is None:
-            # BI weights may start a BD run: the base stays on this run's grid.
-            load_weights(self.model, Path(config.model.init_weights).expanduser(), keep_grid=True)
+            # BI weights may start a BD run: the base stays on this run's grid. A related
+            # model's weights may start this one (delta -> flow, two_step: adapt_init_state).
+            load_weights(self.model, Path(config.model.init_weights).expanduser(), keep_grid=True,
+                         warm_start=True)
         self.optimizer = make_optimizer(self.model.parameters(), config.optim)
         self.scheduler = make_scheduler(self.optimizer, config.schedule, config.train.steps)
         self.scaler = self.precision.make_scaler()
