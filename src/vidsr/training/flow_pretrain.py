@@ -41,6 +41,7 @@ from tqdm import tqdm
 from vidsr.errors import VidsrError
 from vidsr.models import create
 from vidsr.models.flow import Flow, warp
+from vidsr.models.layers import luma
 from vidsr.models.weights import load_weights, save_weights
 from vidsr.training.config import Config, load_config
 from vidsr.training.data import (
@@ -53,13 +54,6 @@ from vidsr.training.data import (
 from vidsr.training.export import duration_text, earlier_stages
 from vidsr.training.losses import flow_smoothness, warping_loss
 
-LUMA = (65.481, 128.553, 24.966)  # BT.601 Y of [0, 1] RGB, 0-255 scale
-
-
-def luma(frames: torch.Tensor) -> torch.Tensor:
-    """``(B, 3, h, w)`` RGB in [0, 1] -> ``(B, h, w)`` Y on the 0-255 scale (no offset)."""
-    return sum(weight * frames[:, index] for index, weight in enumerate(LUMA))
-
 
 def explained_motion(model: Flow, lr: torch.Tensor) -> dict[str, float]:
     """How much of the difference between consecutive frames ``lr`` ``(T, 3, h, w)`` the flow
@@ -70,8 +64,8 @@ def explained_motion(model: Flow, lr: torch.Tensor) -> dict[str, float]:
         for t in range(1, len(lr)):
             previous, current = lr[t - 1 : t], lr[t : t + 1]
             flow = model.flow(current, previous)
-            plain.append((luma(current) - luma(previous)).abs().mean().item())
-            warped.append((luma(current) - luma(warp(previous, flow))).abs().mean().item())
+            plain.append(255 * (luma(current) - luma(previous)).abs().mean().item())  # Y, 0-255 scale
+            warped.append(255 * (luma(current) - luma(warp(previous, flow))).abs().mean().item())
             lengths.append(flow.norm(dim=1).flatten())
     length = torch.cat(lengths)
     no_warp, with_warp = float(np.mean(plain)), float(np.mean(warped))
