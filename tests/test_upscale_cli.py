@@ -186,7 +186,9 @@ def test_unreadable_frame_in_folder_stops_there(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory) -> Path:
-    return write_video(tmp_path_factory.mktemp("long") / "long.mp4", pattern_frames(300, 48, 64))
+    # Long enough that no machine finishes it within the test's wait: 300 frames took under
+    # a second on a quiet 2-core machine and the interrupt came too late (a flaky pass/fail).
+    return write_video(tmp_path_factory.mktemp("long") / "long.mp4", pattern_frames(3000, 48, 64))
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -196,7 +198,9 @@ def test_interrupt_leaves_no_output(long_clip, tmp_path, signum):
     out_dir.mkdir()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "vidsr", "upscale", str(source), str(out_dir / "result.mp4"), "-q"],
+        # one pass (--segment-frames 0): a segmented job keeps its work folder for --resume
+        [sys.executable, "-m", "vidsr", "upscale", str(source), str(out_dir / "result.mp4"), "-q",
+         "--segment-frames", "0"],
         stderr=subprocess.PIPE,
         env=env,
     )
@@ -205,6 +209,7 @@ def test_interrupt_leaves_no_output(long_clip, tmp_path, signum):
         time.sleep(0.05)  # wait until the temporary output exists
     assert process.poll() is None, "finished before it could be interrupted"
     time.sleep(0.3)
+    assert process.poll() is None, "finished before it could be interrupted"
     process.send_signal(signum)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
