@@ -203,6 +203,9 @@ def test_interrupt_leaves_no_output(long_clip, tmp_path, signum):
          "--segment-frames", "0"],
         stderr=subprocess.PIPE,
         env=env,
+        # A test run started in the background (nohup ... &, CI) inherits SIGINT ignored, and
+        # Python keeps it ignored: restore the default so the child sees Ctrl-C as a user would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not any(out_dir.iterdir()) and time.monotonic() < deadline and process.poll() is None:
