@@ -65,6 +65,7 @@ CONFIGS = [  # (label, backend, precision); "eager" is the pre-backend reference
     ("onnxruntime fp32", "onnxruntime", "fp32"),
     ("openvino fp32", "openvino", "fp32"),
     ("openvino bf16", "openvino", "bf16"),
+    ("openvino int8", "openvino", "int8"),  # opt-in (NNCF; its calibration is outside the timing)
     ("auto", "auto", "auto"),
 ]
 PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]
@@ -247,7 +248,7 @@ def bench_models(names, sizes, frames: int, peaks: dict, configs, note) -> list[
             rows.append({"model": name, "size": [height, width], "config": label, "skipped": "not installed"})
             continue
         row = bench_row(model, name, (height, width), frames, label, backend, precision, note)
-        if "skipped" not in row and trained:
+        if "skipped" not in row and trained and row["precision"] in peaks["peak_macs_per_s"]:
             row["share_of_peak"] = row["gmacs_per_s"] * 1e9 / peaks["peak_macs_per_s"][row["precision"]]
         rows.append(row)
     add_ratios(rows)
@@ -283,7 +284,7 @@ def bench_row(model, name: str, size: tuple[int, int], frames: int, label: str, 
     used = getattr(getattr(runner, "chosen", None) or runner, "precision", "fp32")
     return {
         "model": name, "size": [height, width], "config": label, "backend": runner.describe(),
-        "precision": "bf16" if used == "bf16" else "fp32", "ms": seconds * 1e3, "fps": 1 / seconds,
+        "precision": used if used in ("bf16", "int8") else "fp32", "ms": seconds * 1e3, "fps": 1 / seconds,
         "peak_mib": peak_mib(), "rss_before_mib": before, "gmacs_per_s": macs / seconds / 1e9,
         "macs_per_frame": macs,
     }  # fmt: skip

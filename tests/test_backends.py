@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 
 import pytest
 import torch
@@ -282,3 +283,44 @@ def test_upscale_keeps_frame_count_and_timestamps_with_every_backend(backend, tm
                         quiet=True, on_warning=lambda message: None)  # fmt: skip
     got, original = probe(folder / f"{backend}.mp4", decode_rgb=False), probe(source, decode_rgb=False)
     assert out.frames == len(pts) and got.times == original.times
+
+
+HAS["nncf"] = importlib.util.find_spec("nncf") is not None
+needs_int8 = pytest.mark.skipif(not (HAS["openvino"] and HAS["nncf"]), reason="openvino and nncf (vidsr[int8]) needed")
+
+
+@needs_int8
+def test_int8_is_calibrated_once_close_to_fp32_and_streams_like_whole_clip(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDSR_ONNX_CACHE", str(tmp_path))
+    model = create("delta")
+    lr = clip(frames=9, height=24, width=32)
+    with torch.inference_mode():
+        expected = model(lr).clamp(0, 1)
+    runner = make_backend(model, "openvino", "cpu", "int8")
+    assert runner.describe().startswith("openvino int8")
+    whole = stream(runner, lr, chunk=lr.shape[1])
+    ir = sorted(tmp_path.glob("delta-24x32-openvino-*/int8-v1/*.xml"))
+    assert [p.name for p in ir] == ["cell.xml", "encode.xml"]  # quantized graphs cached beside the export
+    stamps = [p.stat().st_mtime_ns for p in ir]
+    again = make_backend(model, "openvino", "cpu", "int8")
+    parts = stream(again, lr, chunk=4)
+    assert [p.stat().st_mtime_ns for p in ir] == stamps  # no second calibration
+    assert whole.shape == parts.shape == expected.shape
+    assert (whole - parts).abs().max() <= 1e-5
+    mse = (whole.clamp(0, 1) - expected).square().mean().item()
+    assert 0 < mse and -10 * math.log10(mse) > 30  # quantized: close (32 dB on noise, never calibrated on), not equal
+
+
+def test_int8_is_opt_in_openvino_only_and_names_its_remedies(monkeypatch):
+    import vidsr.backends.int8 as int8
+
+    with pytest.raises(BackendUnavailable, match="openvino backend .* only"):
+        make_backend(create("delta"), "torch", "cpu", "int8")
+    with pytest.raises(BackendUnavailable, match="no network to quantize"):
+        make_backend(create("bicubic"), "openvino", "cpu", "int8")
+    runner = make_backend(create("delta"), "auto", "cpu", "auto")
+    assert all(precision != "int8" for _, precision in runner.candidates)  # auto never quantizes
+    if HAS["openvino"]:
+        monkeypatch.setattr(int8, "nncf_installed", lambda: False)
+        with pytest.raises(BackendUnavailable, match=r"needs the nncf package.*pip install.*vidsr\[int8\]"):
+            make_backend(create("delta"), "openvino", "cpu", "int8")

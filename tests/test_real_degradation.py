@@ -285,3 +285,23 @@ def test_real_variants_share_the_gt_and_draw_other_degradations(tmp_path: Path) 
     assert len(list(cache.iterdir())) == 3
     with pytest.raises(VidsrError, match="real_variants"):
         config_from_dict({"data": {"degradation": "real", "real_variants": 0}})
+
+
+def test_the_share_of_plain_clips_is_a_setting_that_changes_only_plain(tmp_path: Path) -> None:
+    default = [clip_params(5, f"clip{i}") for i in range(300)]
+    mostly = [clip_params(5, f"clip{i}", plain_prob=0.9) for i in range(300)]
+    share = sum(p.plain for p in mostly) / len(mostly)
+    assert abs(share - 0.9) < 0.06
+    for a, b in zip(default, mostly, strict=True):  # the rest of each draw is the same
+        assert dataclasses.replace(a, plain=False) == dataclasses.replace(b, plain=False)
+        assert b.plain or not a.plain  # a larger share only turns clips plain
+    folder = tmp_path / "train" / "swan"
+    for index, frame in enumerate(moving_clip(frames=4)):
+        write_frame(folder / f"{index:05d}.png", frame)
+    cache = tmp_path / "cache"
+    training_data.load_clip("swan", folder, 4, "real", 1.6, cache, seed=3)
+    training_data.load_clip("swan", folder, 4, "real", 1.6, cache, seed=3, plain_prob=1.0)
+    assert len(list(cache.iterdir())) == 2  # cached apart
+    assert config_from_dict({"data": {"real_plain_prob": 0.8}}).data.real_plain_prob == 0.8
+    with pytest.raises(VidsrError, match="real_plain_prob"):
+        config_from_dict({"data": {"degradation": "real", "real_plain_prob": 1.5}})

@@ -77,7 +77,8 @@ def make_backend(
 ) -> Backend:
     """``model`` ready for inference with backend ``name`` (auto, torch, onnxruntime, openvino).
 
-    ``device`` defaults to the model's; ``precision`` is auto, fp32, bf16 or fp16. A backend
+    ``device`` defaults to the model's; ``precision`` is auto, fp32, bf16, fp16 or int8
+    (openvino only, opt-in: :mod:`vidsr.backends.int8`). A backend
     that cannot run here (its package missing, a precision it lacks) raises
     :class:`BackendUnavailable` with a one-line remedy; ``auto`` never does, it leaves such
     backends out, with a ``note`` when one fails. A :class:`Backend` given as ``model`` is
@@ -100,6 +101,12 @@ def make_backend(
         raise VidsrError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
     where = resolve_device(device) if device is not None else model_device(model)
     model = model.eval().to(where)
+    if precision == "int8":  # opt-in, never auto's choice: openvino's NNCF-quantized graphs
+        if name not in ("auto", "openvino") or where.type != "cpu":
+            raise BackendUnavailable("--precision int8 runs on the openvino backend (CPU) only; use --backend openvino")
+        if not any(True for _ in model.parameters()):
+            raise BackendUnavailable(f"{type(model).__name__} has no network to quantize; use --precision fp32")
+        return _build(model, "openvino", where, "int8", **options)
     resolved = resolve_precision(precision, where)
     if resolved == "fp16" and where.type == "cpu":
         raise BackendUnavailable("fp16 runs on CUDA only; use --precision bf16 or fp32 on the CPU")

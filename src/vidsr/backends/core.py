@@ -19,7 +19,7 @@ from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel
 
 BACKENDS = ("torch", "onnxruntime", "openvino")  # what --backend names, besides auto
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")  # int8: openvino only, opt-in
 # The PyPI packages each graph backend needs: its runtime, and onnx for the export (pinned in
 # constraints.txt; the `fast` extra, which `make demo` and `make test` install).
 PACKAGES = {"onnxruntime": ("onnxruntime", "onnx"), "openvino": ("openvino", "onnx")}

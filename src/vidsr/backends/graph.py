@@ -11,8 +11,8 @@ the bicubic base starts the graph's explicit ``previous`` state.
 
 from __future__ import annotations
 
+import json
 import os
-
 from typing import Any
 
 import numpy as np
@@ -184,10 +184,13 @@ class _OvCompiled(Compiled):
     state) crosses as bf16, which the plugin computes in anyway: half the bytes to stack and
     copy, and no conversions at its inputs and outputs. ``lr`` and ``sr`` stay float32."""
 
-    def __init__(self, core: Any, export: Export, config: dict[str, Any], bf16: bool) -> None:
+    def __init__(
+        self, core: Any, export: Export, config: dict[str, Any], bf16: bool, graphs: tuple[Any, Any] | None = None,
+    ) -> None:  # fmt: skip
         self.bf16 = bf16
-        self._encode = self._compile(core, export.encode, config, (), ("encoded",))
-        self._cell = self._compile(core, export.cell, config, ("window", *export.state_inputs), export.state_outputs)
+        encode, cell = graphs or (export.encode, export.cell)  # (INT8: the quantized IRs instead of the ONNX)
+        self._encode = self._compile(core, encode, config, (), ("encoded",))
+        self._cell = self._compile(core, cell, config, ("window", *export.state_inputs), export.state_outputs)
 
     def _compile(self, core: Any, path: Any, config: dict[str, Any], inputs: tuple, outputs: tuple) -> Any:
         model = core.read_model(str(path))
@@ -226,24 +229,29 @@ class _OvCompiled(Compiled):
 
 
 class OpenVINOBackend(GraphBackend):
-    """OpenVINO's CPU plugin, fp32 or bf16 (bf16 only on CPUs with native bf16)."""
+    """OpenVINO's CPU plugin, fp32 or bf16 (bf16 only on CPUs with native bf16), or INT8
+    (opt-in, NNCF post-training quantization: :mod:`vidsr.backends.int8`)."""
 
     name = "openvino"
-    precisions = ("fp32", "bf16")
+    precisions = ("fp32", "bf16", "int8")
 
     def __init__(self, model: VSRModel, device: torch.device, precision: str, **options: Any) -> None:
         if missing_packages(self.name):
             raise missing_package(self.name)
         import openvino
-        if precision not in ("fp32", "bf16"):
-            raise BackendUnavailable(f"the openvino backend runs fp32 or bf16 on the CPU, not {precision}")
+        if precision not in self.precisions:
+            raise BackendUnavailable(f"the openvino backend runs fp32, bf16 or int8 on the CPU, not {precision}")
+        if precision == "int8":
+            from vidsr.backends.int8 import require_nncf
+
+            require_nncf()
         self.core = openvino.Core()
         if precision == "bf16" and "BF16" not in self.core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
             raise BackendUnavailable("this CPU has no native bf16 for openvino; use --precision fp32")
         super().__init__(model, device, precision, **options)
         from vidsr.backends.export import cache_root
 
-        self.config = {
+        self.config = {  # (int8: what NNCF leaves in float runs in fp32)
             "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
             "INFERENCE_NUM_THREADS": self.threads,
             "PERFORMANCE_HINT": "LATENCY",
@@ -255,4 +263,32 @@ class OpenVINOBackend(GraphBackend):
         }
 
     def compile(self, export: Export) -> Compiled:
+        if self.precision == "int8":
+            return self._compile_int8(export)
         return _OvCompiled(self.core, export, self.config, self.precision == "bf16")
+
+    def _compile_int8(self, export: Export) -> Compiled:
+        """The quantized graphs (calibrated on first use, then cached beside the export)."""
+        from vidsr.backends import int8
+
+        folder = export.folder / int8.VERSION
+        encode, cell = folder / "encode.xml", folder / "cell.xml"
+        if not (encode.is_file() and cell.is_file()):
+            height, width = json.loads((export.folder / "meta.json").read_text())["size"]
+            recorder = int8.Recorder(_OvCompiled(self.core, export, self.config, bf16=False))
+            self._compiled[(height, width)] = recorder  # the calibration streams through it
+            try:
+                int8.record(lambda clip: _stream_all(GraphModel(self), clip), recorder, height, width)
+            finally:
+                del self._compiled[(height, width)]
+            int8.quantize(export.encode, recorder.encodes, encode)
+            int8.quantize(export.cell, recorder.cells, cell)
+        return _OvCompiled(self.core, export, self.config, bf16=False, graphs=(encode, cell))
+
+
+def _stream_all(model: GraphModel, clip: Tensor) -> None:
+    """Run ``model`` over the whole ``clip`` (outputs dropped)."""
+    streamer = model.streamer()
+    with torch.inference_mode():
+        streamer.push(clip)
+        streamer.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 BACKEND_CHOICES = ("auto", "torch", "onnxruntime", "openvino")
-PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16", "int8")
 
 
 def add_backend_options(parser: argparse.ArgumentParser, backend: str = "auto", precision: str = "auto") -> None:
@@ -19,5 +19,6 @@ def add_backend_options(parser: argparse.ArgumentParser, backend: str = "auto", 
     parser.add_argument(
         "--precision", default=precision, choices=PRECISION_CHOICES,
         help="auto: bf16 on CPUs with native bf16 (AVX512-BF16/AMX) and on GPUs that have it, fp16 on other "
-             f"GPUs, fp32 elsewhere (default {precision})",
+             "GPUs, fp32 elsewhere; int8: openvino only, opt-in, NNCF-calibrated once per model and frame size "
+             f"(pip install vidsr[int8]) (default {precision})",
     )  # fmt: skip

@@ -441,9 +441,9 @@ class RealParams:
         return params
 
 
-def draw_params(rng: np.random.Generator) -> RealParams:
-    """Draw one clip's degradation (module table)."""
-    plain = bool(rng.random() < PLAIN_PROB)
+def draw_params(rng: np.random.Generator, plain_prob: float = PLAIN_PROB) -> RealParams:
+    """Draw one clip's degradation (module table); ``plain_prob``: the share of "plain" clips."""
+    plain = bool(rng.random() < plain_prob)
     first = draw_stage(rng, FIRST)
     second = draw_stage(rng, SECOND)
     sinc = draw_kernel(rng, FIRST.sigma, "sinc") if rng.random() < FINAL_SINC_PROB else None
@@ -460,9 +460,9 @@ def clip_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), digest])
 
 
-def clip_params(seed: int, name: str) -> RealParams:
+def clip_params(seed: int, name: str, plain_prob: float = PLAIN_PROB) -> RealParams:
     """The degradation of clip ``name`` in a run (or ``vidsr degrade``) seeded ``seed``."""
-    return draw_params(clip_rng(seed, name))
+    return draw_params(clip_rng(seed, name), plain_prob)
 
 
 def codec_versions() -> str:

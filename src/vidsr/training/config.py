@@ -42,6 +42,7 @@ class DataConfig:
     degradation: str = "bi"  # bi, bd, or real (vidsr.data.real: drawn per clip from train.seed)
     sigma: float = 1.6  # Gaussian blur of the "bd" degradation
     real_variants: int = 1  # "real": degradations drawn per training clip (each a cached LR copy)
+    real_plain_prob: float = 0.4  # "real": share of clips only downscaled (BI) and compressed (vidsr.data.real)
     window: int = 7  # output frames per training sample (plus the model's radius of real context each side)
     # Output frames per optimiser step: a sample of ``window`` frames is trained as
     # window/chunk consecutive steps, the detached recurrent state carried from one to the
@@ -284,6 +285,8 @@ def validate(config: Config, origin: str = "config") -> Config:
         fail(f"data.degradation must be bi, bd or real, not {data.degradation!r}")
     if not isinstance(data.real_variants, int) or data.real_variants < 1:
         fail(f"data.real_variants must be an integer of at least 1, not {data.real_variants!r}")
+    if not isinstance(data.real_plain_prob, (int, float)) or not 0 <= data.real_plain_prob <= 1:
+        fail(f"data.real_plain_prob must be a number from 0 to 1, not {data.real_plain_prob!r}")
     if data.sigma <= 0:
         fail("data.sigma must be positive")
     if not data.train_dirs:

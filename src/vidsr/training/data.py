@@ -33,9 +33,10 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
 from vidsr.data import degradation, real, resize
-from vidsr.data.degradation import REAL, crop_to_multiple, degrade_uint8
 from vidsr.data.datasets import find_clips
+from vidsr.data.degradation import REAL, crop_to_multiple, degrade_uint8
 from vidsr.data.frames import list_frames, read_clip, to_tensor
+from vidsr.data.real import PLAIN_PROB
 from vidsr.errors import VidsrError
 from vidsr.video import colour
 
@@ -103,14 +104,18 @@ def split_clips(names: Sequence[str], val_split: int | Sequence[str]) -> tuple[l
     return [n for n in names if n not in val], val
 
 
-def _cache_key(folder: Path, scale: int, kind: str, sigma: float, seed: int = 0, name: str = "") -> str:
+def _cache_key(
+    folder: Path, scale: int, kind: str, sigma: float, seed: int = 0, name: str = "", plain_prob: float = PLAIN_PROB,
+) -> str:
     """A key that changes when the frames or the degradation change (for "real": also the
-    seed, the clip name and the FFmpeg libraries, whose encoders it runs)."""
+    seed, the share of plain clips, the clip name and the FFmpeg libraries, whose encoders it runs)."""
     digest = hashlib.sha256()
     digest.update(f"{folder.resolve()}|x{scale}|{kind}|{sigma if kind == 'bd' else ''}".encode())
     modules = (degradation, resize)
     if kind == REAL:
         digest.update(f"|seed {seed}|{name}|{real.codec_versions()}".encode())
+        if plain_prob != PLAIN_PROB:  # (the default keeps the keys of earlier caches)
+            digest.update(f"|plain {plain_prob}".encode())
         modules += (real, colour)
     for module in modules:  # a fix in the degradation code invalidates the cache
         digest.update(Path(module.__file__).read_bytes())
@@ -120,11 +125,13 @@ def _cache_key(folder: Path, scale: int, kind: str, sigma: float, seed: int = 0,
     return digest.hexdigest()[:20]
 
 
-def degrade_clip(gt: np.ndarray, scale: int, kind: str, sigma: float, seed: int = 0, name: str = "") -> np.ndarray:
+def degrade_clip(
+    gt: np.ndarray, scale: int, kind: str, sigma: float, seed: int = 0, name: str = "", plain_prob: float = PLAIN_PROB,
+) -> np.ndarray:
     """LR uint8 frames of a whole clip, degraded a few frames at a time (``real``: the whole
-    clip at once, with the parameters of ``(seed, name)``)."""
+    clip at once, with the parameters of ``(seed, name)`` and ``plain_prob``)."""
     if kind == REAL:
-        return real.degrade_real(gt, scale, real.clip_params(seed, name))
+        return real.degrade_real(gt, scale, real.clip_params(seed, name, plain_prob))
     parts = [degrade_uint8(gt[i : i + _DEGRADE_CHUNK], scale, kind, sigma)
              for i in range(0, len(gt), _DEGRADE_CHUNK)]
     return np.concatenate(parts)
@@ -134,10 +141,12 @@ def load_clip(
     name: str, folder: Path, scale: int, kind: str, sigma: float, cache_dir: Path | None = None,
     seed: int = 0,
     gt: np.ndarray | None = None,
+    plain_prob: float = PLAIN_PROB,
 ) -> Clip:
     """Decode a clip folder, crop it to a multiple of ``scale`` and make (or load) its LR
     (``seed``: the run seed, from which "real" draws this clip's degradation; ``gt``: the
-    frames already decoded and cropped, to share them between variants)."""
+    frames already decoded and cropped, to share them between variants; ``plain_prob``:
+    the share of "real" clips that are only downscaled and compressed)."""
     if gt is None:
         gt = np.ascontiguousarray(crop_to_multiple(read_clip(folder), scale, channels_last=True))
     if gt.shape[1] < scale or gt.shape[2] < scale:
@@ -145,12 +154,12 @@ def load_clip(
     cached: Path | None = None
     if cache_dir is not None:
         safe = name.replace("/", "__")
-        cached = cache_dir / f"{safe}-{_cache_key(folder, scale, kind, sigma, seed, name)}.npy"
+        cached = cache_dir / f"{safe}-{_cache_key(folder, scale, kind, sigma, seed, name, plain_prob)}.npy"
         if cached.is_file():
             lr = np.load(cached)
             if lr.shape == (len(gt), gt.shape[1] // scale, gt.shape[2] // scale, 3):
                 return Clip(name, gt, lr)
-    lr = degrade_clip(gt, scale, kind, sigma, seed, name)
+    lr = degrade_clip(gt, scale, kind, sigma, seed, name, plain_prob)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         temporary = cached.with_suffix(f".{os.getpid()}.tmp.npy")
@@ -167,12 +176,13 @@ def load_clips(
     cache_dir: str | Path | None = None,
     progress: bool = True,
     seed: int = 0,
+    plain_prob: float = PLAIN_PROB,
 ) -> list[Clip]:
-    """Load several clips (progress bar on stderr); ``seed``: see :func:`load_clip`."""
+    """Load several clips (progress bar on stderr); ``seed``, ``plain_prob``: see :func:`load_clip`."""
     cache = Path(cache_dir).expanduser() if cache_dir else None
     items = tqdm(folders.items(), desc="loading clips", unit="clip", disable=not progress,
                  leave=False)
-    return [load_clip(name, folder, scale, kind, sigma, cache, seed) for name, folder in items]
+    return [load_clip(name, folder, scale, kind, sigma, cache, seed, plain_prob=plain_prob) for name, folder in items]
 
 
 def variant_seed(seed: int, variant: int) -> int:
@@ -182,7 +192,7 @@ def variant_seed(seed: int, variant: int) -> int:
 
 def real_variants(
     clips: list[Clip], folders: dict[str, Path], scale: int, variants: int,
-    cache_dir: str | Path | None = None, progress: bool = True, seed: int = 0,
+    cache_dir: str | Path | None = None, progress: bool = True, seed: int = 0, plain_prob: float = PLAIN_PROB,
 ) -> list[Clip]:
     """``clips`` (variant 0) and ``variants - 1`` more "real" degradations of each, drawn from
     :func:`variant_seed` and named ``name#k``; the GT frames are shared, not copied."""
@@ -191,7 +201,7 @@ def real_variants(
     out = list(clips)
     for clip, k in tqdm(jobs, desc="real variants", unit="clip", disable=not progress, leave=False):
         made = load_clip(clip.name, folders[clip.name], scale, REAL, 0.0, cache,
-                         variant_seed(seed, k), gt=clip.gt)
+                         variant_seed(seed, k), gt=clip.gt, plain_prob=plain_prob)
         out.append(Clip(f"{clip.name}#{k}", clip.gt, made.lr))
     return out
 

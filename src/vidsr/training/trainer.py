@@ -303,12 +303,13 @@ class Trainer:
         if not train_names:
             raise VidsrError("no training clips left after the validation split")
         clips = load_clips(folders, config.model.scale, data.degradation, data.sigma,
-                           data.lr_cache, progress=not self.quiet, seed=seed)
+                           data.lr_cache, progress=not self.quiet, seed=seed, plain_prob=data.real_plain_prob)
         by_name = {clip.name: clip for clip in clips}
         self.train_clips = [by_name[name] for name in train_names]
         if data.degradation == REAL and data.real_variants > 1:
             self.train_clips = real_variants(self.train_clips, folders, config.model.scale,
-                                             data.real_variants, data.lr_cache, not self.quiet, seed)
+                                             data.real_variants, data.lr_cache, not self.quiet, seed,
+                                             data.real_plain_prob)
         self.val_clips = validation_clips(
             [by_name[name] for name in val_names], config.model.scale,
             config.val.crop, config.val.max_frames,
