@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from vidsr.backends.core import Backend, BackendUnavailable, missing_package, missing_packages
+from vidsr.backends import core
+from vidsr.backends.core import Backend, BackendUnavailable, missing_package
 from vidsr.backends.export import Export, ExportError, export_onnx, state_kind
 from vidsr.models.base import Streamer, VSRModel
 from vidsr.models.layers import RecurrentState
@@ -166,7 +167,7 @@ class OnnxRuntimeBackend(GraphBackend):
     precisions = ("fp32",)
 
     def __init__(self, model: VSRModel, device: torch.device, precision: str, **options: Any) -> None:
-        if missing_packages(self.name):
+        if core.missing_packages(self.name):  # looked up now (tests replace it)
             raise missing_package(self.name)
         if precision != "fp32":
             raise BackendUnavailable(
@@ -236,7 +237,7 @@ class OpenVINOBackend(GraphBackend):
     precisions = ("fp32", "bf16", "int8")
 
     def __init__(self, model: VSRModel, device: torch.device, precision: str, **options: Any) -> None:
-        if missing_packages(self.name):
+        if core.missing_packages(self.name):  # looked up now (tests replace it)
             raise missing_package(self.name)
         import openvino
         if precision not in self.precisions:
