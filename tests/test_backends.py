@@ -296,14 +296,17 @@ def test_int8_is_calibrated_once_close_to_fp32_and_streams_like_whole_clip(tmp_p
     lr = clip(frames=9, height=24, width=32)
     with torch.inference_mode():
         expected = model(lr).clamp(0, 1)
-    runner = make_backend(model, "openvino", "cpu", "int8")
+    notes: list[str] = []
+    runner = make_backend(model, "openvino", "cpu", "int8", note=notes.append)
     assert runner.describe().startswith("openvino int8")
     whole = stream(runner, lr, chunk=lr.shape[1])
+    assert len(notes) == 1 and "calibrating delta for 32x24" in notes[0]  # says why the first frame waits
     ir = sorted(tmp_path.glob("delta-24x32-openvino-*/int8-v1/*.xml"))
     assert [p.name for p in ir] == ["cell.xml", "encode.xml"]  # quantized graphs cached beside the export
     stamps = [p.stat().st_mtime_ns for p in ir]
-    again = make_backend(model, "openvino", "cpu", "int8")
+    again = make_backend(model, "openvino", "cpu", "int8", note=notes.append)
     parts = stream(again, lr, chunk=4)
+    assert len(notes) == 1
     assert [p.stat().st_mtime_ns for p in ir] == stamps  # no second calibration
     assert whole.shape == parts.shape == expected.shape
     assert (whole - parts).abs().max() <= 1e-5

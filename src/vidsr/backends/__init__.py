@@ -106,7 +106,7 @@ def make_backend(
             raise BackendUnavailable("--precision int8 runs on the openvino backend (CPU) only; use --backend openvino")
         if not any(True for _ in model.parameters()):
             raise BackendUnavailable(f"{type(model).__name__} has no network to quantize; use --precision fp32")
-        return _build(model, "openvino", where, "int8", **options)
+        return _build(model, "openvino", where, "int8", note=note or warn, **options)
     resolved = resolve_precision(precision, where)
     if resolved == "fp16" and where.type == "cpu":
         raise BackendUnavailable("fp16 runs on CUDA only; use --precision bf16 or fp32 on the CPU")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -236,9 +237,13 @@ class OpenVINOBackend(GraphBackend):
     name = "openvino"
     precisions = ("fp32", "bf16", "int8")
 
-    def __init__(self, model: VSRModel, device: torch.device, precision: str, **options: Any) -> None:
+    def __init__(
+        self, model: VSRModel, device: torch.device, precision: str, note: Callable[[str], None] | None = None,
+        **options: Any,
+    ) -> None:  # fmt: skip
         if core.missing_packages(self.name):  # looked up now (tests replace it)
             raise missing_package(self.name)
+        self.note = note  # (int8: says when it calibrates)
         import openvino
         if precision not in self.precisions:
             raise BackendUnavailable(f"the openvino backend runs fp32, bf16 or int8 on the CPU, not {precision}")
@@ -276,6 +281,9 @@ class OpenVINOBackend(GraphBackend):
         encode, cell = folder / "encode.xml", folder / "cell.xml"
         if not (encode.is_file() and cell.is_file()):
             height, width = json.loads((export.folder / "meta.json").read_text())["size"]
+            if self.note is not None:
+                self.note(f"int8: calibrating {type(self.model).__name__.lower()} for {width}x{height} frames "
+                          "(once per model and frame size, a few seconds; cached)")  # fmt: skip
             recorder = int8.Recorder(_OvCompiled(self.core, export, self.config, bf16=False))
             self._compiled[(height, width)] = recorder  # the calibration streams through it
             try:
