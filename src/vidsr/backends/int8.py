@@ -20,6 +20,7 @@ import contextlib
 import importlib.util
 import io
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ def quantize(source: Path, samples: list[dict[str, np.ndarray]], target: Path) -
             model, nncf.Dataset(samples), preset=nncf.QuantizationPreset.MIXED, subset_size=len(samples),
         )  # fmt: skip
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"partial-{target.name}")
+    partial = target.with_name(f"partial-{os.getpid()}-{target.name}")  # (ranks may calibrate at once)
     ov.save_model(quantized, str(partial), compress_to_fp16=False)
     partial.with_suffix(".bin").replace(target.with_suffix(".bin"))
     partial.replace(target)  # the .xml last: it marks the pair complete
