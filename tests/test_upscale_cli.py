@@ -186,8 +186,9 @@ def test_unreadable_frame_in_folder_stops_there(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory) -> Path:
-    # Long enough that no machine finishes it within the test's wait: 300 frames took under
-    # a second on a quiet 2-core machine and the interrupt came too late (a flaky pass/fail).
+    # Long enough that no machine finishes it within the test's wait (300 frames take under a
+    # second on a quiet 2-core machine). The failures once blamed on that were the inherited
+    # SIGINT-ignored disposition of background runs (see preexec_fn below).
     return write_video(tmp_path_factory.mktemp("long") / "long.mp4", pattern_frames(3000, 48, 64))
 
 

@@ -9,8 +9,9 @@ being compiled (a pan and zoom over the demo photograph and the moving test patt
 input and cell feed (window and recurrent state) is kept. The quantized IR is cached beside
 the export (``int8-v1/``), so calibration runs once per model, frame size and weights.
 
-It is opt-in because it is not exact enough to be a default: the issue's bar is 0.05 dB
-Y-PSNR on Vid4 x4 BI, and the README gives what it costs and gains on the machine it ran on.
+It is opt-in: on Vid4 x4 BI it costs under 0.01 dB Y-PSNR (the bar is 0.05), but where it
+was measured it ran only 10-13% faster than OpenVINO bf16, which is not worth a calibration
+per model and frame size as a default (README: "Inference backends and speed").
 NNCF is an extra (``pip install vidsr[int8]``): without it, int8 is a one-line error.
 """
 
