@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from vidsr.errors import VidsrError
 
 
@@ -35,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _say(message: str) -> None:
-    print(f"vidsr: note: {message}", file=sys.stderr)
+    tqdm.write(f"vidsr: note: {message}", file=sys.stderr)  # on its own line below a progress bar
 
 
 def _note_crop(name: str, shape: tuple[int, ...], scale: int) -> None:

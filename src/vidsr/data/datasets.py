@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from vidsr.data.degradation import DEGRADATIONS, crop_to_multiple, degrade_uint8
 from vidsr.data.frames import is_frame_file, list_frames, natural_sort_key, read_clip
@@ -43,7 +44,7 @@ REDS4 = ("000", "011", "015", "020")
 
 def stderr_note(message: str) -> None:
     """Default sink of dataset notes: ``vidsr: note: ...`` on stderr."""
-    print(f"vidsr: note: {message}", file=sys.stderr)
+    tqdm.write(f"vidsr: note: {message}", file=sys.stderr)  # on its own line below a progress bar
 
 
 @dataclass(frozen=True)

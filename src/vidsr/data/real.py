@@ -64,6 +64,7 @@ for the same ``n``; :func:`clip_rng` gives a clip's generator from a run seed an
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import math
@@ -296,6 +297,27 @@ def draw_stage(rng: np.random.Generator, ranges: Ranges) -> Stage:
     return Stage(blur, resize, method, noise, jpeg)
 
 
+@functools.cache
+def x264_asm() -> str | None:
+    """The instruction sets x264 may use here: ``"AVX2"`` on CPUs with AVX-512, else None
+    (x264's own choice).
+
+    x264's AVX-512 kernels made the in-memory round trip unrepeatable: in one process, after
+    earlier decodes, the same 20-frame 96x64 clip at CRF 33 gave 4,215 bytes on 20 of 30 calls
+    and 4,240-4,292 on the others (``benchmarks/x264_repeatability.py``, AMD EPYC with
+    AVX-512; a width of 214 varied too in other runs), so those kernels read memory whose
+    contents earlier work leaves behind. Capped at AVX2, every call gave the same stream, as
+    x264's C code does. The cap also makes an AVX-512 machine encode with the code paths of an
+    AVX2-only one.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            flags = next((line for line in info if line.startswith("flags")), "").split()
+        return "AVX2" if "avx512bw" in flags else None
+    except OSError:  # not Linux: PyTorch's reading of the CPU
+        return "AVX2" if torch.backends.cpu.get_cpu_capability() == "AVX512" else None
+
+
 @dataclass(frozen=True)
 class VideoCodec:
     """A video round trip's encoder settings: yuv420p, BT.601 limited range, 25 fps, one
@@ -330,6 +352,8 @@ class VideoCodec:
         """The encoder's FFmpeg options."""
         if self.codec == "libx264":
             options = {"crf": str(self.crf), "preset": str(self.preset)}
+            if x264_asm() is not None:
+                options["x264-params"] = f"asm={x264_asm()}"
         else:
             options = {"qmin": str(self.qscale), "qmax": str(self.qscale)}
         if self.gop is not None:
@@ -339,6 +363,8 @@ class VideoCodec:
     def settings(self) -> dict[str, Any]:
         """Everything that fixes the stream, for reports (JSON)."""
         fixed = {"pix_fmt": "yuv420p", "colour": VIDEO_COLOUR.describe(), "rate": VIDEO_RATE, "threads": 1}
+        if self.codec == "libx264":
+            fixed["x264_asm"] = x264_asm() or "auto"
         return {**dataclasses.asdict(self), **fixed}
 
 

@@ -1,15 +1,23 @@
-"""Messages for the user on stderr (warnings that do not stop the work, and notes)."""
+"""Messages for the user on stderr (warnings that do not stop the work, and notes).
+
+Written with ``tqdm.write``, so that a message printed while a progress bar is drawn gets a
+line of its own and the bar is redrawn below it (a plain print would land on the bar's line).
+"""
 
 from __future__ import annotations
 
 import sys
 
+from tqdm import tqdm
+
 
 def warn(message: str) -> None:
     """``vidsr: warning: <message>`` on stderr."""
-    print(f"vidsr: warning: {message}", file=sys.stderr, flush=True)
+    tqdm.write(f"vidsr: warning: {message}", file=sys.stderr)
+    sys.stderr.flush()
 
 
 def say(message: str) -> None:
     """``vidsr: <message>`` on stderr."""
-    print(f"vidsr: {message}", file=sys.stderr, flush=True)
+    tqdm.write(f"vidsr: {message}", file=sys.stderr)
+    sys.stderr.flush()
