@@ -20,6 +20,7 @@ from vidsr.data.real import (
     FIRST,
     SECOND,
     Noise,
+    RealMix,
     RealParams,
     Stage,
     VideoCodec,
@@ -304,7 +305,7 @@ def test_real_variants_share_the_gt_and_draw_other_degradations(tmp_path: Path) 
 
 def test_the_share_of_plain_clips_is_a_setting_that_changes_only_plain(tmp_path: Path) -> None:
     default = [clip_params(5, f"clip{i}") for i in range(300)]
-    mostly = [clip_params(5, f"clip{i}", plain_prob=0.9) for i in range(300)]
+    mostly = [clip_params(5, f"clip{i}", RealMix(plain_prob=0.9)) for i in range(300)]
     share = sum(p.plain for p in mostly) / len(mostly)
     assert abs(share - 0.9) < 0.06
     for a, b in zip(default, mostly, strict=True):  # the rest of each draw is the same
@@ -315,8 +316,35 @@ def test_the_share_of_plain_clips_is_a_setting_that_changes_only_plain(tmp_path:
         write_frame(folder / f"{index:05d}.png", frame)
     cache = tmp_path / "cache"
     training_data.load_clip("swan", folder, 4, "real", 1.6, cache, seed=3)
-    training_data.load_clip("swan", folder, 4, "real", 1.6, cache, seed=3, plain_prob=1.0)
+    training_data.load_clip("swan", folder, 4, "real", 1.6, cache, seed=3, mix=RealMix(plain_prob=1.0))
     assert len(list(cache.iterdir())) == 2  # cached apart
     assert config_from_dict({"data": {"real_plain_prob": 0.8}}).data.real_plain_prob == 0.8
     with pytest.raises(VidsrError, match="real_plain_prob"):
         config_from_dict({"data": {"degradation": "real", "real_plain_prob": 1.5}})
+
+
+def test_the_crf_range_is_a_setting_that_changes_only_the_crf(tmp_path: Path) -> None:
+    default = [clip_params(5, f"clip{i}") for i in range(300)]
+    strong = [clip_params(5, f"clip{i}", RealMix(crf=(30, 40))) for i in range(300)]
+    x264 = [p.video.crf for p in strong if p.video.codec == "libx264"]
+    assert len(x264) > 150 and min(x264) == 30 and max(x264) == 40
+    for a, b in zip(default, strong, strict=True):  # the rest of each draw is the same
+        assert dataclasses.replace(a, video=b.video) == b
+        assert [getattr(a.video, k) for k in ("codec", "preset", "qscale", "gop")] == \
+            [getattr(b.video, k) for k in ("codec", "preset", "qscale", "gop")]
+    assert RealMix().key() == "" and RealMix(crf=[30, 40]).key() == "|crf 30-40"  # default keys unchanged
+    folder = tmp_path / "train" / "swan"
+    for index, frame in enumerate(moving_clip(frames=4)):
+        write_frame(folder / f"{index:05d}.png", frame)
+    cache = tmp_path / "cache"
+    training_data.load_clip("swan", folder, 4, "real", 1.6, cache, seed=3)
+    training_data.load_clip("swan", folder, 4, "real", 1.6, cache, seed=3, mix=RealMix(crf=(30, 40)))
+    assert len(list(cache.iterdir())) == 2  # cached apart
+    assert config_from_dict({"data": {"real_crf": [28, 40]}}).data.real_crf == [28, 40]
+    for bad in ([40, 28], [18], [18, 60], [18.5, 40], "33"):
+        with pytest.raises(VidsrError, match="data.real_crf must be two integers"):
+            config_from_dict({"data": {"degradation": "real", "real_crf": bad}})
+        with pytest.raises(VidsrError, match="CRF range must be two integers"):
+            RealMix(crf=bad)
+    with pytest.raises(VidsrError, match="share of plain clips"):
+        RealMix(plain_prob=1.5)

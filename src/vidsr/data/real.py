@@ -51,6 +51,9 @@ video codec          libx264 .8: CRF [18, 40], preset ultrafast, super-    10-10
                      interval 15, 30, 60 or 250 frames
 ==================== ===================================================== ================== ==========
 
+A run may change two of these (:class:`RealMix`, ``data.real_plain_prob`` and
+``data.real_crf`` in a training config): the share of plain clips and x264's CRF range.
+
 Gaussian noise sigma is in 0-255 units; Poisson noise is ``(Poisson(255 x) / 255 - x) x
 scale``; grey noise is drawn on the luma and added to R, G and B alike. Resizes are
 centred (``align_corners=False``): LR pixel ``i`` stays centred on GT pixel ``s*i +
@@ -127,6 +130,31 @@ VIDEO_RATE = 25  # frames per second given to the encoder (it matters only to ra
 VIDEO_COLOUR = Colour()  # BT.601 limited range: what FFmpeg assumes for untagged yuv420p
 # Share of "plain" clips: a clean MATLAB-bicubic downscale, then only the video codec.
 PLAIN_PROB = 0.4
+
+
+@dataclass(frozen=True)
+class RealMix:
+    """What a training run may change in the draw: the share of "plain" clips and x264's
+    CRF range (defaults: the module table). Neither changes the other draws of a clip."""
+
+    plain_prob: float = PLAIN_PROB
+    crf: tuple[int, int] = CRF
+
+    def __post_init__(self) -> None:
+        prob = self.plain_prob
+        if isinstance(prob, bool) or not isinstance(prob, (int, float)) or not 0 <= prob <= 1:
+            raise VidsrError(f"the share of plain clips must be a number from 0 to 1, not {prob!r}")
+        crf = tuple(self.crf) if isinstance(self.crf, (list, tuple)) else ()
+        if len(crf) != 2 or not all(type(v) is int for v in crf) or not 0 <= crf[0] <= crf[1] <= 51:
+            raise VidsrError(
+                f"the CRF range must be two integers [low, high], 0 <= low <= high <= 51, not {self.crf!r}"
+            )
+        object.__setattr__(self, "crf", crf)
+
+    def key(self) -> str:
+        """Its part of an LR cache key: empty for the defaults (earlier caches stay valid)."""
+        key = f"|plain {self.plain_prob}" if self.plain_prob != PLAIN_PROB else ""
+        return key + (f"|crf {self.crf[0]}-{self.crf[1]}" if self.crf != CRF else "")
 
 
 @dataclass(frozen=True)
@@ -429,11 +457,11 @@ def compress_clip(frames: np.ndarray, codec: VideoCodec) -> Encoded:
     return Encoded(np.ascontiguousarray(out), size, _encoder_info(data))
 
 
-def draw_video(rng: np.random.Generator) -> VideoCodec:
-    """A random video codec setting (module table)."""
+def draw_video(rng: np.random.Generator, crf_range: tuple[int, int] = CRF) -> VideoCodec:
+    """A random video codec setting (module table; x264's CRF from ``crf_range``)."""
     gop = int(rng.choice(KEYINTS))
     if rng.random() < X264_PROB:
-        crf = int(rng.integers(CRF[0], CRF[1] + 1))
+        crf = int(rng.integers(crf_range[0], crf_range[1] + 1))
         return VideoCodec("libx264", crf, str(rng.choice(PRESETS_DRAWN)), gop=gop)
     return VideoCodec("mpeg4", None, None, int(rng.integers(QSCALE[0], QSCALE[1] + 1)), gop)
 
@@ -467,15 +495,15 @@ class RealParams:
         return params
 
 
-def draw_params(rng: np.random.Generator, plain_prob: float = PLAIN_PROB) -> RealParams:
-    """Draw one clip's degradation (module table); ``plain_prob``: the share of "plain" clips."""
-    plain = bool(rng.random() < plain_prob)
+def draw_params(rng: np.random.Generator, mix: RealMix = RealMix()) -> RealParams:
+    """Draw one clip's degradation (module table, with ``mix``'s share of "plain" clips and CRF range)."""
+    plain = bool(rng.random() < mix.plain_prob)
     first = draw_stage(rng, FIRST)
     second = draw_stage(rng, SECOND)
     sinc = draw_kernel(rng, FIRST.sigma, "sinc") if rng.random() < FINAL_SINC_PROB else None
     method = str(rng.choice(RESIZE_METHODS))
     jpeg_first = bool(rng.random() < 0.5)
-    video = draw_video(rng)
+    video = draw_video(rng, mix.crf)
     return RealParams(first, second, sinc, method, jpeg_first, video, int(rng.integers(2**63 - 1)), plain)
 
 
@@ -486,9 +514,9 @@ def clip_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), digest])
 
 
-def clip_params(seed: int, name: str, plain_prob: float = PLAIN_PROB) -> RealParams:
+def clip_params(seed: int, name: str, mix: RealMix = RealMix()) -> RealParams:
     """The degradation of clip ``name`` in a run (or ``vidsr degrade``) seeded ``seed``."""
-    return draw_params(clip_rng(seed, name), plain_prob)
+    return draw_params(clip_rng(seed, name), mix)
 
 
 def codec_versions() -> str:

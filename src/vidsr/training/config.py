@@ -43,6 +43,7 @@ class DataConfig:
     sigma: float = 1.6  # Gaussian blur of the "bd" degradation
     real_variants: int = 1  # "real": degradations drawn per training clip (each a cached LR copy)
     real_plain_prob: float = 0.4  # "real": share of clips only downscaled (BI) and compressed (vidsr.data.real)
+    real_crf: list[int] = field(default_factory=lambda: [18, 40])  # "real": x264's CRF range, drawn uniformly
     window: int = 7  # output frames per training sample (plus the model's radius of real context each side)
     # Output frames per optimiser step: a sample of ``window`` frames is trained as
     # window/chunk consecutive steps, the detached recurrent state carried from one to the
@@ -287,6 +288,10 @@ def validate(config: Config, origin: str = "config") -> Config:
         fail(f"data.real_variants must be an integer of at least 1, not {data.real_variants!r}")
     if not isinstance(data.real_plain_prob, (int, float)) or not 0 <= data.real_plain_prob <= 1:
         fail(f"data.real_plain_prob must be a number from 0 to 1, not {data.real_plain_prob!r}")
+    crf = data.real_crf
+    if not isinstance(crf, (list, tuple)) or len(crf) != 2 or not all(type(v) is int for v in crf) \
+            or not 0 <= crf[0] <= crf[1] <= 51:
+        fail(f"data.real_crf must be two integers [low, high], 0 <= low <= high <= 51, not {crf!r}")
     if data.sigma <= 0:
         fail("data.sigma must be positive")
     if not data.train_dirs:

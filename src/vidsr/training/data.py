@@ -36,7 +36,7 @@ from vidsr.data import degradation, real, resize
 from vidsr.data.datasets import find_clips
 from vidsr.data.degradation import REAL, crop_to_multiple, degrade_uint8
 from vidsr.data.frames import list_frames, read_clip, to_tensor
-from vidsr.data.real import PLAIN_PROB
+from vidsr.data.real import RealMix
 from vidsr.errors import VidsrError
 from vidsr.video import colour
 
@@ -105,17 +105,16 @@ def split_clips(names: Sequence[str], val_split: int | Sequence[str]) -> tuple[l
 
 
 def _cache_key(
-    folder: Path, scale: int, kind: str, sigma: float, seed: int = 0, name: str = "", plain_prob: float = PLAIN_PROB,
+    folder: Path, scale: int, kind: str, sigma: float, seed: int = 0, name: str = "", mix: RealMix = RealMix(),
 ) -> str:
     """A key that changes when the frames or the degradation change (for "real": also the
-    seed, the share of plain clips, the clip name and the FFmpeg libraries, whose encoders it runs)."""
+    seed, the mix (share of plain clips, CRF range), the clip name and the FFmpeg libraries,
+    whose encoders it runs)."""
     digest = hashlib.sha256()
     digest.update(f"{folder.resolve()}|x{scale}|{kind}|{sigma if kind == 'bd' else ''}".encode())
     modules = (degradation, resize)
     if kind == REAL:
-        digest.update(f"|seed {seed}|{name}|{real.codec_versions()}".encode())
-        if plain_prob != PLAIN_PROB:  # (the default keeps the keys of earlier caches)
-            digest.update(f"|plain {plain_prob}".encode())
+        digest.update(f"|seed {seed}|{name}|{real.codec_versions()}{mix.key()}".encode())
         modules += (real, colour)
     for module in modules:  # a fix in the degradation code invalidates the cache
         digest.update(Path(module.__file__).read_bytes())
@@ -126,12 +125,12 @@ def _cache_key(
 
 
 def degrade_clip(
-    gt: np.ndarray, scale: int, kind: str, sigma: float, seed: int = 0, name: str = "", plain_prob: float = PLAIN_PROB,
+    gt: np.ndarray, scale: int, kind: str, sigma: float, seed: int = 0, name: str = "", mix: RealMix = RealMix(),
 ) -> np.ndarray:
     """LR uint8 frames of a whole clip, degraded a few frames at a time (``real``: the whole
-    clip at once, with the parameters of ``(seed, name)`` and ``plain_prob``)."""
+    clip at once, with the parameters of ``(seed, name)`` and ``mix``)."""
     if kind == REAL:
-        return real.degrade_real(gt, scale, real.clip_params(seed, name, plain_prob))
+        return real.degrade_real(gt, scale, real.clip_params(seed, name, mix))
     parts = [degrade_uint8(gt[i : i + _DEGRADE_CHUNK], scale, kind, sigma)
              for i in range(0, len(gt), _DEGRADE_CHUNK)]
     return np.concatenate(parts)
@@ -141,12 +140,12 @@ def load_clip(
     name: str, folder: Path, scale: int, kind: str, sigma: float, cache_dir: Path | None = None,
     seed: int = 0,
     gt: np.ndarray | None = None,
-    plain_prob: float = PLAIN_PROB,
+    mix: RealMix = RealMix(),
 ) -> Clip:
     """Decode a clip folder, crop it to a multiple of ``scale`` and make (or load) its LR
     (``seed``: the run seed, from which "real" draws this clip's degradation; ``gt``: the
-    frames already decoded and cropped, to share them between variants; ``plain_prob``:
-    the share of "real" clips that are only downscaled and compressed)."""
+    frames already decoded and cropped, to share them between variants; ``mix``: the share
+    of "real" clips that are only downscaled and compressed, and x264's CRF range)."""
     if gt is None:
         gt = np.ascontiguousarray(crop_to_multiple(read_clip(folder), scale, channels_last=True))
     if gt.shape[1] < scale or gt.shape[2] < scale:
@@ -154,12 +153,12 @@ def load_clip(
     cached: Path | None = None
     if cache_dir is not None:
         safe = name.replace("/", "__")
-        cached = cache_dir / f"{safe}-{_cache_key(folder, scale, kind, sigma, seed, name, plain_prob)}.npy"
+        cached = cache_dir / f"{safe}-{_cache_key(folder, scale, kind, sigma, seed, name, mix)}.npy"
         if cached.is_file():
             lr = np.load(cached)
             if lr.shape == (len(gt), gt.shape[1] // scale, gt.shape[2] // scale, 3):
                 return Clip(name, gt, lr)
-    lr = degrade_clip(gt, scale, kind, sigma, seed, name, plain_prob)
+    lr = degrade_clip(gt, scale, kind, sigma, seed, name, mix)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         temporary = cached.with_suffix(f".{os.getpid()}.tmp.npy")
@@ -176,13 +175,13 @@ def load_clips(
     cache_dir: str | Path | None = None,
     progress: bool = True,
     seed: int = 0,
-    plain_prob: float = PLAIN_PROB,
+    mix: RealMix = RealMix(),
 ) -> list[Clip]:
-    """Load several clips (progress bar on stderr); ``seed``, ``plain_prob``: see :func:`load_clip`."""
+    """Load several clips (progress bar on stderr); ``seed``, ``mix``: see :func:`load_clip`."""
     cache = Path(cache_dir).expanduser() if cache_dir else None
     items = tqdm(folders.items(), desc="loading clips", unit="clip", disable=not progress,
                  leave=False)
-    return [load_clip(name, folder, scale, kind, sigma, cache, seed, plain_prob=plain_prob) for name, folder in items]
+    return [load_clip(name, folder, scale, kind, sigma, cache, seed, mix=mix) for name, folder in items]
 
 
 def variant_seed(seed: int, variant: int) -> int:
@@ -192,7 +191,7 @@ def variant_seed(seed: int, variant: int) -> int:
 
 def real_variants(
     clips: list[Clip], folders: dict[str, Path], scale: int, variants: int,
-    cache_dir: str | Path | None = None, progress: bool = True, seed: int = 0, plain_prob: float = PLAIN_PROB,
+    cache_dir: str | Path | None = None, progress: bool = True, seed: int = 0, mix: RealMix = RealMix(),
 ) -> list[Clip]:
     """``clips`` (variant 0) and ``variants - 1`` more "real" degradations of each, drawn from
     :func:`variant_seed` and named ``name#k``; the GT frames are shared, not copied."""
@@ -201,7 +200,7 @@ def real_variants(
     out = list(clips)
     for clip, k in tqdm(jobs, desc="real variants", unit="clip", disable=not progress, leave=False):
         made = load_clip(clip.name, folders[clip.name], scale, REAL, 0.0, cache,
-                         variant_seed(seed, k), gt=clip.gt, plain_prob=plain_prob)
+                         variant_seed(seed, k), gt=clip.gt, mix=mix)
         out.append(Clip(f"{clip.name}#{k}", clip.gt, made.lr))
     return out
 

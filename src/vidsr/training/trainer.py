@@ -34,6 +34,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from vidsr.data.degradation import LR_GRID, REAL
+from vidsr.data.real import RealMix
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel, detach_state
 from vidsr.models.registry import create
@@ -302,14 +303,15 @@ class Trainer:
         train_names, val_names = split_clips(list(folders), data.val_split)
         if not train_names:
             raise VidsrError("no training clips left after the validation split")
+        mix = RealMix(data.real_plain_prob, tuple(data.real_crf))
         clips = load_clips(folders, config.model.scale, data.degradation, data.sigma,
-                           data.lr_cache, progress=not self.quiet, seed=seed, plain_prob=data.real_plain_prob)
+                           data.lr_cache, progress=not self.quiet, seed=seed, mix=mix)
         by_name = {clip.name: clip for clip in clips}
         self.train_clips = [by_name[name] for name in train_names]
         if data.degradation == REAL and data.real_variants > 1:
             self.train_clips = real_variants(self.train_clips, folders, config.model.scale,
                                              data.real_variants, data.lr_cache, not self.quiet, seed,
-                                             data.real_plain_prob)
+                                             mix)
         self.val_clips = validation_clips(
             [by_name[name] for name in val_names], config.model.scale,
             config.val.crop, config.val.max_frames,
