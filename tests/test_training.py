@@ -22,6 +22,7 @@ from vidsr.training.config import (
     OptimConfig,
     ScheduleConfig,
     config_differences,
+    config_from_dict,
     load_config,
     parse_override,
     resolve_num_workers,
@@ -306,6 +307,35 @@ def test_step_schedule_and_scheduler_drive_the_optimizer() -> None:
     assert rates == pytest.approx([4e-4] * 3 + [4e-5] * 2 + [4e-6])
     with pytest.raises(VidsrError, match="no trainable"):
         make_optimizer([], Config().optim)
+
+
+def test_lr_scale_gives_a_part_of_the_model_its_own_rate() -> None:
+    config = config_from_dict({}, overrides=["optim.lr=1e-3", "optim.lr_scale={core.feedback: 10}"])
+    model = build_model("delta", 4, "bi")
+    optimizer = make_optimizer(model, config.optim)
+    scheduler = make_scheduler(optimizer, ScheduleConfig(name="cosine", warmup_steps=2), total_steps=10)
+    rates = [g["lr"] for g in optimizer.param_groups]
+    assert rates == pytest.approx([5e-4, 5e-3])  # half-way through the warm-up, ratio 10
+    feedback = {id(p) for p in model.core.feedback.parameters()}
+    assert {id(p) for p in optimizer.param_groups[1]["params"]} == feedback
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+    with torch.no_grad():  # (zero-initialised layers would pass no gradient back)
+        for param in model.parameters():
+            param.add_(0.01 * torch.randn_like(param))
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    model(torch.rand(1, 3, 3, 8, 8)).sum().backward()
+    optimizer.step()  # Adam's first step moves each weight by about its group's rate
+    moved = {name: (p.detach() - before[name]).abs().max().item() for name, p in model.named_parameters()}
+    assert moved["core.feedback.weight"] == pytest.approx(5e-3, rel=0.05)
+    assert moved["core.temporal.weight"] == pytest.approx(5e-4, rel=0.05)
+    scheduler.step()
+    assert optimizer.param_groups[1]["lr"] == pytest.approx(10 * optimizer.param_groups[0]["lr"])
+    with pytest.raises(VidsrError, match="no trainable parameter under core.feedbak"):
+        make_optimizer(model, config_from_dict({}, overrides=["optim.lr_scale={core.feedbak: 10}"]).optim)
+    with pytest.raises(VidsrError, match="lr_scale must map parameter-name prefixes to positive numbers"):
+        config_from_dict({}, overrides=["optim.lr_scale={core.feedback: 0}"])
+    with pytest.raises(VidsrError, match="lr_scale must be a mapping"):
+        config_from_dict({}, overrides=["optim.lr_scale=10"])
 
 
 def test_sgd_takes_plain_gradient_steps() -> None:

@@ -86,6 +86,9 @@ class OptimConfig:
     weight_decay: float = 0.0
     clip_grad: float | None = 1.0  # max global gradient norm (None: no clipping)
     momentum: float = 0.0  # sgd only (Adam's moments are betas)
+    # Parameter-name prefix -> multiple of lr for the parameters under it, e.g.
+    # {core.feedback: 10}: a layer added at zero to trained weights learns at its own rate.
+    lr_scale: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -143,6 +146,10 @@ class Config:
         return dataclasses.asdict(self)
 
 
+# Keys whose value is a mapping of the user's own keys, not a section.
+_MAPPINGS = {"optim.lr_scale"}
+
+
 def _merge(base: dict[str, Any], update: dict[str, Any], where: str, origin: str) -> None:
     """Recursively write ``update`` into ``base``, rejecting keys that ``base`` lacks."""
     for key, value in update.items():
@@ -150,7 +157,11 @@ def _merge(base: dict[str, Any], update: dict[str, Any], where: str, origin: str
         if key not in base:
             known = ", ".join(sorted(base))
             raise VidsrError(f"{origin}: unknown config key {dotted!r} (known here: {known})")
-        if isinstance(base[key], dict):
+        if dotted in _MAPPINGS:
+            if not isinstance(value, dict):
+                raise VidsrError(f"{origin}: {dotted} must be a mapping (e.g. {{core.feedback: 10}}), not {value!r}")
+            base[key] = dict(value)
+        elif isinstance(base[key], dict):
             if not isinstance(value, dict):
                 raise VidsrError(f"{origin}: {dotted!r} must be a section (a mapping)")
             _merge(base[key], value, f"{dotted}.", origin)
@@ -288,6 +299,12 @@ def validate(config: Config, origin: str = "config") -> Config:
         fail(f"data.real_variants must be an integer of at least 1, not {data.real_variants!r}")
     if not isinstance(data.real_plain_prob, (int, float)) or not 0 <= data.real_plain_prob <= 1:
         fail(f"data.real_plain_prob must be a number from 0 to 1, not {data.real_plain_prob!r}")
+    scales = config.optim.lr_scale
+    if not isinstance(scales, dict) or not all(
+        isinstance(k, str) and k and not isinstance(v, bool) and isinstance(v, (int, float)) and v > 0
+        for k, v in scales.items()
+    ):
+        fail(f"optim.lr_scale must map parameter-name prefixes to positive numbers, not {scales!r}")
     crf = data.real_crf
     if not isinstance(crf, (list, tuple)) or len(crf) != 2 or not all(type(v) is int for v in crf) \
             or not 0 <= crf[0] <= crf[1] <= 51:

@@ -13,20 +13,46 @@ from vidsr.errors import VidsrError
 from vidsr.training.config import OptimConfig, ScheduleConfig
 
 
-def make_optimizer(params: Iterable[nn.Parameter], config: OptimConfig) -> torch.optim.Optimizer:
-    """Adam or AdamW (lr, betas, weight decay) or SGD (lr, momentum, weight decay) over
-    ``params``."""
-    params = [p for p in params if p.requires_grad]
-    if not params:
+def param_groups(
+    params: Iterable[nn.Parameter] | nn.Module, lr: float, lr_scale: dict[str, float] | None = None,
+) -> list[dict]:
+    """Trainable parameters in groups: ``lr_scale`` maps a parameter-name prefix (of a module's
+    ``named_parameters``) to a multiple of ``lr`` for the parameters under it (the first
+    matching prefix counts); the rest, first, at ``lr``. A prefix that matches nothing is an
+    error (a typo would silently train at the base rate)."""
+    lr_scale = lr_scale or {}
+    if isinstance(params, nn.Module):
+        named = [(n, p) for n, p in params.named_parameters() if p.requires_grad]
+    elif lr_scale:
+        raise VidsrError("optim.lr_scale needs the model's parameter names")
+    else:
+        named = [(str(i), p) for i, p in enumerate(params) if p.requires_grad]
+    if not named:
         raise VidsrError("the model has no trainable parameters")
+    groups: dict[str, list[nn.Parameter]] = {"": []} | {prefix: [] for prefix in lr_scale}
+    for name, param in named:
+        plain = name.removeprefix("module.")  # under DDP
+        match = next((x for x in lr_scale if plain == x or plain.startswith(f"{x}.")), "")
+        groups[match].append(param)
+    unmatched = [prefix for prefix in lr_scale if not groups[prefix]]
+    if unmatched:
+        raise VidsrError(f"optim.lr_scale: no trainable parameter under {', '.join(unmatched)}")
+    return [{"params": group, "lr": lr * (lr_scale[prefix] if prefix else 1.0)}
+            for prefix, group in groups.items() if group]
+
+
+def make_optimizer(params: Iterable[nn.Parameter] | nn.Module, config: OptimConfig) -> torch.optim.Optimizer:
+    """Adam or AdamW (lr, betas, weight decay) or SGD (lr, momentum, weight decay) over
+    ``params`` (a model: ``config.lr_scale`` may give parts of it their own rate)."""
+    groups = param_groups(params, config.lr, config.lr_scale)
     if config.name == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
                                weight_decay=config.weight_decay)
     kwargs = dict(lr=config.lr, betas=tuple(config.betas), weight_decay=config.weight_decay)
     if config.name == "adam":
-        return torch.optim.Adam(params, **kwargs)
+        return torch.optim.Adam(groups, **kwargs)
     if config.name == "adamw":
-        return torch.optim.AdamW(params, **kwargs)
+        return torch.optim.AdamW(groups, **kwargs)
     raise VidsrError(f"unknown optimizer {config.name!r}; choose adam, adamw or sgd")
 
 

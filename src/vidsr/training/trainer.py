@@ -271,7 +271,7 @@ class Trainer:
             # model's weights may start this one (delta -> flow, two_step: adapt_init_state).
             load_weights(self.model, Path(config.model.init_weights).expanduser(), keep_grid=True,
                          warm_start=True)
-        self.optimizer = make_optimizer(self.model.parameters(), config.optim)
+        self.optimizer = make_optimizer(self.model, config.optim)
         self.scheduler = make_scheduler(self.optimizer, config.schedule, config.train.steps)
         self.scaler = self.precision.make_scaler()
         self.loss_fn = make_loss(config.loss.name, config.loss.eps)
