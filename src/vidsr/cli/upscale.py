@@ -91,10 +91,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
 
 
-# Models whose real-footage weights beat their BI weights on compressed input
-# (benchmarks/compressed.py: Vid4 BI + H.264 at CRF 23 and 33); `vidsr upscale` and `vidsr
-# compare` use them for video files. None yet: delta's real weights (2026-12-02) are 0.03 dB
-# above its BI weights at CRF 33 but 0.42 dB below at CRF 23 (results/compressed_x4.md).
+# Models whose real-footage weights beat their BI weights on compressed input, on the
+# held-out clips (benchmarks/validation.py --degradation bi+h264) and on long sequences;
+# `vidsr upscale` and `vidsr compare` use them for video files. None yet: delta's real
+# weights are above its BI weights at CRF 33 and level at CRF 23 on the held-out clips, but
+# slightly below bicubic on a flat 300-frame sky where the BI weights are 0.66 dB above it
+# (README, "Which weights vidsr upscale uses").
 VIDEO_DEFAULT_REAL: frozenset[str] = frozenset()
 
 
