@@ -3,7 +3,8 @@
 Runs `vidsr evaluate` on clean BI LR and on BI LR encoded with libx264 (yuv420p, the
 benchmark's fixed settings, preset medium) at each CRF, and prints one Markdown table of
 Y-PSNR / temporal consistency (TC, lower is steadier) per model and setting, with each
-setting's LR bitrate. ``NAME:real`` rows use the model's real-footage weights.
+setting's LR bitrate. ``NAME:real`` rows use the model's real-footage weights, ``NAME@S``
+its weights at denoise strength S (between its BI and real weights).
 
     .venv/bin/python benchmarks/compressed.py --data ../shared/data/vid4/GT \\
         --markdown results/compressed_x4.md --json results/compressed_x4.json --cards
@@ -24,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-MODELS = "bicubic,fsrcnn,previous,delta,five_parallel,delta:real"
+MODELS = "bicubic,fsrcnn,previous,delta,five_parallel,delta@0.5,delta:real"
 CARD_KEY = "vid4_x4_compressed"
 CARD_SECTION = "## Vid4 x4, clean and compressed"
 

@@ -7,7 +7,8 @@
 ``bi+h264`` is the compressed benchmark of ``vidsr evaluate`` on these clips: BI, then the
 first frames of each whole LR clip through x264 (yuv420p, ``--crf``, preset medium) and
 back, then the crop. ``NAME:DEGRADATION`` takes that model's shipped weights of another
-degradation (``delta:real``).
+degradation (``delta:real``); ``NAME@S`` takes it at denoise strength ``S`` (``delta@0.5``:
+between its BI and real weights, :mod:`vidsr.models.denoise`).
 
 The clips are the configs' held-out DAVIS clips (``data.val_split``, never Vid4), LR made
 with the degradation (cached in ``~/.cache/vidsr-lr`` as the trainer does), centre crop 256
@@ -60,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'model':40} {'PSNR-Y':>8} {'SSIM-Y':>8}")
     for spec in args.models.split(","):
         name, _, weights = spec.partition("=")
+        name, _, strength = name.partition("@")  # NAME@S: denoise strength S
         name, _, trained_on = name.partition(":")
-        model = create(name, 4, degradation=trained_on or kind, weights=weights or None)
+        model = create(name, 4, degradation=trained_on or kind, weights=weights or None,
+                       denoise=float(strength) if strength else None)
         scores = validate(model, views, make_precision("fp32", torch.device("cpu")))
         print(f"{spec:40} {scores['psnr_y']:8.3f} {scores['ssim_y']:8.4f}", flush=True)
     return 0

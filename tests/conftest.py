@@ -42,3 +42,16 @@ def tiny_tensors():
     yield
     torch.backends.mkldnn.enabled = enabled
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def weights_cache(tmp_path_factory):
+    """Blended weights (``--denoise``, and `vidsr upscale`'s default for video files) go to a
+    folder of the test session, not the user's ``~/.cache/vidsr-weights``."""
+    previous = os.environ.get("VIDSR_WEIGHTS_CACHE")
+    os.environ["VIDSR_WEIGHTS_CACHE"] = str(tmp_path_factory.mktemp("weights-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("VIDSR_WEIGHTS_CACHE", None)
+    else:
+        os.environ["VIDSR_WEIGHTS_CACHE"] = previous

@@ -9,9 +9,10 @@ import pytest
 import torch
 from test_temporal_memory_script import load_script
 
+from vidsr.cli.upscale import VIDEO_DEFAULT_DENOISE
 from vidsr.data.degradation import degrade_uint8
-from vidsr.models import create
 from vidsr.data.real import VideoCodec, compress_clip
+from vidsr.models import create
 from vidsr.models.registry import shipped_weights
 
 FRAMES = 300
@@ -51,6 +52,18 @@ def test_shipped_model_is_stable_on_a_long_flat_sky(script, sky, name, degradati
         assert result["worst"] >= -1.0 and result["mean"] >= -0.5, result
     else:
         assert result["worst"] >= 0.0, result  # no frame below bicubic
+
+
+@pytest.mark.parametrize("name", sorted(VIDEO_DEFAULT_DENOISE))
+def test_the_video_default_strength_never_falls_below_bicubic(script, sky, name):
+    """What `vidsr upscale` gives video files by default (a denoise strength between the BI
+    and real weights) keeps the strict rule on the compressed and the clean sky."""
+    model = create(name, 4, denoise=VIDEO_DEFAULT_DENOISE[name]).eval()
+    for kind in ("real", "bi"):
+        lr, gt = sky[kind]
+        result = script.stability(model, lr, gt)
+        assert result["state_last"] <= 1.5 * result["state_first"] + 0.1, (kind, result)
+        assert result["worst"] >= 0.0, (kind, result)
 
 
 def test_the_check_catches_a_state_that_runs_away(script, sky):

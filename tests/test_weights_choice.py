@@ -1,5 +1,6 @@
 """Which shipped weights a command uses (issue 15): ``NAME:real`` specs, and the default rule
-of `vidsr upscale` and `vidsr compare` (real weights for video files when they ship)."""
+of `vidsr upscale` and `vidsr compare` (video files: the model's video denoise strength, between
+its BI and real weights, when both ship)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vidsr.cli import upscale as upscale_cli
-from vidsr.cli.upscale import resolve_degradation
+from vidsr.cli.upscale import video_default_denoise
 from vidsr.errors import VidsrError
 from vidsr.models import registry
 from vidsr.models.registry import split_spec
@@ -23,53 +24,63 @@ def test_split_spec() -> None:
         split_spec("delta:noisy", "bi")
 
 
-def args(degradation: str | None = None, scale: int = 4) -> argparse.Namespace:
-    return argparse.Namespace(degradation=degradation, scale=scale, quiet=True)
+def args(degradation: str | None = None, scale: int = 4, denoise: float | None = None) -> argparse.Namespace:
+    return argparse.Namespace(degradation=degradation, scale=scale, quiet=True, denoise=denoise)
 
 
 @pytest.fixture
 def real_ships(monkeypatch: pytest.MonkeyPatch) -> None:
-    """delta ships real weights and they are listed as the best on compressed input."""
+    """delta ships BI and real weights and has a video strength; five_parallel has one but no real weights."""
     shipped = registry.shipped_weights
+    both = {(4, "bi"), (4, "real")}
     monkeypatch.setattr(registry, "shipped_weights",
-                        lambda name: shipped(name) + ([(4, "real")] if name == "delta" else []))
-    monkeypatch.setattr(upscale_cli, "VIDEO_DEFAULT_REAL", frozenset({"delta", "five_parallel"}))
+                        lambda name: sorted(set(shipped(name)) | (both if name == "delta" else set())))
+    monkeypatch.setattr(upscale_cli, "VIDEO_DEFAULT_DENOISE", {"delta": 0.5, "five_parallel": 0.5})
 
 
-def test_video_files_get_real_weights_when_they_ship(tmp_path: Path, real_ships: None) -> None:
+def test_video_files_get_the_video_strength(tmp_path: Path, real_ships: None) -> None:
     video, folder = tmp_path / "a.mp4", tmp_path / "frames"
     video.write_bytes(b"x")
     folder.mkdir()
-    assert resolve_degradation(args(), [video], ["delta"]) == "real"
-    assert resolve_degradation(args(), [video], ["bicubic", "delta"]) == "real"
+    assert video_default_denoise(args(), [video], ["delta"]) == 0.5
+    assert video_default_denoise(args(), [video], ["bicubic", "delta"]) == 0.5
     # Frame folders (usually lossless), a model without real weights, another scale: BI.
-    assert resolve_degradation(args(), [folder], ["delta"]) == "bi"
-    assert resolve_degradation(args(), [video, folder], ["delta"]) == "bi"
-    assert resolve_degradation(args(), [video], ["five_parallel"]) == "bi"
-    assert resolve_degradation(args(), [video], ["delta", "five_parallel"]) == "bi"
-    assert resolve_degradation(args(scale=2), [video], ["delta"]) == "bi"
-    assert resolve_degradation(args(), [video], ["bicubic"]) == "bi"
+    assert video_default_denoise(args(), [folder], ["delta"]) is None
+    assert video_default_denoise(args(), [video, folder], ["delta"]) is None
+    assert video_default_denoise(args(), [video], ["five_parallel"]) is None
+    assert video_default_denoise(args(), [video], ["delta", "five_parallel"]) is None
+    assert video_default_denoise(args(scale=2), [video], ["delta"]) is None
+    assert video_default_denoise(args(), [video], ["bicubic"]) is None
     # The user's choice wins.
-    assert resolve_degradation(args("bi"), [video], ["delta"]) == "bi"
-    assert resolve_degradation(args("bd"), [folder], ["delta"]) == "bd"
+    assert video_default_denoise(args("bi"), [video], ["delta"]) is None
+    assert video_default_denoise(args(denoise=0.2), [video], ["delta"]) is None
 
 
-def test_without_real_weights_video_files_keep_bi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_models_without_a_video_strength_keep_bi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     video = tmp_path / "a.mp4"
     video.write_bytes(b"x")
-    monkeypatch.setattr(upscale_cli, "VIDEO_DEFAULT_REAL", frozenset({"delta"}))
-    monkeypatch.setattr(registry, "shipped_weights", lambda name: [(4, "bi"), (4, "bd")])
-    assert resolve_degradation(args(), [video], ["delta"]) == "bi"
+    monkeypatch.setattr(upscale_cli, "VIDEO_DEFAULT_DENOISE", {})
+    assert video_default_denoise(args(), [video], ["delta"]) is None
 
 
-def test_real_weights_that_do_not_beat_bi_on_compressed_input_are_opt_in(tmp_path: Path) -> None:
-    """Today's rule, from results/compressed_x4.md: BI weights for video files too."""
-    video = tmp_path / "a.mp4"
-    video.write_bytes(b"x")
-    for name in registry.model_names():
-        if (4, "real") in registry.shipped_weights(name) and name not in upscale_cli.VIDEO_DEFAULT_REAL:
-            assert resolve_degradation(args(), [video], [name]) == "bi"
-            assert resolve_degradation(args("real"), [video], [name]) == "real"
+def test_todays_video_default_ships_both_ends() -> None:
+    """Every model with a video strength ships the BI and real weights it blends."""
+    for name in upscale_cli.VIDEO_DEFAULT_DENOISE:
+        assert {(4, "bi"), (4, "real")} <= set(registry.shipped_weights(name)), name
+
+
+def test_upscale_says_which_weights_it_chose(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIDSR_WEIGHTS_CACHE", str(tmp_path / "cache"))
+    if "delta" not in upscale_cli.VIDEO_DEFAULT_DENOISE:
+        pytest.skip("delta has no video strength in this checkout")
+    from vidsr.cli.main import main
+    from vidsr.video.synthetic import pattern_frames, write_video
+
+    clip = write_video(tmp_path / "in.mp4", pattern_frames(4, 16, 24))
+    assert main(["upscale", str(clip), str(tmp_path / "out.mp4"), "--backend", "torch", "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert f"delta at denoise strength {upscale_cli.VIDEO_DEFAULT_DENOISE['delta']:g}" in err, err
 
 
 def test_compare_on_a_compressed_clip_shows_the_real_weights_ahead(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

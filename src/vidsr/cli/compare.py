@@ -54,7 +54,7 @@ def weights_for(names: list[str], spec: str | None) -> dict[str, object]:
     weights = parse_weights(spec, names)
     if "*" in weights:
         try:
-            classes = {name: model_class(split_spec(name, "bi")[0]) for name in names}
+            classes = {name: model_class(split_spec(name.partition("@")[0], "bi")[0]) for name in names}
             trained = [name for name in names if any(True for _ in classes[name]().parameters())]
         except ImportError as error:
             raise VidsrError(f"a model in --models is not available in this installation ({error})") from None
@@ -68,20 +68,26 @@ def weights_for(names: list[str], spec: str | None) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidsr.models.registry import check_shipped_weights
+    from vidsr.cli.upscale import apply_denoise, video_default_denoise
+    from vidsr.models.registry import check_shipped_weights, has_parameters, spec_weights
     from vidsr.video.compare import compare_videos, default_models, parse_models
 
     names = parse_models(args.models) if args.models else default_models()
-    models = [(name, str(path) if path else None) for name, path in weights_for(names, args.weights).items()]
-    from vidsr.cli.upscale import resolve_degradation
-    from vidsr.models.registry import split_spec
-
-    named = [spec for spec, path in models if path is None and ":" not in spec]
-    args.degradation = resolve_degradation(args, [Path(args.input)], named)
+    given = weights_for(names, args.weights)
+    plain = [name for name in names if given[name] is None and ":" not in name and "@" not in name]
+    if args.denoise is None:
+        args.denoise = video_default_denoise(args, [Path(args.input)], plain)
+    if args.denoise is not None:  # every trained model named plainly, without weights: NAME@S
+        apply_denoise(args)
+        given = {(f"{name}@{args.denoise:g}" if name in plain and has_parameters(name) else name): path
+                 for name, path in given.items()}
+    models = [(name, str(path) if path else None) for name, path in given.items()]
+    args.degradation = args.degradation or "bi"
     for spec, path in models:
         if path is None:  # trained models need shipped weights for this scale and degradation
-            name, degradation = split_spec(spec, args.degradation)
-            check_shipped_weights(name, args.scale, degradation, "--models")
+            name, degradation, blend = spec_weights(spec, args.degradation, args.scale)
+            if blend is None:
+                check_shipped_weights(name, args.scale, degradation, "--models")
     with interrupt_on_sigterm():
         result = compare_videos(
             args.input,

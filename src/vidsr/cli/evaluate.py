@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="LR frames in the same layout (default: generated from GT)")
     parser.add_argument("--models", default=DEFAULT_MODELS, metavar="NAMES",
                         help=f"comma-separated model names, NAME:real (or :bi, :bd) for other shipped "
-                             f"weights of a model, e.g. delta,delta:real (default: {DEFAULT_MODELS})")
+                             f"weights of a model, NAME@S for denoise strength S (0-1, between its BI and "
+                             f"real weights), e.g. delta,delta:real,delta@0.5 (default: {DEFAULT_MODELS})")
     parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default: 4)")
     parser.add_argument("--degradation", default="bi", metavar="NAME",
                         help="bi: MATLAB bicubic; bd: Gaussian blur + subsampling; bi+h264: bi, "
@@ -95,11 +96,14 @@ def build_models(args: argparse.Namespace, names: list[str]) -> dict:
 
     from vidsr.data.degradation import COMPRESSED
     from vidsr.models import create, model_class
-    from vidsr.models.registry import check_shipped_weights, split_spec
+    from vidsr.models.registry import check_shipped_weights, spec_weights
 
     weights = parse_weights(args.weights, names)
     default = COMPRESSED.get(args.degradation, args.degradation)  # bi+h264: BI weights
-    chosen = {spec: split_spec(spec, default) for spec in names}  # "delta:real": delta, real weights
+    # "delta:real": delta, real weights; "delta@0.5": delta, denoise strength 0.5 (a weights file)
+    specs = {spec: spec_weights(spec, default, args.scale) for spec in names}
+    chosen = {spec: (name, degradation) for spec, (name, degradation, _) in specs.items()}
+    blends = {spec: blend for spec, (_, _, blend) in specs.items() if blend is not None}
     classes = {}
     for name in names:
         try:
@@ -114,6 +118,10 @@ def build_models(args: argparse.Namespace, names: list[str]) -> dict:
                 f"(trained models here: {', '.join(trained) or 'none'})"
             )
         weights = {trained[0]: weights["*"]}
+    for name, blend in blends.items():
+        if name in weights:
+            raise VidsrError(f"{name} picks its weights itself (denoise strength); leave it out of --weights")
+        weights[name] = blend
     for name in trained:  # before any work: a trained model needs weights, or --no-pretrained
         if name not in weights and args.pretrained:
             untrained = ("--no-pretrained (untrained)",)

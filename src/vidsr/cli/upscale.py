@@ -91,13 +91,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser)
 
 
-# Models whose real-footage weights beat their BI weights on compressed input, on the
-# held-out clips (benchmarks/validation.py --degradation bi+h264) and on long sequences;
-# `vidsr upscale` and `vidsr compare` use them for video files. None yet: delta's real
-# weights are above its BI weights at CRF 33 and level at CRF 23 on the held-out clips, but
-# slightly below bicubic on a flat 300-frame sky where the BI weights are 0.66 dB above it
-# (README, "Which weights vidsr upscale uses").
-VIDEO_DEFAULT_REAL: frozenset[str] = frozenset()
+# The denoise strength (vidsr.models.denoise: 0 = BI weights, 1 = real weights) that
+# `vidsr upscale` and `vidsr compare` give a model for video files, which are compressed
+# nearly always, when the user names no weights. delta x4 at 0.5 (README, "Which weights
+# vidsr upscale uses"): on the held-out clips it is above the BI weights at CRF 23 and 33,
+# and above bicubic on every frame of the 300-frame flat sky (clean and CRF 28), where the
+# real weights (1.0) fall below bicubic.
+VIDEO_DEFAULT_DENOISE: dict[str, float] = {"delta": 0.5}
 
 
 def add_degradation_option(parser: argparse.ArgumentParser) -> None:
@@ -105,28 +105,55 @@ def add_degradation_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--degradation", default=None, choices=("bi", "bd", "real"),
                         help="shipped weights to use: bi for clean sources, bd for sources blurred before "
                              "downscaling, real (delta x4) for compressed, noisy or blurred video. Default: "
-                             "the weights that do best on compressed input for video files (README: "
-                             "bi for every model today; measured with benchmarks/compressed.py), bi for "
-                             "frame folders. Not used with --weights")  # fmt: skip
+                             "the weights that do best on compressed input for video files (README: delta "
+                             "at --denoise 0.5, other models bi; measured with benchmarks/validation.py), "
+                             "bi for frame folders. Not used with --weights")  # fmt: skip
+    parser.add_argument("--denoise", type=float, default=None, metavar="S",
+                        help="denoise strength from 0 to 1: weights between the model's BI (0, sharpest) and "
+                             "real (1, strongest clean-up of compression and noise) weights, delta x4 "
+                             "(README: Denoise strength). Not with --weights or --degradation")  # fmt: skip
 
 
-def resolve_degradation(args: argparse.Namespace, sources: list[Path], models: list[str]) -> str:
-    """``args.degradation``, or the default rule: real when every source is a video file and
-    every trained one of ``models`` is in :data:`VIDEO_DEFAULT_REAL` and ships real weights
-    at ``args.scale``, else bi. Says so on stderr when it chose real."""
-    if args.degradation is not None:
-        return args.degradation
+def apply_denoise(args: argparse.Namespace) -> None:
+    """``--denoise S``: checks it against ``--weights`` (upscale) and ``--degradation``
+    (one-line errors), makes the blended weights ``args.weights`` (upscale) and sets
+    ``args.degradation`` to real."""
+    if args.denoise is None:
+        return
+    from vidsr.models.denoise import check_strength, denoise_weights
+
+    check_strength(args.denoise)
+    upscale = hasattr(args, "model")  # compare: --weights are per model, and NAME@S specs carry it
+    for option in ("weights", "degradation") if upscale else ("degradation",):
+        if getattr(args, option) is not None:
+            raise VidsrError(f"--denoise picks the weights itself (between the BI and real ones); "
+                             f"leave out --{option}")
+    if upscale:
+        args.weights = str(denoise_weights(args.model, args.scale, args.denoise))
+    args.degradation = "real"
+
+
+def video_default_denoise(args: argparse.Namespace, sources: list[Path], models: list[str]) -> float | None:
+    """The default rule for weights: the strength in :data:`VIDEO_DEFAULT_DENOISE` when the
+    user chose none (``--degradation``, ``--denoise``), every source is a video file, and every
+    trained one of ``models`` (those named without weights) has that one strength and ships BI
+    and real weights at ``args.scale``; else None (BI weights). Says so on stderr."""
+    if args.degradation is not None or args.denoise is not None:
+        return None
     from vidsr.models.registry import has_parameters, shipped_weights
 
     trained = [name for name in models if has_parameters(name)]
     videos = bool(sources) and all(Path(path).is_file() for path in sources)
-    if videos and trained and all(name in VIDEO_DEFAULT_REAL and (args.scale, "real") in shipped_weights(name)
-                                  for name in trained):
-        if not args.quiet:
-            print(f"vidsr: video input: using the real-footage weights of {', '.join(trained)} "
-                  "(--degradation bi for clean, lossless sources)", file=sys.stderr)
-        return "real"
-    return "bi"
+    strengths = {VIDEO_DEFAULT_DENOISE.get(name) for name in trained}
+    if not (videos and trained) or len(strengths) != 1 or None in strengths:
+        return None
+    if not all({(args.scale, "bi"), (args.scale, "real")} <= set(shipped_weights(name)) for name in trained):
+        return None
+    strength = strengths.pop()
+    if not args.quiet:
+        print(f"vidsr: video input: {', '.join(trained)} at denoise strength {strength:g} (between the BI "
+              "and real weights; --denoise 0 for clean, lossless sources)", file=sys.stderr)
+    return strength
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -174,7 +201,10 @@ def run(args: argparse.Namespace) -> int:
 
     time_range = TimeRange.parse(args.start, args.duration, args.frames)
     sources, batch = collect_inputs(args.input)
-    args.degradation = resolve_degradation(args, sources, [] if args.weights else [args.model])
+    if args.weights is None:
+        args.denoise = video_default_denoise(args, sources, [args.model]) if args.denoise is None else args.denoise
+    apply_denoise(args)
+    args.degradation = args.degradation or "bi"
     if args.weights is None:  # a trained model needs shipped weights for this scale and degradation
         check_shipped_weights(args.model, args.scale, args.degradation)
     if batch or distributed() or args.dry_run:

@@ -5,6 +5,7 @@
 """
 
 from vidsr.models.base import ModelFacts, Streamer, VSRModel
+from vidsr.models.denoise import denoise_weights
 from vidsr.models.registry import MODELS, create, model_class, model_names, pretrained_path
 from vidsr.models.weights import load_weights, save_weights
 
@@ -14,6 +15,7 @@ __all__ = [
     "Streamer",
     "VSRModel",
     "create",
+    "denoise_weights",
     "load_weights",
     "model_class",
     "model_names",

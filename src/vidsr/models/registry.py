@@ -81,6 +81,22 @@ def split_spec(spec: str, degradation: str) -> tuple[str, str]:
     return name, chosen if sep else degradation
 
 
+def spec_weights(spec: str, degradation: str, scale: int) -> tuple[str, str, Path | None]:
+    """A model spec as ``(name, degradation, weights)``: ``"delta"`` and ``"delta:real"`` as
+    :func:`split_spec` (``weights`` None: the shipped ones), ``"delta@0.5"`` delta with denoise
+    strength 0.5 (:func:`vidsr.models.denoise.denoise_weights`: between its BI and real weights)."""
+    head, at, strength = spec.partition("@")
+    name, chosen = split_spec(head, degradation)
+    if not at:
+        return name, chosen, None
+    if ":" in head:
+        raise VidsrError(f"bad model {spec!r}: NAME@STRENGTH blends the BI and real weights; drop the ':'")
+    from vidsr.models.denoise import denoise_weights
+
+    model_class(name)  # unknown names are errors
+    return name, "real", denoise_weights(name, scale, strength)
+
+
 def format_shipped(pairs: list[tuple[int, str]]) -> str:
     """``"x4 BI, x4 BD"`` (``"none"`` when empty): what :func:`shipped_weights` found."""
     return ", ".join(f"x{scale} {degradation.upper()}" for scale, degradation in pairs) or "none"
@@ -135,6 +151,7 @@ def create(
     degradation: str = "bi",
     weights: str | Path | None = None,
     pretrained: bool | None = None,
+    denoise: float | None = None,
 ) -> VSRModel:
     """Build model ``name`` at x``scale`` with its shipped weights when they exist.
 
@@ -153,6 +170,8 @@ def create(
     * ``pretrained=True``: the shipped weights, or a :class:`VidsrError` when there are none.
     * ``pretrained=False``: random weights (seed with ``torch.manual_seed``), no warning:
       for training.
+    * ``denoise=S`` (0..1): weights between the shipped BI (0) and real (1) weights
+      (:mod:`vidsr.models.denoise`); not with ``weights``.
 
     A model with loaded weights is returned in eval mode (``.eval()``); an untrained one is
     left as torch builds it (training mode). Gradients stay enabled either way (for
@@ -164,6 +183,12 @@ def create(
 
     if degradation not in LR_GRID:
         raise VidsrError(f"unknown degradation {degradation!r}; use one of {', '.join(LR_GRID)}")
+    if denoise is not None:
+        if weights is not None:
+            raise VidsrError("pass weights or denoise, not both: denoise picks the weights itself")
+        from vidsr.models.denoise import denoise_weights
+
+        weights = denoise_weights(name, scale, denoise)
     model = model_class(name)(scale).set_lr_grid(LR_GRID[degradation])
     shipped_parts = getattr(model, "load_shipped_parts", None)
     if callable(shipped_parts):  # parts that are other shipped models (two_step's frozen step 1)

@@ -234,16 +234,16 @@ def compare_videos(
 
     if layout not in LAYOUTS:
         raise VidsrError(f"unknown layout {layout!r}; use side or split")
-    from vidsr.models.registry import split_spec
+    from vidsr.models.registry import spec_weights
 
-    entries: list[tuple[str, str | VSRModel, str | None, str]] = []  # label, model, weights, degradation
+    entries: list[tuple[str, str | VSRModel, str | Path | None, str]] = []  # label, model, weights, degradation
     for item in models or default_models():
         if isinstance(item, VSRModel):
             entries.append((type(item).__name__, item, None, degradation))
-        else:  # "name", "name:real", or ("name", weights file)
+        else:  # "name", "name:real", "name@0.5" (denoise strength), or ("name", weights file)
             label, weights = (item[0], item[1]) if isinstance(item, tuple) else (item, None)
-            name, chosen = split_spec(label, degradation)
-            entries.append((label, name, weights, chosen))
+            name, chosen, blend = spec_weights(label, degradation, scale)
+            entries.append((label, name, weights or blend, chosen))
     if layout == "split" and len(entries) != 2:
         raise VidsrError(f"--layout split compares exactly two models, not {len(entries)}")
     source, target = Path(input), Path(output)
