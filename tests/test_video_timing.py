@@ -86,3 +86,15 @@ def test_truncated_lying_avi_counts_the_real_frames(tmp_path):
     cut.write_bytes(data[: len(data) // 2])  # the index at the end is lost, the header stays
     with pytest.raises(InputStoppedEarly, match=r"truncated or corrupt: stopped after frame \d+ .*, of 60 frames"):
         upscale_video(cut, tmp_path / "out.mp4", model="raw", quiet=True, on_warning=lambda message: None)
+
+
+def test_repeated_timestamps_are_made_increasing_with_a_warning(tmp_path):
+    """Frames 3 and 4 share a timestamp (as some muxers write VFR): every frame is kept, in
+    order, with strictly increasing times, and the warning names the first repeat."""
+    source = write_video(tmp_path / "repeat.mkv", pattern_frames(8, 24, 32), codec="ffv1",
+                         time_base=Fraction(1, 1000), pts=[0, 40, 80, 120, 120, 160, 200, 240])
+    with open_video(source) as reader:
+        times = [frame.pts for frame in reader]
+        warnings = reader.info.warnings
+    assert len(times) == 8 and all(b > a for a, b in zip(times, times[1:]))
+    assert [w for w in warnings if "timestamps repeat or go backwards (frame 4)" in w], warnings

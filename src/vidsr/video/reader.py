@@ -375,7 +375,8 @@ class VideoFileReader(VideoReader):
                 pts = 0 if last_pts is None else last_pts + (last_duration or step)
             if last_pts is not None and pts <= last_pts:
                 if not any("timestamps" in w for w in info.warnings):
-                    info.warnings.append(f"{self.path}: timestamps go backwards; they were made increasing")
+                    info.warnings.append(f"{self.path}: timestamps repeat or go backwards (frame {self.frames_read}); "
+                                         "they were made increasing")
                 pts = last_pts + 1
             rgb = frame_to_rgb(frame) if self.wants is None or self.wants(pts) else None
             self.frames_read += 1
