@@ -14,25 +14,15 @@ About 2 minutes per strength on one core.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
-from pathlib import Path
 
+import temporal_memory  # the sibling benchmark: its clip and its long-sequence check
 import torch
 
 from vidsr.data.degradation import degrade_uint8
 from vidsr.data.real import VideoCodec, compress_clip
 from vidsr.errors import VidsrError
 from vidsr.models import create
-
-
-def load_temporal_memory():
-    """benchmarks/temporal_memory.py as a module (its clip and its long-sequence check)."""
-    path = Path(__file__).with_name("temporal_memory.py")
-    spec = importlib.util.spec_from_file_location("temporal_memory", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    memory = load_temporal_memory()
-    gt = memory.flat_sky_clip(args.frames, 96, 128)
+    gt = temporal_memory.flat_sky_clip(args.frames, 96, 128)
     clean = degrade_uint8(gt, 4, "bi")
     compressed = compress_clip(clean, VideoCodec("libx264", args.crf, "medium")).frames
     print(f"{args.model} x4, flat sky {args.frames} frames 96x128 GT, model minus bicubic PSNR-Y (dB), "
@@ -54,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for text in args.strengths.split(","):
             model = create(args.model, 4, denoise=float(text)).eval()
-            lossy, lossless = memory.stability(model, compressed, gt), memory.stability(model, clean, gt)
+            lossy = temporal_memory.stability(model, compressed, gt)
+            lossless = temporal_memory.stability(model, clean, gt)
             print(f"{float(text):>8g} {lossy['mean']:+7.2f} / {lossy['worst']:+6.2f} "
                   f"{lossless['mean']:+7.2f} / {lossless['worst']:+6.2f}", flush=True)
     except (VidsrError, ValueError) as error:

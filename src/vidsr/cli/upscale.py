@@ -201,8 +201,8 @@ def run(args: argparse.Namespace) -> int:
 
     time_range = TimeRange.parse(args.start, args.duration, args.frames)
     sources, batch = collect_inputs(args.input)
-    if args.weights is None:
-        args.denoise = video_default_denoise(args, sources, [args.model]) if args.denoise is None else args.denoise
+    if args.weights is None and args.denoise is None:
+        args.denoise = video_default_denoise(args, sources, [args.model])
     apply_denoise(args)
     args.degradation = args.degradation or "bi"
     if args.weights is None:  # a trained model needs shipped weights for this scale and degradation

@@ -20,7 +20,6 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 from safetensors.torch import save_file
 
 from vidsr.errors import VidsrError
@@ -42,11 +41,6 @@ def check_strength(strength: float) -> float:
     if not 0.0 <= value <= 1.0:  # also rejects nan
         raise VidsrError(f"denoise strength must be from 0 (clean, BI weights) to 1 (real weights), not {strength}")
     return round(value, 2)
-
-
-def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    with safe_open(str(path), framework="pt") as handle:
-        return {key: handle.get_tensor(key) for key in handle.keys()}, dict(handle.metadata() or {})
 
 
 def blend_states(clean: dict[str, torch.Tensor], real: dict[str, torch.Tensor],
@@ -74,6 +68,7 @@ def denoise_weights(name: str, scale: int, strength: float) -> Path:
     without both shipped files is a one-line error that says which ship.
     """
     from vidsr.models.registry import format_shipped, pretrained_path, shipped_weights
+    from vidsr.models.weights import read_safetensors
 
     strength = check_strength(strength)
     paths = {end: pretrained_path(name, scale, end) for end in ENDS}
@@ -89,7 +84,7 @@ def denoise_weights(name: str, scale: int, strength: float) -> Path:
     out = cache_dir() / f"{name}_x{scale}_denoise{strength:.2f}_{digest}.safetensors"
     if out.is_file():
         return out
-    (clean, meta), (real, real_meta) = _read(paths["bi"]), _read(paths["real"])
+    (clean, meta), (real, real_meta) = read_safetensors(paths["bi"]), read_safetensors(paths["real"])
     if meta.get("lr_grid") != real_meta.get("lr_grid"):
         raise VidsrError(f"the BI and real weights of {name} x{scale} were trained on different LR grids; "
                          "they cannot be blended")

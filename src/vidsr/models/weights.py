@@ -29,9 +29,8 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
     grid = None
     try:
         if path.suffix == ".safetensors":
-            with safe_open(str(path), framework="pt") as handle:  # one read: tensors and metadata
-                state = {key: handle.get_tensor(key) for key in handle.keys()}
-                grid = (handle.metadata() or {}).get("lr_grid")
+            state, metadata = read_safetensors(path)
+            grid = metadata.get("lr_grid")
         else:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
             state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
@@ -52,6 +51,12 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
     if grid is not None and not keep_grid and hasattr(model, "set_lr_grid"):
         model.set_lr_grid(grid)
     return model
+
+
+def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A ``.safetensors`` file's tensors and metadata, in one read."""
+    with safe_open(str(path), framework="pt") as handle:
+        return {key: handle.get_tensor(key) for key in handle.keys()}, dict(handle.metadata() or {})
 
 
 def _checkpoint_grid(checkpoint: dict) -> str | None:
