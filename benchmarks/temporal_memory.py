@@ -20,6 +20,10 @@ clip, warm-up included (a model with ``warmup`` first runs its first frames in r
 "no past" is what the same frame gets at the start of a video. **warm-up** = the whole clip
 with the model's warm-up minus without it (``warmup = 0``), over every frame.
 
+**Slow camera motion** (``--pan-speed``, default 2 GT pixels per frame, half an LR pixel):
+the same table on a synthetic pan over the first frame of each clip, where every frame shows
+the scene at another sub-pixel phase, as in Vid4's slow pans; the past can hold the most there.
+
 **Long sequences** (``--long-frames``, default 300): each validation clip played forward,
 backward, forward... to that length, and a synthetic clip (:func:`flat_sky_clip`: a large
 flat gradient sky over slowly panning texture, where a recurrent state that runs away shows
@@ -45,7 +49,7 @@ from vidsr.data.degradation import degrade_uint8
 from vidsr.metrics.image import psnr, rgb_to_y
 from vidsr.models import create
 from vidsr.models.base import VSRModel
-from vidsr.training.data import discover_clips, load_clip, validation_clips
+from vidsr.training.data import discover_clips, load_clip, pan_clip, pan_margin, pan_path, validation_clips
 
 DEFAULT_DATA = "../shared/data/train/davis2016_480p"
 DEFAULT_CLIPS = "car-roundabout,kite-surf"
@@ -161,6 +165,35 @@ def clip_psnr(model: VSRModel, lr: torch.Tensor, gt: list[np.ndarray], skip: int
     }
 
 
+def print_memory_table(models: dict[str, VSRModel], clips: list[tuple[np.ndarray, np.ndarray]], skip: int) -> None:
+    """The full / window only / no past table over uint8 ``(LR, GT)`` clips, a row per model."""
+    print("\n| model | full | window only | no past | memory | past | warm-up |\n"
+          "|---|---:|---:|---:|---:|---:|---:|")
+    for name, model in models.items():
+        scores = [clip_psnr(model, torch.from_numpy(lr).permute(0, 3, 1, 2).float() / 255,
+                            to_y(torch.from_numpy(gt).permute(0, 3, 1, 2).float() / 255), skip)
+                  for lr, gt in tqdm(clips, desc=name, leave=False)]
+        mean = {key: float(np.mean([s[key] for s in scores])) for key in scores[0]}
+        memory, past = (round(mean["full"] - mean[key], 3) + 0.0 for key in ("window only", "no past"))
+        warm = round(mean["warm"] - mean["cold"], 3) + 0.0
+        print(f"| {name} (r={model.radius}) | {mean['full']:.3f} | {mean['window only']:.3f} | "
+              f"{mean['no past']:.3f} | {memory:+.3f} | {past:+.3f} | {warm:+.3f} |", flush=True)
+
+
+def slow_pan(still: np.ndarray, frames: int, side: int, speed: float, degradation: str):
+    """A :func:`~vidsr.training.data.pan_clip` over the centre of ``still``: ``frames`` crops
+    of ``side`` pixels (fewer where the frame is too small) moving ``speed`` GT pixels per
+    frame at 30 degrees from the x axis."""
+    path = pan_path(speed * np.array([np.sin(np.pi / 6), np.cos(np.pi / 6)]), frames)
+    room = np.array(still.shape[:2]) - 2 * pan_margin(4, 1.6) - np.ptp(path, axis=0)
+    side = min(side, int(room.min()) // 4 * 4)
+    if side < 16:
+        raise SystemExit(f"temporal_memory: frames of {still.shape[1]}x{still.shape[0]} are too small for "
+                         f"a pan at {speed:g} pixels per frame; pass --pan-speed 0")
+    centre = (np.array(still.shape[:2]) - side) // 2 - (path.max(axis=0) + path.min(axis=0)) // 2
+    return pan_clip(still, path + centre, side, 4, degradation, 1.6)
+
+
 def long_sequences(views: list, frames: int, degradation: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(name, LR, GT)`` uint8 clips of ``frames`` frames: the validation clips played
     forward, backward, forward..., and :func:`flat_sky_clip` at the validation crop size."""
@@ -184,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=30, help="first frames of each clip")
     parser.add_argument("--skip", type=int, default=4, help="frames scored from this index on")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--pan-speed", type=float, default=2.0,
+                        help="also score a synthetic slow pan at this many GT pixels per frame (0: skip it)")
     parser.add_argument("--long-frames", type=int, default=300,
                         help="length of the long-sequence stability check (0: skip it)")
     args = parser.parse_args(argv)
@@ -205,17 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in [m for m in args.models.split(",") if m]:
         source = {"weights": Path(weights[name])} if name in weights else {"pretrained": True}
         models[name] = create(name, 4, degradation=args.degradation, **source).eval()
-    print("\n| model | full | window only | no past | memory | past | warm-up |\n"
-          "|---|---:|---:|---:|---:|---:|---:|")
-    for name, model in models.items():
-        scores = [clip_psnr(model, torch.from_numpy(view.lr).permute(0, 3, 1, 2).float() / 255,
-                            to_y(torch.from_numpy(view.gt).permute(0, 3, 1, 2).float() / 255), args.skip)
-                  for view in tqdm(views, desc=name, leave=False)]
-        mean = {key: float(np.mean([s[key] for s in scores])) for key in scores[0]}
-        memory, past = (round(mean["full"] - mean[key], 3) + 0.0 for key in ("window only", "no past"))
-        warm = round(mean["warm"] - mean["cold"], 3) + 0.0
-        print(f"| {name} (r={model.radius}) | {mean['full']:.3f} | {mean['window only']:.3f} | "
-              f"{mean['no past']:.3f} | {memory:+.3f} | {past:+.3f} | {warm:+.3f} |", flush=True)
+    print_memory_table(models, [(view.lr, view.gt) for view in views], args.skip)
+    if args.pan_speed:
+        print(f"\nSlow camera motion: a synthetic pan at {args.pan_speed:g} GT pixels per frame over the "
+              f"first frame of each clip ({args.frames} frames, crop {args.crop}; `pan_clip`, as "
+              "`data.pan` trains on)")
+        pans = [slow_pan(clip.gt[0], args.frames, args.crop, args.pan_speed, args.degradation) for clip in clips]
+        print_memory_table(models, [(pan.lr, pan.gt) for pan in pans], args.skip)
     if args.long_frames:
         all_views = validation_clips(clips, 4, args.crop, None)
         sequences = long_sequences(all_views, args.long_frames, args.degradation)

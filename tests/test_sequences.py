@@ -9,6 +9,7 @@ import pytest
 import torch
 from test_training_helpers import make_clips, tiny_overrides
 
+from vidsr.data.degradation import degrade_uint8
 from vidsr.errors import VidsrError
 from vidsr.models import create
 from vidsr.models.base import detach_state
@@ -63,6 +64,62 @@ def test_colour_augmentation_keeps_lr_and_gt_a_pair() -> None:
     assert 25 < changed < 80  # about a quarter of the samples
 
 
+def smooth_still(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A textured uint8 frame whose every shift is recognisable (no flat or periodic areas)."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("kind", ["bi", "bd"])
+def test_pan_samples_are_degraded_shifted_crops_of_one_frame(kind: str) -> None:
+    """A pan sample: every GT frame is a crop of the same still frame, consecutive crops a
+    whole-pixel shift along one straight path, and its LR the degradation of that crop (the
+    same as the patch of the whole degraded frame, away from the frame's borders)."""
+    still = smooth_still(120, 140)
+    frames = np.repeat(still[None], 8, axis=0)
+    clip = Clip("still", frames, degrade_uint8(frames, 4, kind, 1.6))
+    windows = TrainingWindows([clip], 4, window=6, intervals=[1], gt_patch=32, seed=2, context=1,
+                              pan=1.0, pan_speed=6.0, kind=kind, sigma=1.6, flip=False,
+                              transpose=False, reverse=False, lr_grid="corner" if kind == "bd" else "centre")
+    full_lr = degrade_uint8(still, 4, kind, 1.6)
+    moved = compared = 0
+    for index in range(12):
+        lr, gt = windows[index]
+        assert lr.shape == (8, 3, 8, 8) and gt.shape == (6, 3, 32, 32)
+        gt_u8 = (gt * 255).round().byte().permute(0, 2, 3, 1).numpy()
+        lr_u8 = (lr * 255).round().byte().permute(0, 2, 3, 1).numpy()
+        offsets = []
+        for t, frame in enumerate(gt_u8):
+            hits = [(y, x) for y in range(0, 120 - 31) for x in range(0, 140 - 31)
+                    if np.array_equal(still[y : y + 32, x : x + 32], frame)]
+            assert len(hits) == 1  # a crop of the still frame
+            y, x = hits[0]
+            offsets.append((y, x))
+            if y % 4 == 0 and x % 4 == 0:  # on the LR grid of the whole frame
+                assert np.array_equal(lr_u8[t + 1], full_lr[y // 4 : y // 4 + 8, x // 4 : x // 4 + 8])
+                compared += 1
+        steps = np.diff(np.array(offsets), axis=0)
+        velocity = (np.array(offsets[-1]) - np.array(offsets[0])) / 5
+        assert np.abs(steps - velocity).max() <= 1  # a straight path, rounded to whole pixels
+        assert np.abs(velocity).max() <= 6.0 + 1e-9
+        moved += bool(np.abs(velocity).max() > 0.5)
+    assert moved >= 6 and compared >= 4
+
+
+def test_pan_needs_bi_or_bd() -> None:
+    clip = frame_id_clip()
+    with pytest.raises(VidsrError, match="data.pan needs the bi or bd"):
+        TrainingWindows([clip], 4, window=4, intervals=[1], gt_patch=8, pan=0.5, kind="real")
+
+
+def test_pan_off_leaves_the_sample_stream_as_it_was() -> None:
+    clip = frame_id_clip()
+    plain = TrainingWindows([clip], 4, window=4, intervals=[1], gt_patch=8, seed=3)
+    zero = TrainingWindows([clip], 4, window=4, intervals=[1], gt_patch=8, seed=3, pan=0.0)
+    for index in range(10):
+        assert all(torch.equal(a, b) for a, b in zip(plain[index], zero[index]))
+
+
 def test_state_carried_across_chunks_equals_one_long_sequence() -> None:
     """forward_sequence in chunks (the state detached in between) gives the same frames as
     one call over the whole sequence: truncated BPTT cuts gradients, not information."""
@@ -93,6 +150,19 @@ def test_sequence_settings_are_checked() -> None:
         config_from_dict({"data": {"window": 30, "chunk": 10}, "train": {"steps": 100}})
     with pytest.raises(VidsrError, match="data.colour"):
         config_from_dict({"data": {"colour": 1.5}})
+    with pytest.raises(VidsrError, match="data.pan"):
+        config_from_dict({"data": {"pan": 1.5}})
+    with pytest.raises(VidsrError, match="data.pan needs the bi or bd"):
+        config_from_dict({"data": {"pan": 0.5, "degradation": "real"}})
+    with pytest.raises(VidsrError, match="data.pan_speed"):
+        config_from_dict({"data": {"pan": 0.5, "pan_speed": -1}})
+
+
+def test_a_run_trains_on_pan_samples(tmp_path: Path) -> None:
+    data = make_clips(tmp_path / "data", clips=3, frames=10, size=64)
+    overrides = tiny_overrides(data, tmp_path / "run", steps=4, **{"data.pan": 1.0, "data.gt_patch": 16})
+    result = train(config_from_dict({}, overrides), quiet=True)
+    assert result.step == 4 and result.loss is not None and np.isfinite(result.loss)
 
 
 def test_a_run_trains_sequences_in_chunks(tmp_path: Path) -> None:

@@ -45,17 +45,22 @@ def rows(text: str) -> dict[str, list[float]]:
     return found
 
 
-def test_variants_and_differences(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    # Random (untrained-looking) weights with a non-zero head, so that memory can matter.
+def random_weights(folder: Path) -> tuple[Path, Path]:
+    """delta with random (untrained-looking) weights and a non-zero head, so that memory can
+    matter, and untrained fsrcnn: their weights files."""
     torch.manual_seed(0)
     model = create("delta", 4, pretrained=False)
     for parameter in model.parameters():
         parameter.data.normal_(0, 0.05)
-    delta = save_weights(model, tmp_path / "delta.safetensors")
-    fsrcnn = save_weights(create("fsrcnn", 4, pretrained=False), tmp_path / "fsrcnn.safetensors")
+    delta = save_weights(model, folder / "delta.safetensors")
+    return delta, save_weights(create("fsrcnn", 4, pretrained=False), folder / "fsrcnn.safetensors")
+
+
+def test_variants_and_differences(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    delta, fsrcnn = random_weights(tmp_path)
     argv = ["--data", str(data), "--clips", "moving", "--models", "fsrcnn,delta",
             "--weights", f"delta={delta}", "--weights", f"fsrcnn={fsrcnn}",
-            "--crop", "32", "--frames", "7", "--skip", "2", "--long-frames", "12"]
+            "--crop", "32", "--frames", "7", "--skip", "2", "--long-frames", "12", "--pan-speed", "0"]
     assert load_script().main(argv) == 0
     out = capsys.readouterr().out
     table = rows(out)
@@ -68,6 +73,25 @@ def test_variants_and_differences(data: Path, tmp_path: Path, capsys: pytest.Cap
     assert warm != 0.0  # ... and so does the warm-up
     long_rows = [line for line in out.splitlines() if line.startswith("| delta | ")]
     assert [row.split(" | ")[1] for row in long_rows] == ["moving (ping-pong)", "flat sky (synthetic)"]
+
+
+def test_the_slow_pan_table(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """``--pan-speed``: the same table on a synthetic pan over each clip's first frame; a
+    per-frame network gains nothing from the past there, a recurrent one's output changes."""
+    rng = np.random.default_rng(4)
+    for t in range(3):
+        write_frame(tmp_path / "clips" / "still" / f"{t:03d}.png", rng.integers(0, 256, (80, 96, 3), dtype=np.uint8))
+    delta, fsrcnn = random_weights(tmp_path)
+    argv = ["--data", str(tmp_path / "clips"), "--clips", "still", "--models", "fsrcnn,delta",
+            "--weights", f"delta={delta}", "--weights", f"fsrcnn={fsrcnn}", "--crop", "32",
+            "--frames", "6", "--skip", "2", "--long-frames", "0", "--pan-speed", "2"]
+    assert load_script().main(argv) == 0
+    out = capsys.readouterr().out
+    pan = rows(out.split("Slow camera motion")[1])
+    assert pan["fsrcnn"][3:5] == [0.0, 0.0]
+    full, _, alone, _, past, _ = pan["delta"]
+    assert alone != full and past == pytest.approx(full - alone, abs=2e-3)
+    assert rows(out.split("Slow camera motion")[0])["delta"] != pan["delta"]  # another clip
 
 
 def test_ping_pong_and_flat_sky() -> None:

@@ -201,7 +201,7 @@ def test_step_1_frames_are_computed_once_cached_and_reused(clips_dir: Path, tmp_
 
 def test_colour_augmentation_is_refused_for_cached_step_1_frames(clips_dir: Path, tmp_path: Path):
     config = load_config(None, _overrides(clips_dir, tmp_path, tmp_path / "cache", **{"data.colour": 0.5}))
-    with pytest.raises(VidsrError, match="data.colour must be 0 for two_step"):
+    with pytest.raises(VidsrError, match="data.colour and data.pan must be 0 for two_step"):
         Trainer(config, DistContext(), tmp_path, None, quiet=True)
 
 

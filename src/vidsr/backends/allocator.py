@@ -1,4 +1,4 @@
-"""glibc malloc settings for inference, set by vidsr itself (no environment needed).
+"""glibc malloc settings for inference and CPU training, set by vidsr itself (no environment needed).
 
 Every step allocates and frees a few large tensors (the stacked window, the HR frame: 10-30
 MB at 720p). With glibc's defaults they come from fresh ``mmap`` calls whose pages the
@@ -11,7 +11,10 @@ read at process start). The price is memory kept by the process after a peak, bo
 those thresholds. ``VIDSR_MALLOC=default`` leaves glibc's settings alone, and so do the
 user's own ``MALLOC_*`` or ``GLIBC_TUNABLES`` malloc settings; other C libraries are left
 alone. Measured (benchmarks/inference.py, README): delta at 180x320 on a 2-core AMD EPYC,
-OpenVINO bf16 56-61 -> 42-45 ms per frame, torch bf16 63-69 -> 46-48 ms (medians).
+OpenVINO bf16 56-61 -> 42-45 ms per frame, torch bf16 63-69 -> 46-48 ms (medians). Training
+(`vidsr train` on the CPU applies them too), delta in the recurrence regime, bf16, 1 thread
+(`benchmarks/train_speed.py --models delta --precisions bf16 --window 30 --chunk 10
+--gt-patch 256 --batch 8 --warmup 3 --steps 6`): 1.23 and 1.13 -> 1.35 and 1.28 samples/s.
 """
 
 from __future__ import annotations

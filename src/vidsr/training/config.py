@@ -54,6 +54,10 @@ class DataConfig:
     flip: bool = True  # random horizontal and vertical flips
     transpose: bool = True  # random transposition of height and width
     colour: float = 0.0  # share of samples recoloured: random channel order, per-channel gains
+    # Share of samples that are synthetic camera pans over one still frame (TrainingWindows.pan):
+    # slow, sub-pixel motion, the kind that lets a recurrent model recover detail from the past.
+    pan: float = 0.0
+    pan_speed: float = 8.0  # largest pan speed, GT pixels per frame (8 at x4: 2 LR pixels)
     gt_patch: int = 128  # GT patch side (a multiple of the scale)
     batch_size: int = 8  # global: split evenly over the DDP ranks
     # DataLoader worker processes per training process: an integer, or "auto" for
@@ -317,6 +321,12 @@ def validate(config: Config, origin: str = "config") -> Config:
         fail("data.window must be at least 1")
     if not 0.0 <= data.colour <= 1.0:
         fail(f"data.colour ({data.colour}) must be a share of samples in [0, 1]")
+    if not 0.0 <= data.pan <= 1.0:
+        fail(f"data.pan ({data.pan}) must be a share of samples in [0, 1]")
+    if data.pan and data.degradation not in ("bi", "bd"):
+        fail(f"data.pan needs the bi or bd degradation (made on the fly), not {data.degradation!r}")
+    if data.pan_speed < 0:
+        fail(f"data.pan_speed ({data.pan_speed}) must be at least 0 (GT pixels per frame)")
     if data.chunk is not None and (data.chunk < 1 or data.window % data.chunk):
         fail(f"data.chunk ({data.chunk}) must divide data.window ({data.window})")
     if not data.interval or min(data.interval) < 1:

@@ -212,6 +212,14 @@ class TrainingWindows(Dataset):
     ``c`` needs them for its first and last window; no frame is padded by replication, so
     the loss only falls on frames that have their real context).
 
+    ``pan`` is the share of samples that are synthetic camera pans (:meth:`pan_clip`): one
+    frame of the drawn window, cropped along a straight path at a random speed up to
+    ``pan_speed`` GT pixels per frame, each crop degraded on the fly with ``kind``
+    (``"bi"`` or ``"bd"``, blur ``sigma``). Integer GT steps are quarter-pixel LR steps at x4, so
+    every frame samples the scene at another sub-pixel phase, as slow camera motion does
+    (Vid4). The training clips move fast (DAVIS): there the past holds little that the
+    current frame lacks, and a recurrent model learns to ignore it.
+
     ``lr_grid`` is where LR pixels sit on the GT grid (see ``VSRModel.set_lr_grid``). A flip
     keeps the centred grid of BI as it is, but moves BD's LR pixel ``i`` from GT pixel ``s*i``
     to ``s*i + s-1``; on the ``"corner"`` grid the GT crop of a flipped axis therefore starts
@@ -233,6 +241,10 @@ class TrainingWindows(Dataset):
         lr_grid: str = "centre",
         context: int = 0,
         colour: float = 0.0,
+        pan: float = 0.0,
+        pan_speed: float = 8.0,
+        kind: str = "bi",
+        sigma: float = 1.6,
     ) -> None:
         if gt_patch % scale:
             raise VidsrError(f"gt_patch {gt_patch} is not a multiple of the scale {scale}")
@@ -246,6 +258,10 @@ class TrainingWindows(Dataset):
         self.window = window
         self.context = context
         self.colour = colour
+        if pan and kind not in ("bi", "bd"):
+            raise VidsrError(f"data.pan needs the bi or bd degradation, not {kind!r}")
+        self.pan, self.pan_speed = pan, pan_speed
+        self.kind, self.sigma = kind, sigma
         length = window + 2 * context  # LR frames per sample
         self.patch = gt_patch // scale
         self.reverse, self.flip, self.transpose = reverse, flip, transpose
@@ -286,6 +302,9 @@ class TrainingWindows(Dataset):
         start = position - (int(cumulative[clip_index - 1]) if clip_index else 0)
         clip = self.clips[clip_index]
         frames = start + interval * np.arange(self.window + 2 * self.context)
+        if self.pan and rng.random() < self.pan:
+            clip = self.pan_clip(clip.gt[frames[len(frames) // 2]], len(frames), rng)
+            frames = np.arange(len(frames))
         if self.reverse and rng.random() < 0.5:
             frames = frames[::-1]
         gt_frames = frames[self.context : self.context + self.window]
@@ -307,6 +326,52 @@ class TrainingWindows(Dataset):
         if self.colour and rng.random() < self.colour:
             lr, gt = recolour(lr, gt, rng)
         return to_tensor(np.ascontiguousarray(lr)), to_tensor(np.ascontiguousarray(gt))
+
+
+    def pan_clip(self, still: np.ndarray, length: int, rng: np.random.Generator) -> Clip:
+        """A :func:`pan_clip` of ``length`` frames over the GT frame ``still`` ``(H, W, 3)``,
+        just large enough for one patch: a straight path at a random speed (up to
+        ``pan_speed`` GT pixels per frame, less where the frame is too small) and direction."""
+        side = self.scale * (self.patch + self._margin)
+        pad = pan_margin(self.scale, self.sigma)
+        room = np.array(still.shape[:2]) - side - 2 * pad
+        if (room < 0).any():
+            raise VidsrError(f"a training frame of {still.shape[1]}x{still.shape[0]} is too small for a pan "
+                             f"sample of {side + 2 * pad} pixels; lower data.gt_patch or set data.pan=0")
+        angle = rng.uniform(0.0, 2.0 * np.pi)
+        velocity = rng.uniform(0.0, self.pan_speed) * np.array([np.sin(angle), np.cos(angle)])
+        reach = np.abs(velocity) * (length - 1)
+        velocity *= min([1.0] + [room[k] / reach[k] for k in range(2) if reach[k] > 0])
+        path = pan_path(velocity, length)
+        origin = [int(rng.integers(0, room[k] - np.ptp(path[:, k]) + 1)) - path[:, k].min() + pad for k in range(2)]
+        return pan_clip(still, path + np.array(origin), side, self.scale, self.kind, self.sigma)
+
+
+def pan_margin(scale: int, sigma: float) -> int:
+    """GT pixels degraded around a pan crop: whole LR pixels, wider than the BI and BD kernels."""
+    return scale * max(4, -(-int(4 * sigma + 1) // scale))
+
+
+def pan_path(velocity: np.ndarray, length: int) -> np.ndarray:
+    """``(length, 2)`` integer ``(dy, dx)`` offsets of a straight path at ``velocity`` GT pixels
+    per frame from ``(0, 0)``, rounded to whole GT pixels (quarter LR pixels at x4)."""
+    return np.rint(np.arange(length)[:, None] * np.asarray(velocity, dtype=np.float64)[None]).astype(int)
+
+
+def pan_clip(still: np.ndarray, corners: np.ndarray, side: int, scale: int, kind: str, sigma: float) -> Clip:
+    """A camera pan over one still GT frame ``(H, W, 3)``: the ``side`` x ``side`` crops whose
+    top-left corners are ``corners`` ``(T, 2)``, and their LR. Each LR frame is the
+    degradation (``kind`` bi or bd, blur ``sigma``) of its crop with :func:`pan_margin` more
+    pixels around it, so LR and GT pair exactly as a patch of a whole degraded frame does."""
+    pad = pan_margin(scale, sigma)
+    corners = np.asarray(corners)
+    low, high = corners.min(axis=0) - pad, corners.max(axis=0) + side + pad
+    if (low < 0).any() or high[0] > still.shape[0] or high[1] > still.shape[1]:
+        raise VidsrError(f"a pan of {side}-pixel crops leaves the {still.shape[1]}x{still.shape[0]} frame")
+    crops = np.stack([still[y - pad : y + side + pad, x - pad : x + side + pad] for y, x in corners])
+    lr = degrade_uint8(crops, scale, kind, sigma)
+    inner = slice(pad // scale, (pad + side) // scale)
+    return Clip("pan", crops[:, pad : pad + side, pad : pad + side], lr[:, inner, inner])
 
 
 COLOUR_GAIN = (0.25, 1.0)  # per-channel gain range of the colour augmentation

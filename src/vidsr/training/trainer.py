@@ -33,6 +33,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from vidsr.backends.allocator import tune_allocator
 from vidsr.data.degradation import LR_GRID, REAL
 from vidsr.data.real import RealMix
 from vidsr.errors import VidsrError
@@ -320,12 +321,13 @@ class Trainer:
             self.train_clips, config.model.scale, window=data.window, intervals=data.interval,
             gt_patch=data.gt_patch, reverse=data.reverse, flip=data.flip,
             transpose=data.transpose, seed=seed, lr_grid=LR_GRID[data.degradation],
-            context=self.model.radius, colour=data.colour,
+            context=self.model.radius, colour=data.colour, pan=data.pan, pan_speed=data.pan_speed,
+            kind=data.degradation, sigma=data.sigma,
         )
         if callable(getattr(self.model, "precompute", None)):  # two_step: step-1 frames, cached
-            if data.colour:
-                raise VidsrError(f"data.colour must be 0 for {config.model.name}: its cached "
-                                 "step-1 frames are of the original colours")
+            if data.colour or data.pan:
+                raise VidsrError(f"data.colour and data.pan must be 0 for {config.model.name}: its cached "
+                                 "step-1 frames are of the original clips")
             frames = TrainingWindows(
                 precomputed_clips(self.model, self.train_clips, data.lr_cache, not self.quiet),
                 config.model.scale, window=data.window + 2 * self.model.radius,
@@ -432,6 +434,8 @@ class Trainer:
                       file=sys.stderr)
             return TrainResult(self.run_dir, self.step, None, self.best)
 
+        if self.device.type == "cpu":
+            tune_allocator()  # the step's large batch and activations stay on the heap: +11% samples/s
         sampler = StepSampler(self.global_batch, self.step // self.chunks, self.context.rank,
                               self.context.world_size)
         loader = make_loader(self.dataset, sampler, resolve_num_workers(self.config.data.num_workers),
