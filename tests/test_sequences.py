@@ -64,8 +64,8 @@ def test_colour_augmentation_keeps_lr_and_gt_a_pair() -> None:
     assert 25 < changed < 80  # about a quarter of the samples
 
 
-def smooth_still(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """A textured uint8 frame whose every shift is recognisable (no flat or periodic areas)."""
+def noise_still(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A uint8 frame of random noise: every crop of it is found at one place only."""
     rng = np.random.default_rng(seed)
     return rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
 
@@ -75,7 +75,7 @@ def test_pan_samples_are_degraded_shifted_crops_of_one_frame(kind: str) -> None:
     """A pan sample: every GT frame is a crop of the same still frame, consecutive crops a
     whole-pixel shift along one straight path, and its LR the degradation of that crop (the
     same as the patch of the whole degraded frame, away from the frame's borders)."""
-    still = smooth_still(120, 140)
+    still = noise_still(120, 140)
     frames = np.repeat(still[None], 8, axis=0)
     clip = Clip("still", frames, degrade_uint8(frames, 4, kind, 1.6))
     windows = TrainingWindows([clip], 4, window=6, intervals=[1], gt_patch=32, seed=2, context=1,

@@ -54,7 +54,7 @@ class DataConfig:
     flip: bool = True  # random horizontal and vertical flips
     transpose: bool = True  # random transposition of height and width
     colour: float = 0.0  # share of samples recoloured: random channel order, per-channel gains
-    # Share of samples that are synthetic camera pans over one still frame (TrainingWindows.pan):
+    # Share of samples that are synthetic camera pans over one still frame (TrainingWindows.pan_clip):
     # slow, sub-pixel motion, the kind that lets a recurrent model recover detail from the past.
     pan: float = 0.0
     pan_speed: float = 8.0  # largest pan speed, GT pixels per frame (8 at x4: 2 LR pixels)

@@ -327,7 +327,6 @@ class TrainingWindows(Dataset):
             lr, gt = recolour(lr, gt, rng)
         return to_tensor(np.ascontiguousarray(lr)), to_tensor(np.ascontiguousarray(gt))
 
-
     def pan_clip(self, still: np.ndarray, length: int, rng: np.random.Generator) -> Clip:
         """A :func:`pan_clip` of ``length`` frames over the GT frame ``still`` ``(H, W, 3)``,
         just large enough for one patch: a straight path at a random speed (up to
