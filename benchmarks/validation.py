@@ -26,6 +26,7 @@ import torch
 
 from vidsr.errors import VidsrError
 from vidsr.models import create
+from vidsr.models.registry import spec_weights
 from vidsr.training.data import held_out_views, validation_clips
 from vidsr.training.precision import make_precision
 from vidsr.training.validation import validate
@@ -60,11 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"x4 {args.degradation.upper()}{settings}, clips {args.clips} (crop {args.crop}, {args.frames} frames), fp32")
     print(f"{'model':40} {'PSNR-Y':>8} {'SSIM-Y':>8}")
     for spec in args.models.split(","):
-        name, _, weights = spec.partition("=")
-        name, _, strength = name.partition("@")  # NAME@S: denoise strength S
-        name, _, trained_on = name.partition(":")
-        model = create(name, 4, degradation=trained_on or kind, weights=weights or None,
-                       denoise=float(strength) if strength else None)
+        head, _, weights = spec.partition("=")
+        try:  # NAME, NAME:DEGRADATION (other shipped weights), NAME@S (denoise strength S)
+            name, trained_on, blend = spec_weights(head, kind, 4)
+            if weights and blend:
+                raise VidsrError(f"{spec}: NAME@S picks its weights itself; drop the '=FILE'")
+            model = create(name, 4, degradation=trained_on, weights=weights or blend)
+        except VidsrError as error:
+            print(f"validation: {error}", file=sys.stderr)
+            return 2
         scores = validate(model, views, make_precision("fp32", torch.device("cpu")))
         print(f"{spec:40} {scores['psnr_y']:8.3f} {scores['ssim_y']:8.4f}", flush=True)
     return 0
