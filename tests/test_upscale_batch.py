@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from test_upscale_jobs import assert_same_file, killer, leftovers, subprocess_en
 from video_support import probe, write_keyframed
 
 from vidsr.cli.main import main
+from vidsr.video.batch import BatchRun, Ranks, batch_items
+from vidsr.video.jobs import Engine, JobOptions
 from vidsr.video.synthetic import pattern_frames, write_video
 
 pytestmark = pytest.mark.usefixtures("tiny_tensors")
@@ -109,6 +112,49 @@ def test_two_ranks_split_a_long_video_and_a_killed_rank_resumes(videos, tmp_path
     assert two.returncode == 0, two.stderr
     assert "exitcode: -9" in two.stderr  # the first attempt's rank 1 was killed
     assert_same_file(out / "two.mkv", tmp_path / "one.mkv")
-    times, source_times = probe(out / "two.mkv", decode_rgb=False).times, probe(videos / "long.mkv", decode_rgb=False).times
-    assert times == source_times  # each frame once, none missing
+    times = probe(out / "two.mkv", decode_rgb=False).times
+    assert times == probe(videos / "long.mkv", decode_rgb=False).times  # each frame once, none missing
     assert sorted(p.name for p in out.iterdir()) == ["two.mkv"]
+
+
+@dataclass(frozen=True)
+class TakeTurns(Ranks):
+    """Two ranks in one process, one after the other: rank 0's broadcasts are kept for rank 1,
+    and rank 1 does all of its work while rank 0 waits in the final gather (a barrier)."""
+
+    board: list = field(default_factory=list)
+    other: list = field(default_factory=list)  # rank 1's run, called from rank 0's gather
+
+    def broadcast(self, value):
+        if self.rank == 0:
+            self.board.append(value)
+            return value
+        return self.board.pop(0)
+
+    def gather(self, value):
+        return [value, self.other.pop()()] if self.rank == 0 else [{}, value]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_rank_that_comes_late_does_not_redo_a_finished_video(videos, tmp_path, force):
+    """Rank 0 finishes the whole batch before rank 1 gets to it: rank 1 must find every video
+    claimed (not redo it with --force, nor report it failed because its output exists)."""
+    out = tmp_path / "out"
+    items = batch_items([videos / "a.mp4", videos / "b.mp4"], out)
+    options = JobOptions(threads=1, force=force, quiet=True)
+    first = TakeTurns(rank=0, world_size=2)
+    second = TakeTurns(rank=1, world_size=2, board=first.board)
+    late: list[BatchRun] = []
+
+    def rank_one() -> dict:
+        late.append(BatchRun(items, lambda device: Engine("bicubic", 4), options, ranks=second))
+        stamps = {item.target: item.target.stat().st_mtime_ns for item in items}
+        late[0].run()
+        assert {item.target: item.target.stat().st_mtime_ns for item in items} == stamps  # nothing rewritten
+        return late[0].outcomes
+
+    first.other.append(rank_one)
+    outcomes = BatchRun(items, lambda device: Engine("bicubic", 4), options, ranks=first).run()
+    assert [o.status for o in outcomes] == ["done", "done"]
+    assert late[0].outcomes == {}  # neither done again nor failed
+    assert leftovers(out) == []  # the claims are gone once every rank is done

@@ -291,6 +291,7 @@ class BatchRun:
         gathered = self.ranks.gather(self.outcomes)  # (every rank is done with its units here)
         if self.ranks.rank != 0:
             return list(self.outcomes.values())
+        self._drop_claims()
         for outcomes in gathered:
             self.outcomes.update({i: o for i, o in outcomes.items() if i not in self.outcomes or o.status == "done"})
         self._join_leftovers(plan)
@@ -304,11 +305,18 @@ class BatchRun:
         if status != "skipped":
             self.say(outcome.line())
 
+    def _claim_marker(self, index: int) -> Path:
+        target = self.jobs[index].target
+        return target.parent / f".{target.name}.vidsr-claim-{self.token}"
+
     def _single(self, index: int) -> None:
-        """A short video, whole, by the rank that claims it."""
+        """A short video, whole, by the rank that claims it.
+
+        The claim stays until every rank is done (:meth:`_drop_claims`): removed earlier, a
+        rank that comes to this video later would claim it again and redo it (or, without
+        ``--force``, report it failed because the output exists)."""
         job = self.jobs[index]
-        marker = job.target.parent / f".{job.target.name}.vidsr-claim-{self.token}"
-        if not claim(marker):
+        if not claim(self._claim_marker(index)):
             return
         try:
             if job.mode is None:  # prepared by rank 0; here on another rank
@@ -317,8 +325,15 @@ class BatchRun:
             self._record(index, "done", frames=result.frames, seconds=result.seconds)
         finally:
             for stale in job.target.parent.glob(f".{job.target.name}.vidsr-claim-*"):
-                with contextlib.suppress(OSError):
-                    stale.unlink()
+                if stale.name != self._claim_marker(index).name or not self.ranks.enabled:
+                    with contextlib.suppress(OSError):
+                        stale.unlink()
+
+    def _drop_claims(self) -> None:
+        """Rank 0, once every rank is done: remove this run's claims of whole videos."""
+        for index in range(len(self.jobs)):
+            with contextlib.suppress(OSError):
+                self._claim_marker(index).unlink()
 
     def _segments(self, index: int) -> None:
         """The unclaimed segments of a long video, then its join if they are all done."""
