@@ -5,7 +5,8 @@ ways, each process with one thread (``--threads 1``: torch, decoder and encoder)
 
 1. one process;
 2. one process held to one core (``sched_setaffinity``): "one thread" taken literally;
-3. torchrun with 2 ranks (gloo).
+3. torchrun with 2 ranks (gloo); with ``--threads 1`` each rank holds itself to a CPU of
+   its own (``vidsr.video.batch.hold_to_own_cpus``).
 
 It prints each run's wall time (start-up included) and CPU time (user + system), and the
 ratio of the torchrun runs to each kind of one-process run (medians of ``--repeats`` runs of

@@ -4,6 +4,7 @@ output, every frame appears once, and a rank killed mid-segment is restarted and
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from test_upscale_jobs import assert_same_file, killer, leftovers, subprocess_en
 from video_support import probe, write_keyframed
 
 from vidsr.cli.main import main
-from vidsr.video.batch import BatchRun, Ranks, batch_items
+from vidsr.video.batch import BatchRun, Ranks, batch_items, own_cpus
 from vidsr.video.jobs import Engine, JobOptions
 from vidsr.video.synthetic import pattern_frames, write_video
 
@@ -97,6 +98,18 @@ def test_two_ranks_share_a_batch_with_the_one_process_result(videos, tmp_path):
     for name in ("a", "b", "c"):
         assert_same_file(tmp_path / "two" / f"{name}.mp4", tmp_path / "one" / f"{name}.mp4")
     assert leftovers(tmp_path / "two") == []
+    held = sorted(line.split("held to CPU ")[1] for line in two.stderr.splitlines() if "held to CPU" in line)
+    if len(os.sched_getaffinity(0)) >= 2:  # each rank on a CPU of its own
+        assert len(held) == 2 and held[0] != held[1], two.stderr
+    else:
+        assert held == [], two.stderr
+
+
+def test_ranks_get_cpus_of_their_own_only_when_all_fit():
+    assert [own_cpus(rank, 2, 1, [4, 5]) for rank in (0, 1)] == [{4}, {5}]
+    assert [own_cpus(rank, 2, 2, range(4)) for rank in (0, 1)] == [{0, 1}, {2, 3}]
+    assert own_cpus(0, 3, 1, [0, 1]) is None  # 3 ranks, 2 CPUs: left to the scheduler
+    assert own_cpus(1, 2, 2, [0, 1, 2]) is None
 
 
 @pytest.mark.slow

@@ -161,7 +161,8 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     from vidsr.video.encoding_defaults import DEFAULT_PRESET, X264_PRESETS
 
     parser.add_argument(
-        "--crf", type=int, default=DEFAULT_CRF, help=f"quality of H.264/VP9 output, lower is better (default {DEFAULT_CRF})"
+        "--crf", type=int, default=DEFAULT_CRF,
+        help=f"quality of H.264/VP9 output, lower is better (default {DEFAULT_CRF})",
     )
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=X264_PRESETS, metavar="NAME",
                         help=f"x264 preset, {X264_PRESETS[0]} to {X264_PRESETS[-1]}: slower ones make smaller files "
@@ -246,9 +247,10 @@ def run(args: argparse.Namespace) -> int:
 
 def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_range: TimeRange) -> int:
     """A batch, a run under torchrun, or a dry run: per-file results; 1 if any file failed."""
-    from vidsr.video.batch import BatchRun, Item, batch_items, join_ranks, leave_ranks
+    from vidsr.video.batch import BatchRun, Item, batch_items, hold_to_own_cpus, join_ranks, leave_ranks
     from vidsr.video.batch import distributed as ranks_of_torchrun
     from vidsr.video.jobs import Engine, Job, JobOptions
+    from vidsr.video.messages import say
 
     options = JobOptions(
         tile=args.tile, crf=args.crf, codec=args.codec, fps=args.fps, chunk=DEFAULT_CHUNK, time_range=time_range,
@@ -279,6 +281,9 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
                 print(f"FAILED   {item.source}: {error}", flush=True)
         return 1 if failed else 0
     ranks = join_ranks()
+    held = hold_to_own_cpus(ranks, args.threads, args.device)
+    if held is not None and not args.quiet:
+        say(f"[rank {ranks.rank}] held to CPU {', '.join(map(str, sorted(held)))} (--threads {args.threads})")
     try:
         with interrupt_on_sigterm():
             outcomes = BatchRun(items, make_engine, options, device=args.device, resume=args.resume, ranks=ranks).run()

@@ -206,6 +206,33 @@ def join_ranks() -> Ranks:
     return ranks
 
 
+def own_cpus(local_rank: int, local_world_size: int, threads: int, usable: Sequence[int]) -> set[int] | None:
+    """The ``threads`` CPUs of local rank ``local_rank`` when every rank on this machine fits on
+    CPUs of its own (``local_world_size * threads <= len(usable)``); None when they do not."""
+    if threads < 1 or local_world_size * threads > len(usable):
+        return None
+    ordered = sorted(usable)
+    return set(ordered[local_rank * threads : (local_rank + 1) * threads])
+
+
+def hold_to_own_cpus(ranks: Ranks, threads: int | None, device: str) -> set[int] | None:
+    """Under torchrun on the CPU with ``--threads T``: hold this rank to T CPUs of its own.
+
+    One process keeps more cores busy than its model threads (decoding and encoding
+    overlap the model), so unheld ranks crowd each other and the scheduler moves them
+    between cores; held to disjoint CPUs each runs as fast as it would alone (measured in
+    benchmarks/batch_scaling.py). Only when all of this machine's ranks fit
+    (``LOCAL_WORLD_SIZE * T`` CPUs or fewer); returns the CPUs, or None when left alone.
+    """
+    if not ranks.enabled or not threads or device != "cpu" or not hasattr(os, "sched_setaffinity"):
+        return None
+    local_world_size = int(os.environ.get("LOCAL_WORLD_SIZE", "0"))
+    cpus = own_cpus(ranks.local_rank, local_world_size, threads, sorted(os.sched_getaffinity(0)))
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
+    return cpus
+
+
 def leave_ranks(ranks: Ranks) -> None:
     if ranks.enabled:
         import torch.distributed as dist
