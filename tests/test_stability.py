@@ -33,7 +33,7 @@ def sky(script) -> dict[str, tuple]:
     return clips
 
 
-SHIPPED = [(name, kind) for name in ("delta", "five_parallel", "flow", "two_step")
+SHIPPED = [(name, kind) for name in ("delta", "five_parallel", "flow", "two_step", "two_step_five_parallel")
            for scale, kind in shipped_weights(name) if scale == 4]
 
 
