@@ -55,7 +55,8 @@ def test_no_shipped_weights_for_the_scale_warns_naming_what_exists() -> None:
     assert model.training  # untrained: left as torch builds it
 
 
-def test_model_without_any_shipped_weights_warns_with_none() -> None:
+def test_model_without_any_shipped_weights_warns_with_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)  # every model with parameters ships some now
     with pytest.warns(UserWarning, match=r"two_step_five_parallel has no shipped weights for x4 BI \(shipped: none\)"):
         create("two_step_five_parallel", 4)
 
@@ -84,7 +85,8 @@ def test_shipped_weights_lists_scale_and_degradation(tmp_path: Path, monkeypatch
     assert registry.shipped_weights("fsrcnn") == [(4, "bi")]
     assert registry.shipped_weights("flow") == [(4, "bi"), (4, "bd")]
     assert registry.shipped_weights("two_step") == [(4, "bi")]
-    assert registry.shipped_weights("bicubic") == [] and registry.shipped_weights("two_step_five_parallel") == []
+    assert registry.shipped_weights("two_step_five_parallel") == [(4, "bi")]
+    assert registry.shipped_weights("bicubic") == []
     monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
     for stem in ("delta_x2_bd", "delta_x4_bi", "delta_x2_bi", "delta_flow_x4_bi", "delta_x4_zz"):
         (tmp_path / f"{stem}.safetensors").write_bytes(b"")
