@@ -220,11 +220,15 @@ def hold_to_own_cpus(ranks: Ranks, threads: int | None, device: str) -> set[int]
 
     One process keeps more cores busy than its model threads (decoding and encoding
     overlap the model), so unheld ranks crowd each other and the scheduler moves them
-    between cores; held to disjoint CPUs, 2 ranks on 2 cores finished a batch 5-10% sooner
-    (README, benchmarks/batch_scaling.py). Only when all of this machine's ranks fit
-    (``LOCAL_WORLD_SIZE * T`` CPUs or fewer); returns the CPUs, or None when left alone.
+    between cores. Held to disjoint CPUs, 2 ranks on 2 cores finished a 4-video batch in
+    33.5 / 33.1 / 37.7 / 32.7 s against 37.0 / 35.0 / 36.7 / 35.3 s unheld (README): a small
+    gain, inside the run-to-run noise of this machine. Only when all of this machine's ranks fit
+    (``LOCAL_WORLD_SIZE * T`` CPUs or fewer); ``VIDSR_HOLD_CPUS=0`` leaves every rank to the
+    scheduler. Returns the CPUs, or None when left alone.
     """
     if not ranks.enabled or not threads or device != "cpu" or not hasattr(os, "sched_setaffinity"):
+        return None
+    if os.environ.get("VIDSR_HOLD_CPUS", "1") == "0":
         return None
     local_world_size = int(os.environ.get("LOCAL_WORLD_SIZE", "0"))
     cpus = own_cpus(ranks.local_rank, local_world_size, threads, sorted(os.sched_getaffinity(0)))
@@ -351,8 +355,9 @@ class BatchRun:
             result = job.run_single()
             self._record(index, "done", frames=result.frames, seconds=result.seconds)
         finally:
+            mine = self._claim_marker(index)
             for stale in job.target.parent.glob(f".{job.target.name}.vidsr-claim-*"):
-                if stale.name != self._claim_marker(index).name or not self.ranks.enabled:
+                if stale != mine or not self.ranks.enabled:  # (one process: nobody comes later)
                     with contextlib.suppress(OSError):
                         stale.unlink()
 
