@@ -4,6 +4,7 @@ output, every frame appears once, and a rank killed mid-segment is restarted and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,8 +16,10 @@ from test_upscale_jobs import assert_same_file, killer, leftovers, subprocess_en
 from video_support import probe, write_keyframed
 
 from vidsr.cli.main import main
+from vidsr.video import segments
 from vidsr.video.batch import BatchRun, Ranks, batch_items, own_cpus
 from vidsr.video.jobs import Engine, JobOptions
+from vidsr.video.segments import WorkFolder
 from vidsr.video.synthetic import pattern_frames, write_video
 
 pytestmark = pytest.mark.usefixtures("tiny_tensors")
@@ -171,3 +174,60 @@ def test_a_rank_that_comes_late_does_not_redo_a_finished_video(videos, tmp_path,
     assert [o.status for o in outcomes] == ["done", "done"]
     assert late[0].outcomes == {}  # neither done again nor failed
     assert leftovers(out) == []  # the claims are gone once every rank is done
+
+
+@pytest.mark.parametrize("when", ["after-the-join", "as-the-folder-goes"])
+def test_a_rank_that_comes_late_to_a_joined_long_video_does_nothing(videos, tmp_path, monkeypatch, when):
+    """Rank 1 comes to a long video after rank 0 did every segment and joined them: after the
+    work folder went, or with the output in place and the folder still there. Nothing to do,
+    nothing reported failed, nothing left behind."""
+    out = tmp_path / "out"
+    items = batch_items([videos / "long.mkv"], out)
+    options = JobOptions(threads=1, segment_frames=8, quiet=True)
+    first = TakeTurns(rank=0, world_size=2)
+    second = TakeTurns(rank=1, world_size=2, board=first.board)
+    late: list[BatchRun] = []
+
+    def rank_one() -> dict:
+        late.append(BatchRun(items, lambda device: Engine("bicubic", 4), options, ranks=second))
+        late[0].run()
+        return late[0].outcomes
+
+    if when == "as-the-folder-goes":
+        remove = WorkFolder.remove
+
+        def remove_after_rank_one(work):
+            if work.output.exists() and not late:
+                rank_one()
+            remove(work)
+
+        monkeypatch.setattr(WorkFolder, "remove", remove_after_rank_one)
+        first.other.append(lambda: {})
+    else:
+        first.other.append(rank_one)
+    outcomes = BatchRun(items, lambda device: Engine("bicubic", 4), options, ranks=first).run()
+    assert [o.status for o in outcomes] == ["done"]
+    assert late[0].outcomes == {}
+    assert leftovers(out) == []
+
+
+def test_a_claim_made_as_the_work_folder_is_deleted_fails_and_leaves_nothing(tmp_path, monkeypatch):
+    """The race behind a work folder left beside a finished output: rank 0 deletes the folder's
+    files, rank 1 claims "final" in it, rank 0's rmdir then fails on the new claim (and
+    ``rmtree(ignore_errors=True)`` hid it). The folder is renamed away before it is deleted."""
+    work = WorkFolder(tmp_path / "out.mkv", "run1")
+    work.create({"segments": []})
+    other_rank = WorkFolder(tmp_path / "out.mkv", "run1")
+    claims = []
+
+    def rmtree_as_it_goes(path, ignore_errors=False):  # rmtree's order: the files, then the folder
+        for child in Path(path).iterdir():
+            child.unlink()
+        claims.append(other_rank.claim("final"))
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
+
+    monkeypatch.setattr(segments.shutil, "rmtree", rmtree_as_it_goes)
+    work.remove()
+    assert claims == [False]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -371,9 +371,12 @@ class BatchRun:
         """The unclaimed segments of a long video, then its join if they are all done."""
         job = self.jobs[index]
         if job.mode is None:
-            if not job.work.exists():  # joined (and its folder removed) before this rank came to it
-                return
-            job.prepare(resume=True)
+            try:
+                job.prepare(resume=True)
+            except VidsrError:
+                if self._finished_elsewhere(job):
+                    return
+                raise
         started = time.perf_counter()
         total = len(job.spans)
         for segment in job.pending():
@@ -385,6 +388,12 @@ class BatchRun:
                 if record["last"]:
                     break
         self._join(index, started)
+
+    @staticmethod
+    def _finished_elsewhere(job: Job) -> bool:
+        """True when another rank joined ``job`` (and removed its folder, or is about to)
+        before this rank came to it: then there is nothing left here to do or to report."""
+        return not job.work.exists() or (job.target.exists() and job.work.claimed("final"))
 
     def _join(self, index: int, started: float | None = None) -> None:
         job = self.jobs[index]

@@ -14,12 +14,16 @@ Files are created with an exclusive create (claims) or written beside and rename
 place (everything else), so that processes on several machines can share the folder on a
 network file system. Claims and partial files of another run (a killed one) count for
 nothing: a resumed run deletes them (:meth:`WorkFolder.clean_stale`), and the folder goes
-as a whole when the output is complete.
+as a whole when the output is complete: renamed first to ``.<OUTPUT name>.vidsr-work.gone-X``,
+then deleted, so that a rank still naming the folder finds it gone instead of adding a claim
+to it while it is deleted (which left the folder behind). A killed deletion's ``.gone-X`` is
+deleted by the next removal.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -191,6 +195,10 @@ class WorkFolder:
         except FileNotFoundError:  # the folder is gone: the job was finished meanwhile
             return False
 
+    def claimed(self, name: str) -> bool:
+        """True when a process of this run has claimed ``name``."""
+        return (self.path / f"{name}.claim-{self.token}").exists()
+
     def partial(self, index: int) -> Path:
         return self.path / f"seg-{index:06d}.part-{self.token}"
 
@@ -217,4 +225,13 @@ class WorkFolder:
         return removed
 
     def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Delete the folder (and what earlier removals that were killed left of theirs)."""
+        gone = self.path.with_name(f"{self.path.name}.gone-{self.token}-{os.getpid()}")
+        try:
+            os.rename(self.path, gone)  # atomic: from here on, the folder's paths name nothing
+        except FileNotFoundError:
+            pass
+        except OSError:  # (a file system that cannot rename it: delete it where it is)
+            shutil.rmtree(self.path, ignore_errors=True)
+        for old in self.path.parent.glob(f"{glob.escape(self.path.name)}.gone-*"):
+            shutil.rmtree(old, ignore_errors=True)
