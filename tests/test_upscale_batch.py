@@ -231,3 +231,53 @@ def test_a_claim_made_as_the_work_folder_is_deleted_fails_and_leaves_nothing(tmp
     work.remove()
     assert claims == [False]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_jobs_share_a_batch_with_a_bad_file_and_a_long_video_as_one_process_does(videos, tmp_path):
+    """``--jobs 2`` (forked copies, no torchrun), 2 threads each on 2 cores: more threads than
+    cores (so not held), the model's thread pool started in every copy."""
+    sources = [str(videos / name) for name in ("a.mp4", "bad.mp4", "b.mp4", "long.mkv")]
+    common = ["--segment-frames", "8", "--threads", "2"]
+    one = vidsr("upscale", *sources, str(tmp_path / "one"), *common, "-q")
+    assert one.returncode == 1, one.stderr
+    two = vidsr("upscale", *sources, str(tmp_path / "two"), *common, "--jobs", "2")
+    assert two.returncode == 1, two.stderr
+    assert "3 done, 0 skipped, 1 failed" in two.stderr
+    assert "FAILED   " + str(videos / "bad.mp4") + ": not a video file that FFmpeg can read" in two.stderr
+    workers = {line.split("]")[0] for line in two.stderr.splitlines() if "] done" in line or "] long.mkv:" in line}
+    assert workers == {"vidsr: [rank 0", "vidsr: [rank 1"}, two.stderr
+    for name in ("a.mp4", "b.mp4", "long.mkv"):
+        assert_same_file(tmp_path / "two" / name, tmp_path / "one" / name)
+    assert probe(tmp_path / "two" / "long.mkv", decode_rgb=False).times == probe(videos / "long.mkv",
+                                                                               decode_rgb=False).times  # fmt: skip
+    assert leftovers(tmp_path / "two") == []
+
+
+def test_a_killed_job_stops_the_batch_and_the_same_command_resumes_it(videos, tmp_path):
+    source, common = str(videos / "long.mkv"), ["--segment-frames", "8", "--threads", "1", "-q"]
+    one = vidsr("upscale", source, str(tmp_path / "one.mkv"), *common)
+    assert one.returncode == 0, one.stderr
+    out = tmp_path / "out"
+    out.mkdir()
+    two = vidsr("upscale", source, str(out / "two.mkv"), *common, "--jobs", "2",
+                KILLER_DIR=str(tmp_path), KILL_AT_PACKET="12", KILL_FORKED="1")  # fmt: skip
+    assert two.returncode != 0
+    assert "job 1 was killed (SIGKILL)" in two.stderr and "--resume" in two.stderr, two.stderr
+    assert not (out / "two.mkv").exists()
+    again = vidsr("upscale", source, str(out / "two.mkv"), *common, "--jobs", "2", "--resume")
+    assert again.returncode == 0, again.stderr
+    assert_same_file(out / "two.mkv", tmp_path / "one.mkv")
+    assert sorted(p.name for p in out.iterdir()) == ["two.mkv"]
+
+
+@pytest.mark.parametrize(("extra", "env", "message"), [
+    (["--jobs", "0"], {}, "--jobs must be 1 or more"),
+    (["--jobs", "2", "--device", "cuda"], {}, "for GPUs use torchrun"),
+    (["--jobs", "2"], {"WORLD_SIZE": "2"}, "under torchrun, use --nproc-per-node"),
+])  # fmt: skip
+def test_jobs_refused_where_they_cannot_work(videos, tmp_path, capsys, monkeypatch, extra, env, message):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["upscale", str(videos / "a.mp4"), str(videos / "b.mp4"), str(tmp_path / "out"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -31,10 +31,12 @@ from vidsr.video import segments
 limit = int(os.environ["KILL_AT_PACKET"])
 armed = (os.environ.get("RANK", "0") == os.environ.get("KILL_RANK", "0")
          and os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0")
+parent = os.getpid()  # KILL_FORKED=1: only in a copy that --jobs forked
 original, count = segments.PacketFile.write, [0]
 def write(self, packet):
     count[0] += 1
-    if armed and count[0] == limit:
+    forked = os.environ.get("KILL_FORKED") != "1" or os.getpid() != parent
+    if armed and forked and count[0] == limit:
         os.kill(os.getpid(), signal.SIGKILL)
     original(self, packet)
 segments.PacketFile.write = write

@@ -74,7 +74,11 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
                        help="container of a batch's outputs (default: the input's; .mp4 for others)")  # fmt: skip
     group.add_argument("--threads", type=int, default=None, metavar="N",
                        help="threads for the model, the decoder and the encoder (default: all cores; "
-                            "torchrun: 1 for the model)")  # fmt: skip
+                            "torchrun: 1 for the model; --jobs J: the cores / J)")  # fmt: skip
+    group.add_argument("--jobs", type=int, default=1, metavar="J",
+                       help="share the videos (and a long video's segments) among J processes on this "
+                            "machine's CPU, each held to cores of its own (default 1; torchrun for GPUs "
+                            "and several machines)")  # fmt: skip
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -202,13 +206,14 @@ def run(args: argparse.Namespace) -> int:
 
     time_range = TimeRange.parse(args.start, args.duration, args.frames)
     sources, batch = collect_inputs(args.input)
+    jobs = check_jobs(args)
     if args.weights is None and args.denoise is None:
         args.denoise = video_default_denoise(args, sources, [args.model])
     apply_denoise(args)
     args.degradation = args.degradation or "bi"
     if args.weights is None:  # a trained model needs shipped weights for this scale and degradation
         check_shipped_weights(args.model, args.scale, args.degradation)
-    if batch or distributed() or args.dry_run:
+    if batch or distributed() or args.dry_run or jobs > 1:
         return run_many(args, sources, batch, time_range)
     with interrupt_on_sigterm():
         result = upscale_video(
@@ -245,9 +250,41 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_jobs(args: argparse.Namespace) -> int:
+    """``--jobs J``: checked (one-line errors), and ``--threads`` set to the cores / J when not
+    given; J (1 for a dry run, which only reads). Before any torch work: see below."""
+    from vidsr.video.batch import distributed
+
+    if args.jobs < 1:
+        raise VidsrError(f"--jobs must be 1 or more (got {args.jobs})")
+    if args.jobs == 1 or args.dry_run:
+        return 1
+    if distributed():
+        raise VidsrError("--jobs starts processes itself; under torchrun, use --nproc-per-node instead")
+    if args.device != "cpu":
+        raise VidsrError("--jobs shares the CPU's cores; for GPUs use torchrun --nproc-per-node=GPUS (README)")
+    import torch
+
+    # The processes are forked copies of this one, and a copy of a process whose OpenMP
+    # threads have started hangs in its first parallel operation: one thread until then.
+    torch.set_num_threads(1)
+    if args.threads is None:
+        args.threads = max(1, len(os.sched_getaffinity(0)) // args.jobs)
+    return args.jobs
+
+
 def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_range: TimeRange) -> int:
     """A batch, a run under torchrun, or a dry run: per-file results; 1 if any file failed."""
-    from vidsr.video.batch import BatchRun, Item, batch_items, hold_to_own_cpus, join_ranks, leave_ranks
+    from vidsr.video.batch import (
+        BatchRun,
+        Item,
+        Ranks,
+        batch_items,
+        hold_to_own_cpus,
+        join_ranks,
+        leave_ranks,
+        run_as_jobs,
+    )
     from vidsr.video.batch import distributed as ranks_of_torchrun
     from vidsr.video.jobs import Engine, Job, JobOptions
     from vidsr.video.messages import say
@@ -280,19 +317,28 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
                 failed += 1
                 print(f"FAILED   {item.source}: {error}", flush=True)
         return 1 if failed else 0
-    ranks = join_ranks()
-    held = hold_to_own_cpus(ranks, args.threads, args.device)
-    if held is not None and not args.quiet:
-        say(f"[rank {ranks.rank}] held to CPU {', '.join(map(str, sorted(held)))} (--threads {args.threads})")
-    try:
-        with interrupt_on_sigterm():
-            outcomes = BatchRun(items, make_engine, options, device=args.device, resume=args.resume, ranks=ranks).run()
-    finally:
-        leave_ranks(ranks)
-    if ranks.rank != 0:
-        return 0
+
+    def share(ranks: Ranks) -> int:
+        held = hold_to_own_cpus(ranks, args.threads, args.device)
+        if held is not None and not args.quiet:
+            say(f"[rank {ranks.rank}] held to CPU {', '.join(map(str, sorted(held)))} (--threads {args.threads})")
+        try:
+            with interrupt_on_sigterm():
+                outcomes = BatchRun(items, make_engine, options, device=args.device, resume=args.resume,
+                                    ranks=ranks).run()  # fmt: skip
+        finally:
+            leave_ranks(ranks)
+        return report(outcomes, args.quiet) if ranks.rank == 0 else 0
+
+    if args.jobs > 1:
+        return run_as_jobs(args.jobs, share)
+    return share(join_ranks())
+
+
+def report(outcomes: list, quiet: bool) -> int:
+    """Rank 0's lines on every input (or only the failures, ``quiet``): 1 if any failed."""
     failed = [o for o in outcomes if o.status == "failed"]
-    if not args.quiet or failed:
+    if not quiet or failed:
         for outcome in outcomes:
             print(f"vidsr: {outcome.line()}", file=sys.stderr)
         counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}

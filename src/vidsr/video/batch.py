@@ -21,7 +21,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import shutil
+import signal
+import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -139,6 +144,7 @@ class Ranks:
     world_size: int = 1
     local_rank: int = 0
     restarted: bool = False  # torchrun restarted the ranks after a failure
+    local_world_size: int = 0  # ranks on this machine (0: not known)
 
     @property
     def enabled(self) -> bool:
@@ -180,7 +186,7 @@ def _peer_failures() -> Iterator[None]:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise VidsrError(
             f"another rank stopped ({reason[:200]}); torchrun restarts the ranks if --max-restarts allows, "
-            "and they resume"
+            "and they resume; otherwise the same command with --resume goes on from the finished segments"
         ) from None
 
 
@@ -191,6 +197,7 @@ def join_ranks() -> Ranks:
         rank=int(os.environ.get("RANK", "0")), world_size=world_size,
         local_rank=int(os.environ.get("LOCAL_RANK", "0")),
         restarted=int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0,
+        local_world_size=int(os.environ.get("LOCAL_WORLD_SIZE", "0")),
     )  # fmt: skip
     if ranks.enabled:
         import torch.distributed as dist
@@ -216,7 +223,7 @@ def own_cpus(local_rank: int, local_world_size: int, threads: int, usable: Seque
 
 
 def hold_to_own_cpus(ranks: Ranks, threads: int | None, device: str) -> set[int] | None:
-    """Under torchrun on the CPU with ``--threads T``: hold this rank to T CPUs of its own.
+    """Under torchrun or ``--jobs`` on the CPU with ``--threads T``: hold this rank to T CPUs of its own.
 
     One process keeps more cores busy than its model threads (decoding and encoding
     overlap the model), so unheld ranks crowd each other and the scheduler moves them
@@ -230,11 +237,77 @@ def hold_to_own_cpus(ranks: Ranks, threads: int | None, device: str) -> set[int]
         return None
     if os.environ.get("VIDSR_HOLD_CPUS", "1") == "0":
         return None
-    local_world_size = int(os.environ.get("LOCAL_WORLD_SIZE", "0"))
-    cpus = own_cpus(ranks.local_rank, local_world_size, threads, sorted(os.sched_getaffinity(0)))
+    cpus = own_cpus(ranks.local_rank, ranks.local_world_size, threads, sorted(os.sched_getaffinity(0)))
     if cpus is not None:
         os.sched_setaffinity(0, cpus)
     return cpus
+
+
+def run_as_jobs(jobs: int, work: Callable[[Ranks], int]) -> int:
+    """``vidsr upscale --jobs N``: ``work`` in N processes of this machine, without torchrun.
+
+    This process forks N-1 copies of itself, which join it in a gloo group through a file
+    store in a temporary folder, and every process runs ``work`` with its :class:`Ranks`
+    (this one as rank 0): the batch is then shared exactly as under torchrun. Forked
+    after the imports and before any model is built, the copies start at once, where
+    torchrun's launcher and its ranks each import torch first (about 5 s on 2 cores, README).
+    There are no restarts: after a failure, the same command with ``--resume`` goes on.
+    Returns rank 0's exit status, or 1 when a copy failed.
+    """
+    if jobs < 2:
+        raise ValueError("run_as_jobs is for 2 or more jobs")
+    folder = tempfile.mkdtemp(prefix="vidsr-jobs-")
+    store = os.path.join(folder, "store")
+    children: list[int] = []
+    try:
+        for rank in range(1, jobs):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # a copy: never returns into the caller
+                os._exit(_run_forked(rank, jobs, store, work))
+            children.append(pid)
+        code = work(_join_file_store(0, jobs, store))
+    except BaseException:
+        for pid in children:  # (they would wait for rank 0 in the group's next step)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        raise
+    finally:
+        statuses = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+        shutil.rmtree(folder, ignore_errors=True)
+        for rank, status in enumerate(statuses, start=1):
+            if status < 0:  # killed from outside (those stopped by rank 0 exit 130)
+                warn(f"job {rank} was killed ({signal.Signals(-status).name}); the same command with --resume "
+                     "goes on from the finished segments")  # fmt: skip
+    return code or int(any(statuses))
+
+
+def _run_forked(rank: int, jobs: int, store: str, work: Callable[[Ranks], int]) -> int:
+    """A forked copy's exit status: ``work``'s, or 1 (with the error) when it raised."""
+    code = 1
+    try:
+        code = work(_join_file_store(rank, jobs, store))
+    except VidsrError as error:
+        print(f"vidsr: [rank {rank}] error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        code = 130
+    except SystemExit as error:
+        code = error.code if isinstance(error.code, int) else 1
+    except BaseException:  # (anything else: its traceback, as an uncaught error shows it)
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return code
+
+
+def _join_file_store(rank: int, jobs: int, store: str) -> Ranks:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", store=dist.FileStore(store, jobs), rank=rank, world_size=jobs,
+                            timeout=_GROUP_TIMEOUT)  # fmt: skip
+    return Ranks(rank=rank, world_size=jobs, local_rank=rank, local_world_size=jobs)
 
 
 def leave_ranks(ranks: Ranks) -> None:

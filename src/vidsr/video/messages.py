@@ -13,11 +13,11 @@ from tqdm import tqdm
 
 def warn(message: str) -> None:
     """``vidsr: warning: <message>`` on stderr."""
-    tqdm.write(f"vidsr: warning: {message}", file=sys.stderr)
+    tqdm.write(f"vidsr: warning: {message}\n", file=sys.stderr, end="")  # one write: whole lines from many ranks
     sys.stderr.flush()
 
 
 def say(message: str) -> None:
     """``vidsr: <message>`` on stderr."""
-    tqdm.write(f"vidsr: {message}", file=sys.stderr)
+    tqdm.write(f"vidsr: {message}\n", file=sys.stderr, end="")
     sys.stderr.flush()
