@@ -263,13 +263,16 @@ def check_jobs(args: argparse.Namespace) -> int:
         raise VidsrError("--jobs starts processes itself; under torchrun, use --nproc-per-node instead")
     if args.device != "cpu":
         raise VidsrError("--jobs shares the CPU's cores; for GPUs use torchrun --nproc-per-node=GPUS (README)")
+    if not hasattr(os, "fork"):
+        raise VidsrError("--jobs needs os.fork (Linux, macOS); here, use torchrun --standalone --nproc-per-node=J")
     import torch
 
     # The processes are forked copies of this one, and a copy of a process whose OpenMP
     # threads have started hangs in its first parallel operation: one thread until then.
     torch.set_num_threads(1)
     if args.threads is None:
-        args.threads = max(1, len(os.sched_getaffinity(0)) // args.jobs)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        args.threads = max(1, cores // args.jobs)
     return args.jobs
 
 
