@@ -250,7 +250,7 @@ def run_as_jobs(jobs: int, work: Callable[[Ranks], int]) -> int:
     store in a temporary folder, and every process runs ``work`` with its :class:`Ranks`
     (this one as rank 0): the batch is then shared exactly as under torchrun. Forked
     after the imports and before any model is built, the copies start at once, where
-    torchrun's launcher and its ranks each import torch first (about 5 s on 2 cores, README).
+    torchrun's launcher and its ranks each import torch first (2-3 s more on 2 cores, README).
     There are no restarts: after a failure, the same command with ``--resume`` goes on.
     Returns rank 0's exit status, or 1 when a copy failed.
     """
