@@ -96,6 +96,7 @@ def test_two_ranks_share_a_batch_with_the_one_process_result(videos, tmp_path):
     two = vidsr("upscale", *sources, str(tmp_path / "two"), "--threads", "1", ranks=2)
     assert two.returncode == 0, two.stderr
     assert "3 done, 0 skipped, 0 failed" in two.stderr
+    assert two.stderr.count("vidsr: video input: delta at denoise strength") == 1  # said once, not per rank
     assert {line.split("]")[0] for line in two.stderr.splitlines() if "] done" in line} == {
         "vidsr: [rank 0", "vidsr: [rank 1"}  # fmt: skip
     for name in ("a", "b", "c"):
@@ -243,6 +244,7 @@ def test_jobs_share_a_batch_with_a_bad_file_and_a_long_video_as_one_process_does
     two = vidsr("upscale", *sources, str(tmp_path / "two"), *common, "--jobs", "2")
     assert two.returncode == 1, two.stderr
     assert "3 done, 0 skipped, 1 failed" in two.stderr
+    assert two.stderr.count("vidsr: video input: delta at denoise strength") == 1
     assert "FAILED   " + str(videos / "bad.mp4") + ": not a video file that FFmpeg can read" in two.stderr
     workers = {line.split("]")[0] for line in two.stderr.splitlines() if "] done" in line or "] long.mkv:" in line}
     assert workers == {"vidsr: [rank 0", "vidsr: [rank 1"}, two.stderr

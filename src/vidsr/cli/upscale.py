@@ -154,7 +154,7 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
     if not all({(args.scale, "bi"), (args.scale, "real")} <= set(shipped_weights(name)) for name in trained):
         return None
     strength = strengths.pop()
-    if not args.quiet:
+    if not args.quiet and os.environ.get("RANK", "0") == "0":  # (under torchrun: once, not per rank)
         print(f"vidsr: video input: {', '.join(trained)} at denoise strength {strength:g} (between the BI "
               "and real weights; --denoise 0 for clean, lossless sources)", file=sys.stderr)
     return strength
