@@ -92,3 +92,20 @@ def test_card_of_a_run_from_scratch_has_no_earlier_runs(run_dir: Path, tmp_path:
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["initialised_from"] == [] and card["total_training_time_s"] == card["training_time_s"]
     assert "earlier runs" not in out.with_suffix(".md").read_text()
+
+
+def test_a_run_exported_over_the_weights_it_started_from_keeps_their_lineage(
+        run_dir: Path, tmp_path: Path) -> None:
+    shipped = tmp_path / "shipped.safetensors"
+    assert main(["export", str(run_dir), str(shipped)]) == 0
+    original = json.loads(shipped.with_suffix(".json").read_text())
+    second = tmp_path / "second"
+    train(load_config(None, tiny_overrides(run_dir.parent / "data", second, steps=2, **{
+        "data.degradation": "bd", "model.init_weights": str(shipped)})), quiet=True)
+    for _ in range(2):  # each export overwrites the file the run started from
+        assert main(["export", str(second), str(shipped), "--checkpoint", "last"]) == 0
+    card = json.loads(shipped.with_suffix(".json").read_text())
+    [stage] = card["initialised_from"]  # the weights as they were when the run started, not itself
+    assert stage["weights"] == str(shipped) and stage["sha256"] == original["sha256"] != card["sha256"]
+    assert stage["step"] == original["step"] and stage["command"] == original["command"]
+    assert f"(sha256 `{original['sha256'][:16]}...`)" in shipped.with_suffix(".md").read_text()

@@ -45,7 +45,8 @@ def earlier_stages(init_weights: str | None, depth: int = 0) -> list[dict[str, A
 
     A checkpoint (``.pt``) gives its step, samples, time and command (from the ``env.json``
     beside it), and its own starting point in turn; so does a safetensors file with its model
-    card (``.json``) beside it, from the card; other weight files give only their path.
+    card (``.json``) beside it, from the card; other weight files give only their path. A
+    safetensors file is also named by its sha256, since shipped files get overwritten.
     """
     if not init_weights:
         return []
@@ -69,14 +70,40 @@ def earlier_stages(init_weights: str | None, depth: int = 0) -> list[dict[str, A
             "training_time": duration_text(elapsed),
             "command": " ".join(env.get("command", [])) or None,
         })
-        earlier = earlier_stages(config["model"].get("init_weights"), depth + 1)
-    elif path.suffix == ".safetensors" and path.with_suffix(".json").is_file():
+        earlier = run_lineage(path.parent, config["model"].get("init_weights"), depth + 1)
+    elif path.suffix == ".safetensors" and path.is_file():
+        stage["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    if path.suffix == ".safetensors" and path.with_suffix(".json").is_file():
         card = json.loads(path.with_suffix(".json").read_text())
         stage.update({key: card.get(key) for key in (
             "step", "samples_seen", "degradation", "training_time_s", "training_time", "command")})
         stage.update({key: card.get("data", {}).get(key) for key in ("batch_size", "window", "gt_patch")})
         earlier = list(card.get("initialised_from") or [])
     return [*earlier, stage]
+
+
+LINEAGE_FILE = "init_lineage.json"
+
+
+def record_lineage(run_dir: Path, init_weights: str | None) -> None:
+    """Write the lineage of ``init_weights`` into a new run's folder, as it is when the run starts.
+
+    A run often starts from the shipped weights that its own export will overwrite; read at
+    export time, the lineage would then name the run itself (or an earlier export of it).
+    """
+    if init_weights:
+        lineage = {"init_weights": str(init_weights), "stages": earlier_stages(init_weights)}
+        (run_dir / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2) + "\n", encoding="utf-8")
+
+
+def run_lineage(run_dir: Path, init_weights: str | None, depth: int = 0) -> list[dict[str, Any]]:
+    """The runs a run started from: those recorded when it started, else as read now."""
+    recorded = run_dir / LINEAGE_FILE
+    if init_weights and recorded.is_file():
+        lineage = json.loads(recorded.read_text(encoding="utf-8"))
+        if lineage.get("init_weights") == str(init_weights):
+            return list(lineage["stages"])
+    return earlier_stages(init_weights, depth)
 
 
 def model_card(checkpoint: dict[str, Any], checkpoint_path: Path, weights: Path,
@@ -124,7 +151,7 @@ def model_card(checkpoint: dict[str, Any], checkpoint_path: Path, weights: Path,
         "torch": env.get("torch"),
         "vidsr": vidsr.__version__,
         "validation": None,
-        "initialised_from": earlier_stages(config["model"].get("init_weights")),
+        "initialised_from": run_lineage(checkpoint_path.parent, config["model"].get("init_weights")),
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if data["degradation"] == "bd":
@@ -178,11 +205,12 @@ def card_markdown(card: dict[str, Any]) -> str:
     if stages:
         lines += ["", "Started from the weights of earlier runs (oldest first):", ""]
         for stage in stages:
+            name = f"`{stage['weights']}`" + (f" (sha256 `{stage['sha256'][:16]}...`)" if "sha256" in stage else "")
             if "step" not in stage:
-                lines.append(f"- `{stage['weights']}`")
+                lines.append(f"- {name}")
                 continue
             lines.append(
-                f"- `{stage['weights']}`: step {stage['step']}, {stage['samples_seen']} samples "
+                f"- {name}: step {stage['step']}, {stage['samples_seen']} samples "
                 f"(batch {stage['batch_size']}, {stage['window']} frames, GT patch {stage['gt_patch']}, "
                 f"{stage['degradation'].upper()}), {stage['training_time']}; `{stage['command']}`"
             )

@@ -47,10 +47,10 @@ def run_title(run_dir: Path) -> str:
 def run_history(run_dir: Path) -> list[tuple[Path, int | None]]:
     """``[(run folder, last step drawn), ...]``, oldest first, ending with ``run_dir`` (None).
 
-    The earlier runs are those of the card's lineage (:func:`vidsr.training.export.earlier_stages`)
+    The earlier runs are those of the card's lineage (:func:`vidsr.training.export.run_lineage`)
     back to the first one that is not a run folder with a metrics log.
     """
-    from vidsr.training.export import earlier_stages
+    from vidsr.training.export import run_lineage
 
     try:
         config = yaml.safe_load((run_dir / "config.yaml").read_text())
@@ -58,7 +58,7 @@ def run_history(run_dir: Path) -> list[tuple[Path, int | None]]:
     except (OSError, yaml.YAMLError, AttributeError):
         init = None
     try:
-        stages = earlier_stages(init)
+        stages = run_lineage(run_dir, init)
     except VidsrError:  # an unreadable checkpoint: draw this run alone
         stages = []
     history: list[tuple[Path, int | None]] = [(run_dir, None)]

@@ -64,6 +64,7 @@ from vidsr.training.data import (
 )
 from vidsr.training.distributed import DistContext
 from vidsr.training.environment import environment
+from vidsr.training.export import record_lineage
 from vidsr.training.logbook import MetricsLog
 from vidsr.training.losses import AUXILIARY_LOSSES, make_loss
 from vidsr.training.optim import make_optimizer, make_scheduler
@@ -402,6 +403,7 @@ class Trainer:
         if resumed_from is None:
             (self.run_dir / "metrics.jsonl").unlink(missing_ok=True)
             (self.run_dir / "env.json").write_text(json.dumps(info, indent=2) + "\n")
+            record_lineage(self.run_dir, self.config.model.init_weights)
         else:
             self.log.truncate_after(resumed_from)
             name = f"env-resume-{resumed_from}.json"
