@@ -98,3 +98,17 @@ def test_repeated_timestamps_are_made_increasing_with_a_warning(tmp_path):
         warnings = reader.info.warnings
     assert len(times) == 8 and all(b > a for a, b in zip(times, times[1:]))
     assert [w for w in warnings if "timestamps repeat or go backwards (frame 4)" in w], warnings
+
+
+def test_a_ten_bit_input_is_upscaled_with_a_note_that_the_output_is_eight_bit(tmp_path):
+    source = write_video(tmp_path / "ten.mkv", pattern_frames(3, 24, 32), pix_fmt="yuv420p10le")
+    notes: list[str] = []
+    result = upscale_video(source, tmp_path / "out.mkv", model="raw", quiet=True, on_warning=notes.append)
+    with av.open(str(tmp_path / "out.mkv")) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
+    assert result.frames == 3 and probe(tmp_path / "out.mkv").width == 4 * 32
+    assert [n for n in notes if "yuv420p10le has 10 bits per sample" in n and "8-bit" in n], notes
+    eight = write_video(tmp_path / "eight.mkv", pattern_frames(3, 24, 32))
+    notes.clear()
+    upscale_video(eight, tmp_path / "out8.mkv", model="raw", quiet=True, on_warning=notes.append)
+    assert not [n for n in notes if "bits per sample" in n], notes

@@ -206,6 +206,11 @@ class VideoFileReader(VideoReader):
             stream_index=stream.index,
             metadata=dict(self._container.metadata),
         )
+        bits = max((component.bits for component in first.format.components), default=8)
+        if bits > 8:  # decoded to rgb24 (the package's edge format): the extra bits are lost
+            self.info.warnings.append(
+                f"{path}: {first.format.name} has {bits} bits per sample; vidsr works in 8-bit RGB, "
+                "so the output is 8-bit (smooth gradients may show banding)")
 
     def _stored_timeline(self, header_rate: Fraction) -> tuple[Fraction, int | None, int]:
         """Rate, frame count and time-base multiple from the packets (AVI), not the header.

@@ -67,6 +67,7 @@ def write_video(
     audio_rate: int = 48000,
     subtitles: Sequence[tuple[float, float, str]] | None = None,
     options: dict[str, str] | None = None,
+    pix_fmt: str | None = None,
 ) -> Path:
     """Encode uint8 RGB frames into a video file.
 
@@ -76,7 +77,7 @@ def write_video(
     ``rotation`` (degrees counter-clockwise) adds a display matrix; ``audio_seconds`` adds
     a 440 Hz AAC track (``audio_rate`` samples per second); ``subtitles`` adds SRT cues
     ``(start, end, text)`` (Matroska only); ``options`` are container options. Odd sizes
-    are encoded as 4:4:4.
+    are encoded as 4:4:4; ``pix_fmt`` chooses another format (e.g. ``yuv420p10le``).
     """
     path = Path(path)
     fps = Fraction(fps)
@@ -90,7 +91,7 @@ def write_video(
             stream = container.add_stream(codec, rate=fps, options={"crf": str(crf)} if codec == "libx264" else {})
             stream.width, stream.height = width, height
             # yuv420p cannot hold odd sizes: odd test videos are 4:4:4.
-            pix_fmt = "bgr0" if codec == "ffv1" else ("yuv444p" if width % 2 or height % 2 else "yuv420p")
+            pix_fmt = pix_fmt or ("bgr0" if codec == "ffv1" else ("yuv444p" if width % 2 or height % 2 else "yuv420p"))
             stream.pix_fmt = pix_fmt
             stream.time_base = time_base
             stream.codec_context.time_base = time_base
