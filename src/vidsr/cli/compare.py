@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             degradation=args.degradation,
             backend=args.backend,
             precision=args.precision,
+            deinterlace=args.deinterlace,
         )
     if not args.quiet:
         print(f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}", file=sys.stderr)

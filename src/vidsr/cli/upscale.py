@@ -161,7 +161,7 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """--crf, --preset, --codec, --fps, --force, --quiet."""
+    """--crf, --preset, --codec, --fps, --deinterlace, --force, --quiet."""
     from vidsr.video.encoding_defaults import DEFAULT_PRESET, X264_PRESETS
 
     parser.add_argument(
@@ -176,6 +176,10 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                              "ffv1 (lossless RGB, .mkv) or png (lossless RGB, .mov)")  # fmt: skip
     parser.add_argument("--fps", type=float, default=None,
                         help="frame rate of a frame-folder INPUT (default 25)")  # fmt: skip
+    parser.add_argument("--deinterlace", default="auto", choices=("auto", "on", "off"),
+                        help="interlaced video (DVD, TV): auto deinterlaces frames flagged interlaced "
+                             "(FFmpeg bwdif, one frame per frame), on deinterlaces every frame, off "
+                             "keeps the fields (default auto)")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -239,6 +243,7 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             backend=args.backend,
             precision=args.precision,
+            deinterlace=args.deinterlace,
         )
     if not args.quiet:
         tiles = f", {result.tile}px tiles" if result.tile else ""
@@ -295,7 +300,7 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
     options = JobOptions(
         tile=args.tile, crf=args.crf, codec=args.codec, fps=args.fps, chunk=DEFAULT_CHUNK, time_range=time_range,
         segment_frames=args.segment_frames, threads=args.threads, force=args.force, force_large=args.force_large,
-        quiet=args.quiet, preset=args.preset,
+        quiet=args.quiet, preset=args.preset, deinterlace=args.deinterlace,
     )  # fmt: skip
     output = Path(args.output)
     items = batch_items(sources, output, args.suffix, create=not args.dry_run) if batch else [Item(sources[0], output)]

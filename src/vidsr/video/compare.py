@@ -213,6 +213,7 @@ def compare_videos(
     backend: str = "auto",
     precision: str = "auto",
     preset: str | None = None,
+    deinterlace: str = "auto",
 ) -> UpscaleResult:
     """Write a comparison video of ``models`` upscaling the LR video ``input``.
 
@@ -267,7 +268,7 @@ def compare_videos(
     scale = scales.pop()
     labels = [label for label, _, _, _ in entries]
     started = time.perf_counter()
-    with open_video(source, fps) as reader:
+    with open_video(source, fps, deinterlace=deinterlace) as reader:
         info = reader.info
         panel_w, panel_h = info.width * scale, info.height * scale
         gt_reader = open_video(gt, fps) if gt is not None else None

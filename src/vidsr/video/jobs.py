@@ -51,7 +51,7 @@ from vidsr.video.pipeline import (
     run_stage,
     write_output,
 )
-from vidsr.video.reader import open_video
+from vidsr.video.reader import DEINTERLACE_MODES, open_video
 from vidsr.video.remux import Window
 from vidsr.video.safety import atomic_output, check_paths, remove_stale_partials
 from vidsr.video.segments import PacketFile, WorkFolder, input_identity
@@ -118,6 +118,10 @@ def _file_identity(path: str | Path | None) -> dict[str, Any] | None:
     return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+# Settings that journals written before they existed lack, with the value those jobs had.
+LEGACY_SETTINGS: dict[str, Any] = {"deinterlaced": False}
+
+
 @dataclass(frozen=True)
 class JobOptions:
     """How to upscale (the model aside); see :func:`vidsr.video.pipeline.upscale_video`."""
@@ -136,8 +140,11 @@ class JobOptions:
     force_large: bool = False
     quiet: bool = False
     preset: str = DEFAULT_PRESET
+    deinterlace: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.deinterlace not in DEINTERLACE_MODES:
+            raise VidsrError(f"--deinterlace must be one of {', '.join(DEINTERLACE_MODES)}, not {self.deinterlace!r}")
         if self.preset not in X264_PRESETS:
             raise VidsrError(f"unknown --preset {self.preset!r}; use one of {', '.join(X264_PRESETS)}")
         if not 0 <= self.crf <= 63:
@@ -329,7 +336,7 @@ class Job:
             if not resume:  # what killed runs left: a work folder without journal, partial outputs
                 self.work.remove_if_abandoned()
                 remove_stale_partials(self.target)
-        with open_video(self.source, options.fps, options.threads) as reader:
+        with open_video(self.source, options.fps, options.threads, options.deinterlace) as reader:
             info = self.info = reader.info
             scale = self.engine.net.scale
             self.size = (info.width * scale, info.height * scale)
@@ -373,7 +380,7 @@ class Job:
             **self.engine.identity, "tile": o.tile, "overlap": o.overlap, "crf": o.crf, "codec": o.codec,
             "fps": None if o.fps is None else str(o.fps), "chunk": o.chunk, "range": o.time_range.to_json(),
             "segment_frames": o.segment_frames, "segment_overlap": o.segment_overlap, "preset": o.preset,
-            "container": self.target.suffix.lower(),
+            "container": self.target.suffix.lower(), "deinterlaced": self.info.deinterlaced,
         }  # fmt: skip
 
     def _journal(self, overlap: int) -> dict[str, Any]:
@@ -398,6 +405,7 @@ class Job:
                 f"{', '.join(changed)}): use --force to start again"
             )
         before, asked = journal.get("settings", {}), self.settings()
+        before = {**LEGACY_SETTINGS, **before}
         differ = [f"{key} {before.get(key)!r} -> {asked[key]!r}" for key in asked if before.get(key) != asked[key]]
         if differ:
             raise VidsrError(
@@ -443,7 +451,7 @@ class Job:
         """The whole selection in one pass, straight into the output."""
         started = started or time.perf_counter()
         options, engine, selection = self.options, self.engine, self.selection
-        reader = open_video(self.source, options.fps, options.threads)
+        reader = open_video(self.source, options.fps, options.threads, options.deinterlace)
         with SpanFrames(self.source, selection, self._whole(), reader=reader) as frames:
             if frames.peek() is None:
                 raise VidsrError(f"{self.source}: no frame in the range {options.time_range.describe()}")
@@ -522,7 +530,8 @@ class Job:
         packets = PacketFile(part)
         try:
             with output_errors(self.target, info, engine.device), SpanFrames(
-                self.source, self.selection, self.spans[index], self.lookahead, fps=options.fps, threads=options.threads
+                self.source, self.selection, self.spans[index], self.lookahead, fps=options.fps,
+                threads=options.threads, deinterlace=options.deinterlace,
             ) as frames:
                 writer = VideoFileWriter(
                     None, frames.info, *self.size, codec=options.codec, crf=options.crf, copy_streams=False,
@@ -635,7 +644,8 @@ class Job:
             self.runner, info.height, info.width, self.tile if self.mode == "segments" else options.tile,
             chunk=options.chunk, device=engine.device, overlap=options.overlap, on_warning=lambda message: None,
         )  # fmt: skip
-        with SpanFrames(self.source, selection, span, fps=options.fps, threads=options.threads) as frames:
+        with SpanFrames(self.source, selection, span, fps=options.fps, threads=options.threads,
+                        deinterlace=options.deinterlace) as frames:
             writer = VideoFileWriter(
                 None, info, *self.size, codec=options.codec, crf=options.crf, copy_streams=False,
                 final_suffix=self.target.suffix if not self.folder else ".mkv", threads=options.threads,

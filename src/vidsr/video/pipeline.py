@@ -246,6 +246,7 @@ def upscale_video(
     backend: str = "auto",
     precision: str = "auto",
     preset: str | None = None,
+    deinterlace: str = "auto",
 ) -> UpscaleResult:
     """Upscale a video file (any format FFmpeg reads) or a folder of frames.
 
@@ -269,7 +270,8 @@ def upscale_video(
     the threads of torch, the decoder and the encoder. ``backend`` (auto, torch, onnxruntime,
     openvino) and ``precision`` (auto, fp32, bf16, fp16) choose how the model runs
     (:func:`vidsr.backends.make_backend`). ``preset`` is x264's (default
-    :data:`~vidsr.video.encoding_defaults.DEFAULT_PRESET`).
+    :data:`~vidsr.video.encoding_defaults.DEFAULT_PRESET`). ``deinterlace``: ``auto``
+    deinterlaces interlaced input (:mod:`vidsr.video.reader`), ``on`` every frame, ``off`` none.
 
     Raises :class:`VidsrError` on bad input before any output exists. When the input is
     truncated or corrupt, the frames before that point are written and
@@ -286,7 +288,7 @@ def upscale_video(
         tile=tile, overlap=DEFAULT_OVERLAP if overlap is None else overlap, crf=crf, codec=codec, fps=fps,
         chunk=chunk, time_range=time_range or TimeRange(), threads=threads, force=force,
         segment_frames=DEFAULT_SEGMENT_FRAMES if segment_frames is None else segment_frames,
-        force_large=force_large, quiet=quiet, **({"preset": preset} if preset else {}),
+        force_large=force_large, quiet=quiet, deinterlace=deinterlace, **({"preset": preset} if preset else {}),
     )  # fmt: skip
     if not resume:  # refuse a bad request before loading the model
         check_paths(source, target, force=force, folder=output_is_folder(target))

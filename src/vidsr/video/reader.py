@@ -14,6 +14,11 @@ Where the header disagrees with the stream, the stream wins. An AVI header count
 empty "skipped frame" chunks as frames (682 frames at 50 fps for 341 frames at 25 fps),
 and AVI stores no presentation timestamps, so B-frames decode with timestamps out of
 order: frames, rate and times of an AVI come from its index and packets instead.
+
+Interlaced video (DVD rips, TV captures: two fields, 1/50 s apart, woven into each frame)
+is deinterlaced as it is read (``deinterlace="auto"``, the default): FFmpeg's ``bwdif``
+filter, one frame out per frame in, with each frame's own timestamp and duration kept.
+Upscaled as they are, woven fields become combs four times their height.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ DEFAULT_FOLDER_FPS = Fraction(25)
 # Containers that store when each frame is decoded but not when it is shown: the i-th frame
 # out of the decoder is shown at the decode timestamp of the i-th video packet.
 DTS_TIMELINE_FORMATS = ("avi",)
+DEINTERLACE_MODES = ("auto", "on", "off")  # auto: frames flagged interlaced (or a field order set)
+# FFmpeg's AVFieldOrder values of interlaced streams (TT, BB, TB, BT; 1 is progressive).
+INTERLACED_FIELD_ORDERS = (2, 3, 4, 5)
 
 
 @dataclass
@@ -69,10 +77,12 @@ class SourceInfo:
     stream_index: int = -1
     metadata: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    deinterlaced: bool = False
 
     def describe(self) -> str:
         """E.g. ``64x48, 25 fps, BT.709 limited range``."""
-        return f"{self.width}x{self.height}, {float(self.rate):.3g} fps, {self.colour.describe()}"
+        text = f"{self.width}x{self.height}, {float(self.rate):.3g} fps, {self.colour.describe()}"
+        return text + (", interlaced (deinterlaced)" if self.deinterlaced else "")
 
 
 class VideoReader:
@@ -113,12 +123,16 @@ class VideoReader:
         self.close()
 
 
-def open_video(path: str | Path, fps: float | Fraction | None = None, threads: int | None = None) -> VideoReader:
+def open_video(path: str | Path, fps: float | Fraction | None = None, threads: int | None = None,
+               deinterlace: str = "auto") -> VideoReader:
     """Open a video file or a folder of PNG/JPEG frames (``fps`` is used for folders only).
 
-    ``threads``: the decoder's threads (default: FFmpeg's choice).
+    ``threads``: the decoder's threads (default: FFmpeg's choice). ``deinterlace``: ``auto``
+    (interlaced video files only), ``on`` (every frame of a video file) or ``off``.
     """
     path = Path(path)
+    if deinterlace not in DEINTERLACE_MODES:
+        raise VidsrError(f"--deinterlace must be one of {', '.join(DEINTERLACE_MODES)}, not {deinterlace!r}")
     if not path.exists():
         raise VidsrError(f"input not found: {path}")
     if path.is_dir():
@@ -126,7 +140,7 @@ def open_video(path: str | Path, fps: float | Fraction | None = None, threads: i
         if rate <= 0:
             raise VidsrError(f"--fps must be positive, not {fps}")
         return FrameFolderReader(path, rate)
-    return VideoFileReader(path, threads)
+    return VideoFileReader(path, threads, deinterlace)
 
 
 def _parse_clock(text: str) -> float | None:
@@ -141,9 +155,10 @@ def _parse_clock(text: str) -> float | None:
 class VideoFileReader(VideoReader):
     """Decodes the main video stream of a file with PyAV."""
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path, threads: int | None = None, deinterlace: str = "auto") -> None:
         self.path = path
         self.threads = threads
+        self.deinterlace = deinterlace
         self.packets_read = 0
         try:
             self._container = av.open(str(path))
@@ -206,6 +221,13 @@ class VideoFileReader(VideoReader):
             stream_index=stream.index,
             metadata=dict(self._container.metadata),
         )
+        interlaced = bool(first.interlaced_frame) or stream.codec_context.field_order in INTERLACED_FIELD_ORDERS
+        if self.deinterlace == "on" or (self.deinterlace == "auto" and interlaced):
+            self.info.deinterlaced = True
+            if self.deinterlace == "auto":
+                self.info.warnings.append(
+                    f"{path}: interlaced; deinterlaced (FFmpeg bwdif, one frame per frame; "
+                    "--deinterlace off keeps the fields as they are)")
         bits = max((component.bits for component in first.format.components), default=8)
         if bits > 8:  # decoded to rgb24 (the package's edge format): the extra bits are lost
             self.info.warnings.append(
@@ -364,6 +386,9 @@ class VideoFileReader(VideoReader):
         frames = self._frames
         pending: av.VideoFrame | None = self._first
         self._first = None
+        if info.deinterlaced and pending is not None:
+            frames = deinterlaced(_chain(pending, frames), "all" if self.deinterlace == "on" else "interlaced")
+            pending = next(frames, None)
         while pending is not None:
             frame = pending
             if (frame.width, frame.height) != size:
@@ -483,6 +508,53 @@ class FrameFolderReader(VideoReader):
                     return
             self.frames_read += 1
             yield DecodedFrame(rgb, index, 1)
+
+
+def _chain(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    yield first
+    yield from rest
+
+
+def deinterlaced(frames: Iterator[av.VideoFrame], which: str = "interlaced") -> Iterator[av.VideoFrame]:
+    """``frames`` through FFmpeg's ``bwdif`` (``mode=send_frame``: one frame per frame).
+
+    ``which``: ``interlaced`` (frames flagged so; others pass unchanged) or ``all``. Each
+    output frame gets the timestamp and duration of its input frame (the filter works in a
+    finer time base). A change of frame size or format starts a new filter.
+    """
+    graph = sink = None
+    shape: tuple[int, int, str] | None = None
+    timing: deque[tuple[int | None, int]] = deque()
+
+    def ready() -> Iterator[av.VideoFrame]:
+        while True:
+            try:
+                out = sink.pull()
+            except (BlockingIOError, EOFError, av.error.EOFError):
+                return
+            out.pts, out.duration = timing.popleft()
+            yield out
+
+    for frame in frames:
+        if (frame.width, frame.height, frame.format.name) != shape:
+            if graph is not None:
+                graph.push(None)
+                yield from ready()
+            shape = (frame.width, frame.height, frame.format.name)
+            graph = av.filter.Graph()
+            source = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format,
+                                      time_base=frame.time_base or Fraction(1, 90000))
+            bwdif = graph.add("bwdif", f"mode=send_frame:parity=auto:deint={which}")
+            sink = graph.add("buffersink")
+            source.link_to(bwdif)
+            bwdif.link_to(sink)
+            graph.configure()
+        timing.append((frame.pts, int(frame.duration or 0)))
+        graph.push(frame)
+        yield from ready()
+    if graph is not None:
+        graph.push(None)
+        yield from ready()
 
 
 def rotation_matrix(degrees_ccw: float) -> tuple[int, ...]:

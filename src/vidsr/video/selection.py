@@ -222,7 +222,8 @@ class SpanFrames:
 
     Frames after the span's end (at most ``lookahead``) come with ``keep=False``. Timestamps
     are shifted by the selection's start. ``reader`` (opened on the same input) is used
-    instead of opening a new one (``threads``: the decoder's). Close it (or use ``with``).
+    instead of opening a new one (``threads``: the decoder's; ``deinterlace``: as in
+    :func:`~vidsr.video.reader.open_video`). Close it (or use ``with``).
     """
 
     def __init__(
@@ -235,9 +236,10 @@ class SpanFrames:
         fps: float | Fraction | None = None,
         threads: int | None = None,
         reader: VideoReader | None = None,
+        deinterlace: str = "auto",
     ) -> None:
         self.selection, self.span, self.lookahead = selection, span, lookahead
-        self.reader = reader if reader is not None else open_video(path, fps, threads)
+        self.reader = reader if reader is not None else open_video(path, fps, threads, deinterlace)
         self.info = self.reader.info
         self.outcome = SpanOutcome()
         self._frames: Iterator[DecodedFrame] | None = None

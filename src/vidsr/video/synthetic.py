@@ -68,6 +68,7 @@ def write_video(
     subtitles: Sequence[tuple[float, float, str]] | None = None,
     options: dict[str, str] | None = None,
     pix_fmt: str | None = None,
+    interlaced: bool = False,
 ) -> Path:
     """Encode uint8 RGB frames into a video file.
 
@@ -78,6 +79,8 @@ def write_video(
     a 440 Hz AAC track (``audio_rate`` samples per second); ``subtitles`` adds SRT cues
     ``(start, end, text)`` (Matroska only); ``options`` are container options. Odd sizes
     are encoded as 4:4:4; ``pix_fmt`` chooses another format (e.g. ``yuv420p10le``).
+    ``interlaced`` encodes (x264) as interlaced, top field first: weave the fields into the
+    frames yourself (:func:`weave_fields`).
     """
     path = Path(path)
     fps = Fraction(fps)
@@ -88,7 +91,8 @@ def write_video(
             frames = iter(frames)
             first = next(frames)
             height, width = first.shape[:2]
-            stream = container.add_stream(codec, rate=fps, options={"crf": str(crf)} if codec == "libx264" else {})
+            x264 = {"crf": str(crf), **({"x264-params": "interlaced=1:tff=1"} if interlaced else {})}
+            stream = container.add_stream(codec, rate=fps, options=x264 if codec == "libx264" else {})
             stream.width, stream.height = width, height
             # yuv420p cannot hold odd sizes: odd test videos are 4:4:4.
             pix_fmt = pix_fmt or ("bgr0" if codec == "ffv1" else ("yuv444p" if width % 2 or height % 2 else "yuv420p"))
@@ -133,6 +137,13 @@ def write_video(
         if subtitle_input is not None:
             subtitle_input.close()
     return path
+
+
+def weave_fields(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """An interlaced frame: the even rows of ``top`` (the earlier field), the odd rows of ``bottom``."""
+    frame = top.copy()
+    frame[1::2] = bottom[1::2]
+    return frame
 
 
 def _chain(first: np.ndarray, rest: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
