@@ -136,9 +136,9 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
         # The checkpoint the trainer kept (by val.best_metric), marked in its log rows.
         marked = [i for i, r in enumerate(val) if r.get("best")]
         best = marked[-1] if marked else int(np.argmax(psnr))
-        val_ax.annotate(f"best {psnr[best]:.2f} dB @ {val_steps[best]}",
-                        (val_steps[best], psnr[best]), textcoords="offset points",
-                        xytext=(0, -14), ha="right" if best == len(psnr) - 1 else "center")
+        # A star on the curve, its value in the legend (a text label would cover the curve).
+        val_ax.plot([val_steps[best]], [psnr[best]], marker="*", markersize=14, linestyle="none",
+                    color="tab:red", label=f"best {psnr[best]:.3f} dB @ step {val_steps[best]}")
         val_ax.legend(loc="lower right")
     else:
         val_ax.text(0.5, 0.5, "no validation yet", ha="center", va="center",
