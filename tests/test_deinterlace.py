@@ -82,7 +82,7 @@ def test_upscale_and_its_segments_deinterlace_and_refuse_a_bad_mode(tmp_path: Pa
     auto, off = probe(outputs["auto"]), probe(outputs["off"])
     assert auto.times == off.times and len(auto.frames) == FRAMES
     assert np.mean([combing(f) for f in auto.frames]) < np.mean([combing(f) for f in off.frames]) / 2
-    # In resumable segments (4 frames each): the same frames as in one pass, the mode in the journal.
+    # In resumable segments (4 frames each): the same frame count and times as one pass.
     segmented = tmp_path / "segments.mkv"
     result = upscale_video(source, segmented, model="raw", codec="ffv1", quiet=True, segment_frames=4,
                            on_warning=lambda message: None)

@@ -51,7 +51,7 @@ from vidsr.video.pipeline import (
     run_stage,
     write_output,
 )
-from vidsr.video.reader import DEINTERLACE_MODES, open_video
+from vidsr.video.reader import check_deinterlace, open_video
 from vidsr.video.remux import Window
 from vidsr.video.safety import atomic_output, check_paths, remove_stale_partials
 from vidsr.video.segments import PacketFile, WorkFolder, input_identity
@@ -143,8 +143,7 @@ class JobOptions:
     deinterlace: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.deinterlace not in DEINTERLACE_MODES:
-            raise VidsrError(f"--deinterlace must be one of {', '.join(DEINTERLACE_MODES)}, not {self.deinterlace!r}")
+        check_deinterlace(self.deinterlace)
         if self.preset not in X264_PRESETS:
             raise VidsrError(f"unknown --preset {self.preset!r}; use one of {', '.join(X264_PRESETS)}")
         if not 0 <= self.crf <= 63:

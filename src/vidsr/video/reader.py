@@ -15,9 +15,9 @@ empty "skipped frame" chunks as frames (682 frames at 50 fps for 341 frames at 2
 and AVI stores no presentation timestamps, so B-frames decode with timestamps out of
 order: frames, rate and times of an AVI come from its index and packets instead.
 
-Interlaced video (DVD rips, TV captures: two fields, 1/50 s apart, woven into each frame)
-is deinterlaced as it is read (``deinterlace="auto"``, the default): FFmpeg's ``bwdif``
-filter, one frame out per frame in, with each frame's own timestamp and duration kept.
+Interlaced video (DVD rips, TV captures: two fields, half a frame apart in time, woven
+into each frame) is deinterlaced as it is read (``deinterlace="auto"``, the default):
+FFmpeg's ``bwdif`` filter, one frame out per frame in, each frame's timestamp and duration kept.
 Upscaled as they are, woven fields become combs four times their height.
 """
 
@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import chain
 from pathlib import Path
 
 import av
@@ -131,8 +132,7 @@ def open_video(path: str | Path, fps: float | Fraction | None = None, threads: i
     (interlaced video files only), ``on`` (every frame of a video file) or ``off``.
     """
     path = Path(path)
-    if deinterlace not in DEINTERLACE_MODES:
-        raise VidsrError(f"--deinterlace must be one of {', '.join(DEINTERLACE_MODES)}, not {deinterlace!r}")
+    check_deinterlace(deinterlace)
     if not path.exists():
         raise VidsrError(f"input not found: {path}")
     if path.is_dir():
@@ -141,6 +141,12 @@ def open_video(path: str | Path, fps: float | Fraction | None = None, threads: i
             raise VidsrError(f"--fps must be positive, not {fps}")
         return FrameFolderReader(path, rate)
     return VideoFileReader(path, threads, deinterlace)
+
+
+def check_deinterlace(mode: str) -> None:
+    """A one-line error for a ``deinterlace`` mode that is not one of :data:`DEINTERLACE_MODES`."""
+    if mode not in DEINTERLACE_MODES:
+        raise VidsrError(f"--deinterlace must be one of {', '.join(DEINTERLACE_MODES)}, not {mode!r}")
 
 
 def _parse_clock(text: str) -> float | None:
@@ -387,7 +393,7 @@ class VideoFileReader(VideoReader):
         pending: av.VideoFrame | None = self._first
         self._first = None
         if info.deinterlaced and pending is not None:
-            frames = deinterlaced(_chain(pending, frames), "all" if self.deinterlace == "on" else "interlaced")
+            frames = deinterlaced(chain([pending], frames), "all" if self.deinterlace == "on" else "interlaced")
             pending = next(frames, None)
         while pending is not None:
             frame = pending
@@ -510,11 +516,6 @@ class FrameFolderReader(VideoReader):
             yield DecodedFrame(rgb, index, 1)
 
 
-def _chain(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
-    yield first
-    yield from rest
-
-
 def deinterlaced(frames: Iterator[av.VideoFrame], which: str = "interlaced") -> Iterator[av.VideoFrame]:
     """``frames`` through FFmpeg's ``bwdif`` (``mode=send_frame``: one frame per frame).
 
@@ -530,7 +531,7 @@ def deinterlaced(frames: Iterator[av.VideoFrame], which: str = "interlaced") -> 
         while True:
             try:
                 out = sink.pull()
-            except (BlockingIOError, EOFError, av.error.EOFError):
+            except (BlockingIOError, EOFError):  # needs more input / flushed (PyAV's errors subclass these)
                 return
             out.pts, out.duration = timing.popleft()
             yield out
