@@ -42,9 +42,14 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_clips(tmp_path_factory.mktemp("resume") / "data")
 
 
-@pytest.fixture(scope="module", params=[0, 2], ids=lambda n: f"workers{n}")
+@pytest.fixture(scope="module")
 def workers(request: pytest.FixtureRequest) -> int:
+    """Loader processes, from each test's indirect parametrization."""
     return request.param
+
+
+def with_workers(*counts: int) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("workers", counts, indirect=True, ids=lambda n: f"workers{n}")
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +75,7 @@ def _assert_same_run(straight: Path, killed: Path) -> None:
 
 
 @pytest.mark.slow
+@with_workers(0, 2)
 def test_sigkill_then_resume_equals_uninterrupted_run(
     data: Path, workers: int, straight: Path, tmp_path: Path
 ) -> None:
@@ -115,6 +121,7 @@ def _kill_points(seed: int) -> list[tuple[str, int]]:
 
 
 @pytest.mark.slow
+@with_workers(0)  # the test above resumes with loader workers too
 def test_kills_at_random_points_then_resume_equal_uninterrupted_run(
     data: Path, workers: int, straight: Path, tmp_path: Path
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from video_support import FailingModel, TinyRecurrent, probe
 
-from vidsr.data.frames import list_frames, read_clip, to_tensor, to_uint8, write_frame
+from vidsr.data.frames import list_frames, read_clip, to_tensor, write_frame
 from vidsr.errors import VidsrError
 from vidsr.models import create
 from vidsr.video.colour import PRI_BT709, SPC_BT709, TRC_BT709, Colour, frame_to_rgb
@@ -156,9 +156,12 @@ def test_frame_folder_in_and_out_is_exact(tmp_path):
     result = quiet_upscale(tmp_path / "lr", tmp_path / "sr", model=model)
     assert result.frames == 9
     with torch.inference_mode():
-        expected = to_uint8(model(to_tensor(frames)[None])[0])
+        whole = (model(to_tensor(frames)[None])[0] * 255).clamp(0, 255).movedim(-3, -1).numpy()
     got = read_clip(tmp_path / "sr")
-    np.testing.assert_array_equal(got, expected)  # streamed in chunks == whole clip
+    # Each written value is the whole-clip output rounded: streamed in chunks, the model sees
+    # other batch sizes, and oneDNN's kernels for them (AVX-512 here) may move a value that
+    # sits on a rounding tie by 1e-6, hence the 1e-3 beyond half a code value.
+    assert np.abs(got - whole).max() <= 0.5 + 1e-3
     assert [p.name for p in list_frames(tmp_path / "sr")][:2] == ["f1.png", "f2.png"]  # the input's names
 
 
