@@ -23,8 +23,9 @@ demo: install
 # Narrowed on 2026-12-03 (Intel Xeon): `pytest tests/test_backends.py tests/test_training.py`
 # alone crashes (SIGSEGV, rc 139) in the first or second in-process `train()` after the
 # OpenVINO fp32 tests (`-k "openvino and fp32"` is enough with the num_workers test; about
-# one run in two); under gdb the main thread is in poll() waiting on a loader worker, and under
-# strace it does not happen. Loader workers from a fork server moved the crash, not removed it.
+# one run in two); once under gdb the main thread was in poll() waiting on a loader worker, but
+# it also crashes in runs without workers, and not under strace. Loader workers started from a
+# fork server moved the crash to the next test, not removed it.
 SECOND_HALF := tests/test_stability.py tests/test_streaming.py tests/test_temporal_memory_script.py \
 	$(wildcard tests/test_training*.py) $(wildcard tests/test_upscale*.py) $(wildcard tests/test_video*.py)
 
