@@ -150,9 +150,11 @@ def matmul_peaks(n: int = 2048) -> dict:
         import openvino as ov
         import openvino.opset13 as ops
 
+        from vidsr.backends.graph import openvino_core
+
         left = ops.parameter([n, n], np.float32)
         model = ov.Model([ops.matmul(left, ops.constant(np.random.rand(n, n).astype(np.float32)), False, False)], [left])
-        core = ov.Core()
+        core = openvino_core()
         x = np.random.rand(n, n).astype(np.float32)
         for precision, hint in (("fp32", "f32"), ("bf16", "bf16")):
             config = {"INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": torch.get_num_threads()}

@@ -113,6 +113,13 @@ def test_tiles_with_a_graph_backend():
     assert (outputs[0] - outputs[1]).abs().max() <= 1e-4  # tiled onnxruntime == tiled torch
 
 
+@needs["openvino"]
+def test_openvino_backends_share_one_core():
+    first = make_backend(create("delta"), "openvino", "cpu", "fp32")
+    second = make_backend(create("fsrcnn"), "openvino", "cpu", "fp32")
+    assert first.core is second.core  # one Core per process, as OpenVINO advises
+
+
 @needs["onnx"]
 def test_export_writes_one_step_with_explicit_state_and_is_cached(tmp_path):
     import onnx

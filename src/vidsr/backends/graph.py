@@ -11,6 +11,7 @@ the bicubic base starts the graph's explicit ``previous`` state.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -230,6 +231,19 @@ class _OvCompiled(Compiled):
         return [self._take(results[index]) for index in range(len(results))]
 
 
+@functools.cache
+def openvino_core() -> Any:
+    """The process's one OpenVINO ``Core``, shared by every backend, calibration and benchmark.
+
+    OpenVINO's maintainers advise one ``Core`` per application (its methods are thread-safe),
+    and a second ``Core`` in one process has crashed some OpenVINO 2026 builds
+    (openvinotoolkit/openvino#35338). Compile settings go with each ``compile_model`` call,
+    so sharing changes nothing else."""
+    import openvino
+
+    return openvino.Core()
+
+
 class OpenVINOBackend(GraphBackend):
     """OpenVINO's CPU plugin, fp32 or bf16 (bf16 only on CPUs with native bf16), or INT8
     (opt-in, NNCF post-training quantization: :mod:`vidsr.backends.int8`)."""
@@ -244,14 +258,13 @@ class OpenVINOBackend(GraphBackend):
         if core.missing_packages(self.name):  # looked up now (tests replace it)
             raise missing_package(self.name)
         self.note = note  # (int8: says when it calibrates)
-        import openvino
         if precision not in self.precisions:
             raise BackendUnavailable(f"the openvino backend runs fp32, bf16 or int8 on the CPU, not {precision}")
         if precision == "int8":
             from vidsr.backends.int8 import require_nncf
 
             require_nncf()
-        self.core = openvino.Core()
+        self.core = openvino_core()
         if precision == "bf16" and "BF16" not in self.core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
             raise BackendUnavailable("this CPU has no native bf16 for openvino; use --precision fp32")
         super().__init__(model, device, precision, **options)

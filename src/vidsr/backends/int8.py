@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 
 from vidsr.backends.core import BackendUnavailable
+from vidsr.backends.graph import openvino_core
 
 CALIBRATION_FRAMES = 12  # frames of each calibration clip
 VERSION = "int8-v1"  # the cache folder: change it when the calibration changes
@@ -91,7 +92,7 @@ def quantize(source: Path, samples: list[dict[str, np.ndarray]], target: Path) -
     import openvino as ov
 
     nncf.set_log_level(logging.ERROR)  # no progress bars or notes in vidsr's output
-    model = ov.Core().read_model(str(source))
+    model = openvino_core().read_model(str(source))
     with contextlib.redirect_stdout(io.StringIO()):  # NNCF's progress bars (rich, on stdout)
         quantized = nncf.quantize(
             model, nncf.Dataset(samples), preset=nncf.QuantizationPreset.MIXED, subset_size=len(samples),
