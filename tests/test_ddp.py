@@ -27,7 +27,7 @@ from vidsr.training.logbook import read_metrics
 
 STEPS = 2
 OPTIMIZERS = {
-    "adam": {"optim.name": "adam"},
+    "adam": {"optim.name": "adam", "train.ema": 0.5},  # with a moving average of the weights
     "sgd": {"optim.name": "sgd", "optim.lr": 0.05, "optim.clip_grad": "null"},
 }
 
@@ -58,6 +58,10 @@ def test_two_ranks_equal_one_process_with_the_whole_batch(tmp_path: Path, optimi
         moved = (value - start[key]).abs().max().item()
         assert moved > 1e-4, f"{key} hardly moved: the comparison would be vacuous"
         torch.testing.assert_close(ddp["model"][key], value, rtol=1e-5, atol=1e-6)
+    if "train.ema" in OPTIMIZERS[optimizer]:  # each rank averages the same weights
+        assert ddp["ema_updates"] == single["ema_updates"] == STEPS
+        for key, value in single["ema"].items():
+            torch.testing.assert_close(ddp["ema"][key], value, rtol=1e-5, atol=1e-6)
     # Rank 0 alone logs: one row per step, and the same losses (mean over the ranks).
     ddp_rows = [r for r in read_metrics(tmp_path / "ddp" / "metrics.jsonl") if r["kind"] == "train"]
     single_rows = [r for r in read_metrics(tmp_path / "single" / "metrics.jsonl") if r["kind"] == "train"]

@@ -93,3 +93,20 @@ def test_a_bd_run_from_bi_weights_draws_one_validation_line_per_input(tmp_path: 
     purple = (0x94, 0x67, 0xBD)  # the second input's line (tab:purple)
     assert _has_colour(plot_run(tmp_path / "bd", tmp_path / "both.png"), purple)
     assert not _has_colour(plot_run(tmp_path / "bi", tmp_path / "one.png"), purple)
+
+
+def test_a_run_with_ema_draws_the_raw_weights_beside_the_average(tmp_path: Path) -> None:
+    _write_run(tmp_path / "run")
+    plain = np.asarray(Image.open(plot_run(tmp_path / "run", tmp_path / "plain.png")).convert("RGB"))
+    log = tmp_path / "run" / "metrics.jsonl"
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    for row in rows:
+        if row["kind"] == "val":
+            row.update(ema=True, raw={"psnr_y": row["psnr_y"] - 0.5, "ssim_y": 0.8})
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ema = np.asarray(Image.open(plot_run(tmp_path / "run", tmp_path / "ema.png")).convert("RGB"))
+    assert plain.shape == ema.shape
+    # The title, loss and rate panels are the same; the validation panel has a second line.
+    half = plain.shape[0] // 2
+    assert np.array_equal(plain[:half], ema[:half])
+    assert (plain[2 * plain.shape[0] // 3:] != ema[2 * plain.shape[0] // 3:]).any(axis=2).mean() > 0.005

@@ -82,6 +82,8 @@ def test_overrides_are_yaml_scalars_with_dotted_keys() -> None:
         ("data.num_workers=-1", "data.num_workers must be auto or a count >= 0, not -1"),
         ("optim.name=rmsprop", "optim.name must be one of adam, adamw, sgd"),
         ("optim.momentum=0.9", "optim.momentum is for sgd; adam uses optim.betas"),
+        ("train.ema=1", r"train.ema must be in \[0, 1\)"),
+        ("train.ema=-0.1", r"train.ema must be in \[0, 1\)"),
     ],
 )
 def test_bad_configs_name_the_key(override: str, message: str) -> None:

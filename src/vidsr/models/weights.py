@@ -17,7 +17,7 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
     """Load ``path`` into ``model``: a ``.safetensors`` file or a training checkpoint.
 
     Checkpoints are read with ``torch.load(weights_only=True)``; their weights sit under
-    the ``"model"`` key. Mismatched keys or shapes raise :class:`VidsrError`. The LR grid
+    the ``"model"`` key (``"ema"``, the moving average, when the run kept one). Mismatched keys or shapes raise :class:`VidsrError`. The LR grid
     the weights were trained for (safetensors metadata ``lr_grid``, or the checkpoint's
     training degradation) is applied with ``set_lr_grid`` unless ``keep_grid``.
     ``warm_start``: the weights may be those of a related model, mapped by the model's
@@ -33,7 +33,8 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
             grid = metadata.get("lr_grid")
         else:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-            state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else None
+            state = ((checkpoint.get("ema") or checkpoint.get("model", checkpoint))
+                     if isinstance(checkpoint, dict) else None)
             if not isinstance(state, dict):
                 raise VidsrError(f"{path} holds no model weights")
             grid = _checkpoint_grid(checkpoint)

@@ -4,7 +4,8 @@ A checkpoint is a dict saved with :func:`torch.save` holding only tensors and pl
 Python values, so it loads with ``torch.load(weights_only=True)`` (no pickled code):
 ``model`` (the weights, also what :func:`vidsr.models.load_weights` reads), ``optimizer``,
 ``scheduler``, ``scaler``, ``rng`` (one entry per rank), ``step``, ``config``, ``best``,
-``elapsed_s`` and ``format``.
+``elapsed_s`` and ``format``; with ``train.ema`` on, also ``ema`` (the moving average of
+the weights, what validation scores and export ships) and ``ema_updates``.
 """
 
 from __future__ import annotations
@@ -108,3 +109,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise VidsrError(f"{path} is not a vidsr training checkpoint")
     return state
+
+
+def shipped_weights(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The weights a checkpoint ships: the moving average if the run kept one, else ``model``."""
+    return checkpoint.get("ema") or checkpoint["model"]

@@ -128,6 +128,9 @@ class TrainConfig:
     log_interval: int = 20
     val_interval: int = 2000
     checkpoint_interval: int = 500
+    # Exponential moving average of the weights (BasicSR's ema_decay): 0 = off; e.g. 0.999.
+    # With it on, validation, best.pt and `vidsr export` use the averaged weights.
+    ema: float = 0.0
     device: str = "auto"  # auto, cpu, cuda, cuda:N
     run_dir: str | None = None  # default: ~/.cache/vidsr-runs/<name>
 
@@ -382,6 +385,8 @@ def validate(config: Config, origin: str = "config") -> Config:
     for key in ("log_interval", "val_interval", "checkpoint_interval"):
         if getattr(train, key) < 1:
             fail(f"train.{key} must be positive")
+    if not 0.0 <= train.ema < 1.0:
+        fail(f"train.ema must be in [0, 1) (0 = off, e.g. 0.999), not {train.ema}")
     if train.checkpoint_interval % train.log_interval:
         # A resumed run restarts its loss window at the checkpoint: only a checkpoint on a
         # log step makes its metrics.jsonl the same as that of a run that never stopped.
@@ -474,6 +479,7 @@ RESUMABLE_CHANGES = {
     "train.val_interval",
     "train.checkpoint_interval",
     "train.run_dir",
+    "train.ema",  # switched on mid-run: the average starts from the weights of that step
     "data.num_workers",
     "data.lr_cache",
 }

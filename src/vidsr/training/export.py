@@ -16,7 +16,7 @@ from typing import Any
 import vidsr
 from vidsr.errors import VidsrError
 from vidsr.models.weights import save_weights
-from vidsr.training.checkpoint import load_checkpoint
+from vidsr.training.checkpoint import load_checkpoint, shipped_weights
 from vidsr.training.config import config_from_dict
 
 
@@ -142,6 +142,8 @@ def model_card(checkpoint: dict[str, Any], checkpoint_path: Path, weights: Path,
             "schedule": config["schedule"]["name"],
             "precision": checkpoint.get("precision"),
             "seed": train["seed"],
+            # The shipped weights: the moving average (decay train.ema) or the raw weights.
+            "ema": train.get("ema", 0.0) if checkpoint.get("ema") else None,
         },
         "hardware": env.get("hardware"),
         "world_size": checkpoint.get("world_size"),
@@ -193,7 +195,9 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"{card['data']['window']} frames, GT patch {card['data']['gt_patch']}) |",
         f"| optimisation | {card['optimisation']['loss']} loss, {card['optimisation']['optimizer']} "
         f"lr {card['optimisation']['lr']}, {card['optimisation']['schedule']} schedule, "
-        f"{card['optimisation']['precision']} |",
+        f"{card['optimisation']['precision']}"
+        + (f", weights averaged (EMA {card['optimisation']['ema']})" if card['optimisation'].get('ema') else "")
+        + " |",
         f"| training time | {card['training_time']}"
         + (f" (this run; {card['total_training_time']} with the earlier runs below)"
            if card["initialised_from"] else "") + " |",
@@ -237,7 +241,7 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "auto") -> dic
     checkpoint = load_checkpoint(path)
     config = config_from_dict(checkpoint["config"], origin=str(path))
     model = build_model(config.model.name, config.model.scale, config.data.degradation)
-    model.load_state_dict(checkpoint["model"])
+    model.load_state_dict(shipped_weights(checkpoint))
     out.parent.mkdir(parents=True, exist_ok=True)
     metadata = {
         "format": "pt",

@@ -131,8 +131,13 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
         colours = iter(["tab:green", "tab:purple", "tab:brown"])
         for degradation, group in by_input.items():
             label = f"PSNR-Y ({degradation.upper()} input)" if len(by_input) > 1 and degradation else "PSNR-Y"
+            colour = next(colours, "tab:grey")
+            averaged = [r for r in group if r.get("raw")]  # train.ema: the raw weights beside
             val_ax.plot([r["step"] for r in group], [r["psnr_y"] for r in group], marker="o",
-                        color=next(colours, "tab:grey"), label=label)
+                        color=colour, label=label + (" (EMA weights)" if averaged else ""))
+            if averaged:
+                val_ax.plot([r["step"] for r in averaged], [r["raw"]["psnr_y"] for r in averaged],
+                            marker=".", linestyle=":", color=colour, alpha=0.6, label=label + " (raw weights)")
         # The checkpoint the trainer kept (by val.best_metric), marked in its log rows.
         marked = [i for i, r in enumerate(val) if r.get("best")]
         best = marked[-1] if marked else int(np.argmax(psnr))

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from vidsr.backends.allocator import tune_allocator
@@ -284,6 +285,9 @@ class Trainer:
         if self.aux_weights and not callable(getattr(self.model, "auxiliary_losses", None)):
             raise VidsrError(f"{config.model.name} returns no auxiliary losses: set "
                              + " and ".join(f"loss.{name}_weight=0" for name in self.aux_weights))
+        # Moving average of the weights (train.ema > 0): validated, kept as best.pt, exported.
+        self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.train.ema),
+                                  use_buffers=True) if config.train.ema > 0 else None)
         self.step = 0
         self.elapsed = 0.0
         self.best: dict[str, Any] | None = None
@@ -362,6 +366,12 @@ class Trainer:
         self.step = int(checkpoint["step"])
         self.elapsed = float(checkpoint.get("elapsed_s", 0.0))
         self.best = checkpoint.get("best")
+        if self.ema is not None:
+            if checkpoint.get("ema"):
+                self.ema.module.load_state_dict(checkpoint["ema"])
+                self.ema.n_averaged.fill_(int(checkpoint.get("ema_updates", 1)))
+            else:  # train.ema switched on for a resumed run: the average starts here
+                self.ema.module.load_state_dict(self.model.state_dict())
 
     def _state(self) -> dict[str, Any]:
         """The checkpoint dict (a collective call: every rank's RNG state is gathered)."""
@@ -385,6 +395,10 @@ class Trainer:
             "train_clips": [clip.name for clip in self.train_clips],
             "val_clips": [clip.name for clip in self.val_clips],
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **({} if self.ema is None else {
+                "ema": {k: v.detach().cpu() for k, v in self.ema.module.state_dict().items()},
+                "ema_updates": int(self.ema.n_averaged),
+            }),
         }
 
     def _save(self, name: str) -> None:
@@ -488,6 +502,8 @@ class Trainer:
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
                 self.scheduler.step()
+                if self.ema is not None:
+                    self.ema.update_parameters(self.model)
                 self.step += 1
                 kill_point("step", self.step)
                 window_loss += loss.detach()
@@ -538,8 +554,15 @@ class Trainer:
         return TrainResult(self.run_dir, self.step, last_loss, self.best)
 
     def _validate(self, bar: tqdm) -> None:
-        scores = validate(self.model, self.val_clips, self.val_precision, self.context,
-                          self.config.val.chunk)
+        """Score the validation clips; with ``train.ema``, the averaged weights decide
+        ``best.pt`` and the raw weights are scored beside them (``raw`` in the row)."""
+        scored = self.model if self.ema is None else self.ema.module
+        scores = validate(scored, self.val_clips, self.val_precision, self.context, self.config.val.chunk)
+        raw = None
+        if self.ema is not None:
+            raw = validate(self.model, self.val_clips, self.val_precision, self.context,
+                           self.config.val.chunk)
+            raw = {"psnr_y": raw["psnr_y"], "ssim_y": raw["ssim_y"]}
         metric = self.config.val.best_metric
         improved = self.best is None or scores[metric] > self.best[metric]
         if improved:
@@ -548,10 +571,12 @@ class Trainer:
         if self.context.is_main:
             self.log.write({"kind": "val", "step": self.step, "psnr_y": scores["psnr_y"],
                             "ssim_y": scores["ssim_y"], "clips": scores["clips"],
-                            "best": improved})
+                            "best": improved, **({} if raw is None else {"ema": True, "raw": raw})})
             if not self.quiet:
                 bar.write(f"step {self.step}: validation PSNR-Y {scores['psnr_y']:.2f} dB, "
-                          f"SSIM-Y {scores['ssim_y']:.4f}" + (" (best)" if improved else ""),
+                          f"SSIM-Y {scores['ssim_y']:.4f}"
+                          + ("" if raw is None else f" (EMA; raw weights {raw['psnr_y']:.2f} dB)")
+                          + (" (best)" if improved else ""),
                           file=sys.stderr)
         kill_point("validation", self.step)  # its row logged, best.pt not yet written
         if improved:
