@@ -48,6 +48,8 @@ bench: install
 results: install
 	$(PY) benchmarks/results.py --data ../shared/data/vid4/GT --markdown results/vid4_x4.md \
 		--json results/vid4_x4.json --cards
+	$(PY) benchmarks/results.py --data ../shared/data/vid4/GT --scale 2 --markdown results/vid4_x2.md \
+		--json results/vid4_x2.json --cards
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,6 +1,7 @@
-"""The README "Results" section: Vid4 x4 figures of raw, bicubic and every shipped model.
+"""The README "Results" section: Vid4 x4 (or x2) figures of raw, bicubic and every shipped model.
 
     .venv/bin/python benchmarks/results.py --data ../shared/data/vid4/GT
+    .venv/bin/python benchmarks/results.py --data ../shared/data/vid4/GT --scale 2   # x2, BI
     .venv/bin/python benchmarks/results.py --data ../shared/data/vid4/GT --degradations bi \\
         --models raw,bicubic,delta --markdown out.md --json out.json
     # a quick slice while developing:
@@ -11,7 +12,8 @@ For each degradation (BI: MATLAB bicubic; BD: Gaussian blur sigma 1.6, then ever
 pixel) the LR frames are generated from the ground truth and every model is scored with
 :func:`vidsr.evaluation.evaluate` (no border crop; per frame, then the mean of the clips).
 Models with parameters are evaluated only with their shipped weights
-(``src/vidsr/weights/<name>_x4_<deg>.safetensors``); the others are skipped and listed.
+(``src/vidsr/weights/<name>_x<scale>_<deg>.safetensors``); the others are skipped and listed.
+BD (sigma 1.6, the literature's x4 setting) is measured at x4 only.
 
 Printed Markdown, per degradation: the founding-format table (MSE, SSIM, PSNR on Y with
 TC, and on RGB), PSNR-Y / SSIM-Y per clip with cells not above bicubic marked, the models
@@ -51,7 +53,7 @@ from vidsr.models.base import VSRModel  # noqa: E402
 from vidsr.models.facts import ModelSummary, summarize  # noqa: E402
 from vidsr.training.environment import git_commit, hardware_summary  # noqa: E402
 
-SCALE = 4
+SCALES = (4, 2)
 SIGMA = 1.6  # BD blur, as in the literature (and vidsr's default)
 DEGRADATIONS = {
     "bi": "MATLAB bicubic downscaling",
@@ -80,8 +82,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--data", required=True, type=Path, metavar="DIR",
                         help="Vid4 GT folder (one folder of frames per clip)")
-    parser.add_argument("--degradations", default="bi,bd", metavar="LIST",
-                        help="comma-separated: bi, bd (default: bi,bd)")
+    parser.add_argument("--scale", type=int, default=4, choices=SCALES,
+                        help="upscaling factor (default 4; x2: BI only)")
+    parser.add_argument("--degradations", default=None, metavar="LIST",
+                        help="comma-separated: bi, bd (default: bi,bd at x4, bi at x2)")
     parser.add_argument("--models", default=",".join(model_names()), metavar="NAMES",
                         help="comma-separated model names (default: every model; those without "
                              "shipped weights are skipped)")
@@ -111,10 +115,13 @@ def split_list(text: str, option: str) -> list[str]:
 
 def check_options(args: argparse.Namespace) -> tuple[list[str], list[str], list[str] | None]:
     """Degradations, model names and clips, validated before any work is done."""
-    degradations = split_list(args.degradations, "--degradations")
+    default = "bi,bd" if args.scale == 4 else "bi"
+    degradations = split_list(args.degradations or default, "--degradations")
     unknown = [d for d in degradations if d not in DEGRADATIONS]
     if unknown:
         raise VidsrError(f"unknown degradation {unknown[0]!r}; use {', '.join(DEGRADATIONS)}")
+    if args.scale != 4 and "bd" in degradations:
+        raise VidsrError(f"BD (sigma {SIGMA}) is benchmarked at x4 only, not x{args.scale}")
     names = split_list(args.models, "--models")
     for name in names:
         try:
@@ -133,31 +140,31 @@ def check_options(args: argparse.Namespace) -> tuple[list[str], list[str], list[
 
 def has_parameters(name: str) -> bool:
     """Whether a model is trained (has parameters) and so needs weights."""
-    return any(True for _ in create(name, SCALE, pretrained=False).parameters())
+    return any(True for _ in create(name, 4, pretrained=False).parameters())
 
 
-def shipped_models(names: list[str], degradation: str) -> tuple[dict[str, VSRModel], list[str]]:
+def shipped_models(names: list[str], degradation: str, scale: int) -> tuple[dict[str, VSRModel], list[str]]:
     """Models to evaluate (parameter-free ones, and shipped weights) and the skipped names."""
     models: dict[str, VSRModel] = {}
     skipped = []
     for name in names:
         if not has_parameters(name):
-            models[name] = create(name, SCALE)
-        elif pretrained_path(name, SCALE, degradation).exists():
-            models[name] = create(name, SCALE, degradation=degradation, pretrained=True)
+            models[name] = create(name, scale)
+        elif pretrained_path(name, scale, degradation).exists():
+            models[name] = create(name, scale, degradation=degradation, pretrained=True)
         else:
             skipped.append(name)
     return models, skipped
 
 
-def model_card(name: str, degradation: str) -> dict[str, Any]:
+def model_card(name: str, degradation: str, scale: int) -> dict[str, Any]:
     """Weights file and training steps from the model card beside the shipped weights.
 
     Keys ``weights``, ``step``, ``steps_planned`` (of the last run), ``steps_total`` (the
     checkpoint steps of every run in the chain, the weights' own included), ``runs`` and
     ``training_time`` (all runs); values None without a card (or key).
     """
-    path = pretrained_path(name, SCALE, degradation).with_suffix(".json")
+    path = pretrained_path(name, scale, degradation).with_suffix(".json")
     card: dict[str, Any] = {}
     if path.is_file():
         try:
@@ -250,15 +257,15 @@ def per_clip_table(result: EvaluationResult) -> str:
 
 
 def models_table(
-    names: list[str], degradation: str, summaries: dict[str, ModelSummary], fps: dict[str, float]
+    names: list[str], degradation: str, summaries: dict[str, ModelSummary], fps: dict[str, float], scale: int
 ) -> str:
     """Weights, training (all runs), parameters, multiply-adds per LR pixel and fps per model."""
     header = ["", "Weights", "Training steps (all runs)", "Training time", "Parameters",
               "Multiply-adds per LR pixel",
-              f"fps ({SPEED_WIDTH}x{SPEED_HEIGHT} -> {SPEED_WIDTH * SCALE}x{SPEED_HEIGHT * SCALE})"]
+              f"fps ({SPEED_WIDTH}x{SPEED_HEIGHT} -> {SPEED_WIDTH * scale}x{SPEED_HEIGHT * scale})"]
     rows = []
     for name in names:
-        card = model_card(name, degradation)
+        card = model_card(name, degradation, scale)
         weights = f"`{card['weights']}`" if card["weights"] else "-"
         steps = f"{card['steps_total']:,}" if card["steps_total"] is not None else "-"
         if card["runs"] and card["runs"] > 1 and card["steps_total"] is not None:
@@ -297,6 +304,7 @@ class Run:
 
     command: str
     date: datetime
+    scale: int = 4
     results: dict[str, EvaluationResult | None] = field(default_factory=dict)
     skipped: dict[str, list[str]] = field(default_factory=dict)
     summaries: dict[str, ModelSummary] = field(default_factory=dict)
@@ -312,7 +320,7 @@ def header(run: Run, args: argparse.Namespace) -> str:
     lines = [
         f"Produced by `{run.command}` on {run.date:%Y-%m-%d %H:%M %Z}: torch {torch.__version__}, "
         f"vidsr {vidsr.__version__}{git_text}, {hardware_summary(torch.device('cpu'))}.",
-        f"Ground truth `{args.data}`, x{SCALE}, LR generated from it; Y is BT.601 luma; no border "
+        f"Ground truth `{args.data}`, x{run.scale}, LR generated from it; Y is BT.601 luma; no border "
         "crop; figures are averaged over the frames of a clip, then over the clips.",
     ]
     if args.clips is not None or args.max_frames is not None:
@@ -354,23 +362,24 @@ def measured_parts(run: Run, degradation: str, result: EvaluationResult) -> list
     return [
         f"Average over {size}:", figures_table(result), tc_note,
         "PSNR-Y (dB) / SSIM-Y per clip:", per_clip_table(result), star_note,
-        "Models:", models_table(list(result.models), degradation, run.summaries, run.fps), speed_note,
+        "Models:", models_table(list(result.models), degradation, run.summaries, run.fps, run.scale), speed_note,
     ]
 
 
 def section(run: Run, degradation: str) -> str:
     """All tables of one degradation: measured, then published."""
     name = degradation.upper()
-    parts = [f"### Vid4 x{SCALE} {name} ({DEGRADATIONS[degradation]})"]
+    parts = [f"### Vid4 x{run.scale} {name} ({DEGRADATIONS[degradation]})"]
     if run.skipped[degradation]:
-        parts.append(f"Skipped, no shipped x{SCALE} {name} weights: {', '.join(run.skipped[degradation])}.")
+        parts.append(f"Skipped, no shipped x{run.scale} {name} weights: {', '.join(run.skipped[degradation])}.")
     result = run.results[degradation]
     if result is None:
         parts.append("No model to evaluate.")
     else:
         parts += measured_parts(run, degradation, result)
-    parts.append(f"Published, not measured here: Vid4 x{SCALE} {name}, Y, from {PUBLISHED_SOURCE}:")
-    parts.append(published_table(degradation))
+    if run.scale == 4:  # the published table is of x4
+        parts.append(f"Published, not measured here: Vid4 x4 {name}, Y, from {PUBLISHED_SOURCE}:")
+        parts.append(published_table(degradation))
     return "\n\n".join(parts)
 
 
@@ -393,11 +402,11 @@ def json_document(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         degradations[degradation] = {
             "skipped": run.skipped[degradation],
             "evaluation": result.to_json() if result is not None else None,
-            "model_cards": {name: model_card(name, degradation) for name in evaluated},
+            "model_cards": {name: model_card(name, degradation, run.scale) for name in evaluated},
             "published": {
                 "source": PUBLISHED_SOURCE,
                 "y": {m: {"psnr": p, "ssim": s} for m, (p, s) in PUBLISHED[degradation].items()},
-            },
+            } if run.scale == 4 else None,
         }
     return {
         "command": run.command,
@@ -407,6 +416,7 @@ def json_document(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "hardware": hardware_summary(torch.device("cpu")),
         "git": git_commit(),
         "data": str(args.data),
+        "scale": run.scale,
         "clips": args.clips,
         "max_frames": args.max_frames,
         "speed_frames": run.speed_frames,
@@ -462,12 +472,12 @@ def update_cards(run: Run) -> list[Path]:
         if result is None:
             continue
         for name in result.models:
-            path = pretrained_path(name, SCALE, degradation)
+            path = pretrained_path(name, run.scale, degradation)
             if not (has_parameters(name) and path.with_suffix(".json").is_file()):
                 continue
             card_json, card_md = path.with_suffix(".json"), path.with_suffix(".md")
             card = json.loads(card_json.read_text())
-            card[f"vid4_x{SCALE}_{degradation}"] = {
+            card[f"vid4_x{run.scale}_{degradation}"] = {
                 "command": run.command, "date": run.date.isoformat(timespec="seconds"),
                 **card_scores(result, name),
             }
@@ -493,21 +503,21 @@ def measure(args: argparse.Namespace, command: str) -> Run:
     from tqdm import tqdm
 
     degradations, names, clips = check_options(args)
-    run = Run(command, datetime.now().astimezone())
+    run = Run(command, datetime.now().astimezone(), args.scale)
     evaluated: dict[str, VSRModel] = {}
     for degradation in degradations:
-        models, run.skipped[degradation] = shipped_models(names, degradation)
+        models, run.skipped[degradation] = shipped_models(names, degradation, args.scale)
         run.results[degradation] = None
         if models:
             dataset = open_dataset(
-                args.data, scale=SCALE, degradation=degradation, sigma=SIGMA, clips=clips
+                args.data, scale=args.scale, degradation=degradation, sigma=SIGMA, clips=clips
             )
             run.results[degradation] = evaluate(
                 models, dataset, progress=not args.quiet, max_frames=args.max_frames
             )
         for name, model in models.items():
             evaluated.setdefault(name, model)
-    run.summaries = {name: summarize(name, SCALE) for name in evaluated}
+    run.summaries = {name: summarize(name, args.scale) for name in evaluated}
     if args.speed:
         run.speed_frames = args.speed_frames
         run.load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

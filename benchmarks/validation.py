@@ -3,12 +3,16 @@
     .venv/bin/python benchmarks/validation.py --degradation bi --models bicubic,fsrcnn,delta,five_parallel,two_step,flow
     .venv/bin/python benchmarks/validation.py --degradation bd --models delta,flow=run/best.pt
     .venv/bin/python benchmarks/validation.py --degradation bi+h264 --crf 33 --models bicubic,delta,delta:real
+    .venv/bin/python benchmarks/validation.py --scale 2 --models bicubic,delta
+    .venv/bin/python benchmarks/validation.py --scale 2 --warm-start --models delta=src/vidsr/weights/delta_x4_bi.safetensors
 
 ``bi+h264`` is the compressed benchmark of ``vidsr evaluate`` on these clips: BI, then the
 first frames of each whole LR clip through x264 (yuv420p, ``--crf``, preset medium) and
 back, then the crop. ``NAME:DEGRADATION`` takes that model's shipped weights of another
 degradation (``delta:real``); ``NAME@S`` takes it at denoise strength ``S`` (``delta@0.5``:
-between its BI and real weights, :mod:`vidsr.models.denoise`).
+between its BI and real weights, :mod:`vidsr.models.denoise`). ``--warm-start`` loads each
+``NAME=WEIGHTS`` as ``model.init_weights`` starts a run: weights of a related model or of
+another scale (x4 weights in an x2 model: :func:`vidsr.models.layers.rescale_subpixel_state`).
 
 The clips are the configs' held-out DAVIS clips (``data.val_split``, never Vid4), LR made
 with the degradation (cached in ``~/.cache/vidsr-lr`` as the trainer does), centre crop 256
@@ -27,6 +31,7 @@ import torch
 from vidsr.errors import VidsrError
 from vidsr.models import create
 from vidsr.models.registry import spec_weights
+from vidsr.models.weights import load_weights
 from vidsr.training.data import held_out_views, validation_clips
 from vidsr.training.precision import make_precision
 from vidsr.training.validation import validate
@@ -36,37 +41,45 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data/train/davis2016_480p")
     parser.add_argument("--clips", default="car-roundabout,kite-surf", help="comma-separated clip names")
+    parser.add_argument("--scale", type=int, choices=[2, 4], default=4)
     parser.add_argument("--degradation", choices=["bi", "bd", "bi+h264"], default="bi")
     parser.add_argument("--crf", type=int, default=23, help="bi+h264: x264 CRF (default 23)")
     parser.add_argument("--models", default="bicubic,delta", help="NAME or NAME=WEIGHTS, comma-separated")
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--cache", default="~/.cache/vidsr-lr", help="LR cache folder ('' for none)")
+    parser.add_argument("--warm-start", action="store_true",
+                        help="load NAME=WEIGHTS as model.init_weights does (another scale, a related model)")
     args = parser.parse_args(argv)
+    scale = args.scale
     torch.set_num_threads(1)
     try:
         compressed = args.degradation == "bi+h264"
         kind = "bi" if compressed else args.degradation
-        views = held_out_views(args.data, args.clips.split(","), 4, kind, None, args.frames, args.cache or None)
+        views = held_out_views(args.data, args.clips.split(","), scale, kind, None, args.frames, args.cache or None)
         if compressed:
             from vidsr.data.real import VideoCodec, compress_clip
 
             for view in views:
                 view.lr = compress_clip(view.lr, VideoCodec("libx264", args.crf, "medium")).frames
-        views = validation_clips(views, 4, args.crop, None)
+        views = validation_clips(views, scale, args.crop, None)
     except VidsrError as error:
         print(f"validation: {error}", file=sys.stderr)
         return 2
     settings = f" CRF {args.crf}" if compressed else ""
-    print(f"x4 {args.degradation.upper()}{settings}, clips {args.clips} (crop {args.crop}, {args.frames} frames), fp32")
+    print(f"x{scale} {args.degradation.upper()}{settings}, clips {args.clips} (crop {args.crop}, {args.frames} frames), fp32")
     print(f"{'model':40} {'PSNR-Y':>8} {'SSIM-Y':>8}")
     for spec in args.models.split(","):
         head, _, weights = spec.partition("=")
         try:  # NAME, NAME:DEGRADATION (other shipped weights), NAME@S (denoise strength S)
-            name, trained_on, blend = spec_weights(head, kind, 4)
+            name, trained_on, blend = spec_weights(head, kind, scale)
             if weights and blend:
                 raise VidsrError(f"{spec}: NAME@S picks its weights itself; drop the '=FILE'")
-            model = create(name, 4, degradation=trained_on, weights=weights or blend)
+            if weights and args.warm_start:
+                model = load_weights(create(name, scale, pretrained=False), weights, keep_grid=True,
+                                     warm_start=True).eval()
+            else:
+                model = create(name, scale, degradation=trained_on, weights=weights or blend)
         except VidsrError as error:
             print(f"validation: {error}", file=sys.stderr)
             return 2

@@ -141,6 +141,7 @@ def test_speed_column(
         (["--degradations", "bx"], "unknown degradation 'bx'"),
         (["--clips", "gamma"], "no clip gamma"),
         (["--max-frames", "0"], "--max-frames must be >= 1"),
+        (["--scale", "2", "--degradations", "bi,bd"], "BD (sigma 1.6) is benchmarked at x4 only"),
     ],
 )
 def test_errors_are_one_line(
@@ -202,3 +203,24 @@ def test_training_column_counts_every_run_of_a_chain(
     (tmp_path / "fsrcnn_x4_bi.json").write_text(json.dumps(card))
     assert results.main(argv) == 0
     assert "| fsrcnn | `fsrcnn_x4_bi.safetensors` | 6,500 | 0h 42m 45s |" in capsys.readouterr().out
+
+
+def test_x2_measures_bi_with_the_x2_weights_and_cards(
+    results: ModuleType, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    save_weights(create("fsrcnn", 2, pretrained=False), tmp_path / "fsrcnn_x2_bi.safetensors")
+    (tmp_path / "fsrcnn_x2_bi.json").write_text(json.dumps({"model": "fsrcnn", "step": 3}))
+    argv = ["--data", str(data), "--scale", "2", "--models", "bicubic,fsrcnn,delta",
+            "--no-speed", "--quiet", "--cards"]
+    assert results.main(argv) == 0
+    markdown = capsys.readouterr().out
+    assert "### Vid4 x2 BI" in markdown and "x4" not in markdown and "BD" not in markdown
+    assert "skipped (never evaluated untrained): BI: delta." in markdown  # no x2 delta weights here
+    models = {"bicubic": create("bicubic", 2), "fsrcnn": create("fsrcnn", 2, weights=tmp_path / "fsrcnn_x2_bi.safetensors")}
+    library = evaluate(models, open_dataset(data, scale=2, degradation="bi", notify=None), progress=False)
+    assert average_row(library, "fsrcnn") in markdown
+    card = json.loads((tmp_path / "fsrcnn_x2_bi.json").read_text())
+    assert card["vid4_x2_bi"]["scale"] == 2
+    assert card["vid4_x2_bi"]["average"]["psnr_y"] == pytest.approx(library.models["fsrcnn"].average["psnr_y"])

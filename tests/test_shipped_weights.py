@@ -52,22 +52,22 @@ def test_pretrained_without_shipped_weights_is_a_clear_error(
         create("delta", 4, degradation="bd", pretrained=True)
 
 
-@pytest.mark.parametrize("degradation", ["bi", "bd"])
-def test_shipped_weights_beat_bicubic_on_every_vid4_clip(shared_data: Path, degradation: str) -> None:
+@pytest.mark.parametrize(("scale", "degradation"), [(4, "bi"), (4, "bd"), (2, "bi")])
+def test_shipped_weights_beat_bicubic_on_every_vid4_clip(shared_data: Path, scale: int, degradation: str) -> None:
     """A quick guard (first frames of each clip); the full figures come from benchmarks/results.py."""
     from vidsr.data.datasets import open_dataset
     from vidsr.evaluation import evaluate
 
-    shipped = [_parts(p)[0] for p in SHIPPED if _parts(p)[1:] == (4, degradation)]
+    shipped = [_parts(p)[0] for p in SHIPPED if _parts(p)[1:] == (scale, degradation)]
     if not shipped:
-        pytest.skip(f"no shipped x4 {degradation.upper()} weights")
-    models = {"bicubic": create("bicubic", 4)}
-    models.update({name: create(name, 4, degradation=degradation, pretrained=True) for name in shipped})
-    dataset = open_dataset(shared_data / "vid4" / "GT", None, scale=4, degradation=degradation)
+        pytest.skip(f"no shipped x{scale} {degradation.upper()} weights")
+    models = {"bicubic": create("bicubic", scale)}
+    models.update({name: create(name, scale, degradation=degradation, pretrained=True) for name in shipped})
+    dataset = open_dataset(shared_data / "vid4" / "GT", None, scale=scale, degradation=degradation)
     result = evaluate(models, dataset, progress=False, max_frames=3)
     baseline = result.models["bicubic"].clips
     assert set(baseline) == {"calendar", "city", "foliage", "walk"}
     for name in shipped:
         for clip, scores in result.models[name].clips.items():
             gain = scores.metrics["psnr_y"] - baseline[clip].metrics["psnr_y"]
-            assert gain > 0, f"{name} x4 {degradation.upper()} is {gain:.2f} dB below bicubic on {clip}"
+            assert gain > 0, f"{name} x{scale} {degradation.upper()} is {gain:.2f} dB below bicubic on {clip}"

@@ -56,6 +56,17 @@ def test_video_files_get_the_video_strength(tmp_path: Path, real_ships: None) ->
     assert video_default_denoise(args(denoise=0.2), [video], ["delta"]) is None
 
 
+def test_a_scale_without_real_weights_says_it_uses_bi(tmp_path: Path, real_ships: None,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"x")
+    loud = argparse.Namespace(degradation=None, scale=2, quiet=False, denoise=None)
+    assert video_default_denoise(loud, [video], ["delta"]) is None
+    assert "delta ships no real-footage weights at x2; using the BI weights" in capsys.readouterr().err
+    assert video_default_denoise(args(scale=2), [video], ["delta"]) is None
+    assert capsys.readouterr().err == ""  # --quiet
+
+
 def test_models_without_a_video_strength_keep_bi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     video = tmp_path / "a.mp4"
     video.write_bytes(b"x")

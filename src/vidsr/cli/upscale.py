@@ -151,7 +151,12 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
     strengths = {VIDEO_DEFAULT_DENOISE.get(name) for name in trained}
     if not (videos and trained) or len(strengths) != 1 or None in strengths:
         return None
-    if not all({(args.scale, "bi"), (args.scale, "real")} <= set(shipped_weights(name)) for name in trained):
+    lacking = [name for name in trained if not {(args.scale, "bi"), (args.scale, "real")} <= set(shipped_weights(name))]
+    if lacking:
+        if not args.quiet and os.environ.get("RANK", "0") == "0":
+            print(f"vidsr: video input: {', '.join(lacking)} ships no real-footage weights at x{args.scale}; "
+                  "using the BI weights (made for clean sources: compression artefacts may be sharpened)",
+                  file=sys.stderr)
         return None
     strength = strengths.pop()
     if not args.quiet and os.environ.get("RANK", "0") == "0":  # (under torchrun: once, not per rank)

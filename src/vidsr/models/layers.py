@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from vidsr.data.degradation import LR_GRID
 from vidsr.data.resize import cubic, fold_symmetric
+from vidsr.errors import VidsrError
 
 LRELU_SLOPE = 0.1
 
@@ -329,3 +330,54 @@ def backward_warp(x: Tensor, flow: Tensor) -> Tensor:
         grid = torch.stack([grid_x, grid_y], dim=-1)
         out = F.grid_sample(x.to(dtype), grid, mode="bilinear", padding_mode="border", align_corners=True)
     return out.to(x.dtype)
+
+
+def rescale_subpixel_state(state: dict[str, Tensor], target: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Weights trained at one scale, mapped to start a model of another (x4 -> x2, x2 -> x4).
+
+    Only the layers whose shape depends on the scale change: every sub-pixel head
+    (``...head.conv``, ``3*s*s`` outputs in PixelShuffle order) and every feedback 1x1
+    (``...feedback.weight``, ``s*s`` luma phases in). Going down by ``r`` (x4 -> x2), a new
+    phase gets the mean of the ``r x r`` old phases it covers (head) or their sum (feedback:
+    the same luma now arrives once, not ``r*r`` times); going up, each old phase is repeated
+    (head) or shared out (feedback). Everything else is at LR and loads as it is. A layer
+    whose shape differs otherwise is left alone, for the strict load to report.
+    """
+    out = dict(state)
+    for key, value in state.items():
+        want = target.get(key)
+        if want is None or want.shape == value.shape:
+            continue
+        if key.endswith(("head.conv.weight", "head.conv.bias")):
+            old, new = _phases(value.shape[0] // 3), _phases(want.shape[0] // 3)
+            if old and new:
+                grid = value.reshape(3, old, old, *value.shape[1:])
+                out[key] = _resample_phases(grid, old, new, dim=1, mean=True).reshape(want.shape)
+        elif key.endswith("feedback.weight"):
+            old, new = _phases(value.shape[1]), _phases(want.shape[1])
+            if old and new:
+                grid = value.reshape(value.shape[0], old, old, *value.shape[2:])
+                out[key] = _resample_phases(grid, old, new, dim=1, mean=False).reshape(want.shape)
+    return out
+
+
+def _phases(count: int) -> int:
+    """The scale s of ``count == s*s`` phases (0 if not a square)."""
+    side = int(round(count ** 0.5))
+    return side if side * side == count else 0
+
+
+def _resample_phases(grid: Tensor, old: int, new: int, dim: int, mean: bool) -> Tensor:
+    """Phase axes ``dim, dim+1`` (``old x old``) -> ``new x new``, for scales that divide."""
+    if old % new == 0:  # down: pool each r x r block
+        r = old // new
+        shape = (*grid.shape[:dim], new, r, new, r, *grid.shape[dim + 2:])
+        blocks = grid.reshape(shape)
+        pooled = blocks.mean(dim=(dim + 1, dim + 3)) if mean else blocks.sum(dim=(dim + 1, dim + 3))
+        return pooled
+    if new % old == 0:  # up: repeat each phase r x r times
+        r = new // old
+        grown = grid.repeat_interleave(r, dim=dim).repeat_interleave(r, dim=dim + 1)
+        return grown if mean else grown / (r * r)
+    raise VidsrError(f"weights for x{old} cannot start an x{new} model (only scales that divide "
+                     "each other map: x4 -> x2, x2 -> x4)")

@@ -21,7 +21,8 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
     the weights were trained for (safetensors metadata ``lr_grid``, or the checkpoint's
     training degradation) is applied with ``set_lr_grid`` unless ``keep_grid``.
     ``warm_start``: the weights may be those of a related model, mapped by the model's
-    ``adapt_init_state`` (e.g. delta's weights starting a ``flow`` or ``two_step`` run).
+    ``adapt_init_state`` (e.g. delta's weights starting a ``flow`` or ``two_step`` run), or
+    of another scale (:func:`~vidsr.models.layers.rescale_subpixel_state`: x4 starts x2).
     """
     path = Path(path)
     if not path.is_file():
@@ -44,6 +45,10 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
         raise VidsrError(f"cannot read weights from {path}: {error}") from error
     if warm_start and hasattr(model, "adapt_init_state"):
         state = model.adapt_init_state(state)
+    if warm_start:  # weights of another scale: heads and feedback mapped (x4 -> x2)
+        from vidsr.models.layers import rescale_subpixel_state
+
+        state = rescale_subpixel_state(state, model.state_dict())
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
