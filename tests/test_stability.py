@@ -57,6 +57,7 @@ def test_shipped_model_is_stable_on_a_long_flat_sky(script, sky, name, scale, de
         assert result["worst"] >= 0.0, result  # no frame below bicubic
 
 
+@pytest.mark.parametrize("name", sorted(VIDEO_DEFAULT_DENOISE))
 def test_the_video_default_strength_never_falls_below_bicubic(script, sky, name):
     """What `vidsr upscale` gives video files by default (a denoise strength between the BI
     and real weights) keeps the strict rule on the compressed and the clean sky."""
