@@ -354,7 +354,7 @@ def measured_parts(run: Run, degradation: str, result: EvaluationResult) -> list
     else:
         speed_note = (
             f"fps: {run.speed_frames} LR frames streamed in chunks of {SPEED_CHUNK}, fp32, batch 1, "
-            f"after a warm-up, {torch.get_num_threads()} torch threads, on this CPU"
+            f"after a warm-up, {plural(torch.get_num_threads(), 'torch thread')}, on this CPU"
         )
         if run.load_average is not None:
             speed_note += f" (1-minute load average {run.load_average:.1f} when timing began)"

@@ -180,28 +180,28 @@ def print_memory_table(models: dict[str, VSRModel], clips: list[tuple[np.ndarray
               f"{mean['no past']:.3f} | {memory:+.3f} | {past:+.3f} | {warm:+.3f} |", flush=True)
 
 
-def slow_pan(still: np.ndarray, frames: int, side: int, speed: float, degradation: str):
+def slow_pan(still: np.ndarray, frames: int, side: int, speed: float, degradation: str, scale: int = 4):
     """A :func:`~vidsr.training.data.pan_clip` over the centre of ``still``: ``frames`` crops
     of ``side`` pixels (fewer where the frame is too small) moving ``speed`` GT pixels per
     frame at 30 degrees from the x axis."""
     path = pan_path(speed * np.array([np.sin(np.pi / 6), np.cos(np.pi / 6)]), frames)
-    room = np.array(still.shape[:2]) - 2 * pan_margin(4, 1.6) - np.ptp(path, axis=0)
+    room = np.array(still.shape[:2]) - 2 * pan_margin(scale, 1.6) - np.ptp(path, axis=0)
     side = min(side, int(room.min()) // 4 * 4)
     if side < 16:
         raise SystemExit(f"temporal_memory: frames of {still.shape[1]}x{still.shape[0]} are too small for "
                          f"a pan at {speed:g} pixels per frame; pass --pan-speed 0")
     centre = (np.array(still.shape[:2]) - side) // 2 - (path.max(axis=0) + path.min(axis=0)) // 2
-    return pan_clip(still, path + centre, side, 4, degradation, 1.6)
+    return pan_clip(still, path + centre, side, scale, degradation, 1.6)
 
 
-def long_sequences(views: list, frames: int, degradation: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def long_sequences(views: list, frames: int, degradation: str, scale: int = 4) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(name, LR, GT)`` uint8 clips of ``frames`` frames: the validation clips played
     forward, backward, forward..., and :func:`flat_sky_clip` at the validation crop size."""
     clips = [(f"{view.name} (ping-pong)", view.lr[ping_pong(len(view.lr), frames)],
               view.gt[ping_pong(len(view.gt), frames)]) for view in views]
     height, width = views[0].gt.shape[1:3] if views else (256, 256)
     sky = flat_sky_clip(frames, height, width)
-    clips.append(("flat sky (synthetic)", degrade_uint8(sky, 4, degradation, 1.6), sky))
+    clips.append(("flat sky (synthetic)", degrade_uint8(sky, scale, degradation, 1.6), sky))
     return clips
 
 
@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", action="append", default=[], metavar="NAME=FILE",
                         help="weights for a model instead of the shipped ones")
     parser.add_argument("--degradation", choices=["bi", "bd"], default="bi")
+    parser.add_argument("--scale", type=int, choices=[2, 4], default=4)
     parser.add_argument("--crop", type=int, default=256, help="centre GT crop (pixels)")
     parser.add_argument("--frames", type=int, default=30, help="first frames of each clip")
     parser.add_argument("--skip", type=int, default=4, help="frames scored from this index on")
@@ -232,24 +233,26 @@ def main(argv: list[str] | None = None) -> int:
     missing = [name for name in names if name not in found]
     if missing:
         parser.error(f"no clip {', '.join(missing)} in {args.data}")
-    clips = [load_clip(name, found[name], 4, args.degradation, 1.6) for name in names]
-    views = validation_clips(clips, 4, args.crop, args.frames)
-    print(f"x4 {args.degradation.upper()}, clips {', '.join(names)} (first {args.frames} frames, "
+    scale = args.scale
+    clips = [load_clip(name, found[name], scale, args.degradation, 1.6) for name in names]
+    views = validation_clips(clips, scale, args.crop, args.frames)
+    print(f"x{scale} {args.degradation.upper()}, clips {', '.join(names)} (first {args.frames} frames, "
           f"centre crop {args.crop}), PSNR-Y (dB) over frames {args.skip}..; torch {torch.__version__}")
     models = {}
     for name in [m for m in args.models.split(",") if m]:
         source = {"weights": Path(weights[name])} if name in weights else {"pretrained": True}
-        models[name] = create(name, 4, degradation=args.degradation, **source).eval()
+        models[name] = create(name, scale, degradation=args.degradation, **source).eval()
     print_memory_table(models, [(view.lr, view.gt) for view in views], args.skip)
     if args.pan_speed:
         print(f"\nSlow camera motion: a synthetic pan at {args.pan_speed:g} GT pixels per frame over the "
               f"first frame of each clip ({args.frames} frames, crop {args.crop}; `pan_clip`, as "
               "`data.pan` trains on)")
-        pans = [slow_pan(clip.gt[0], args.frames, args.crop, args.pan_speed, args.degradation) for clip in clips]
+        pans = [slow_pan(clip.gt[0], args.frames, args.crop, args.pan_speed, args.degradation, scale)
+                for clip in clips]
         print_memory_table(models, [(pan.lr, pan.gt) for pan in pans], args.skip)
     if args.long_frames:
-        all_views = validation_clips(clips, 4, args.crop, None)
-        sequences = long_sequences(all_views, args.long_frames, args.degradation)
+        all_views = validation_clips(clips, scale, args.crop, None)
+        sequences = long_sequences(all_views, args.long_frames, args.degradation, scale)
         print(f"\nLong sequences ({args.long_frames} frames): worst frame = min over frames of "
               "(model - bicubic) PSNR-Y (dB, must stay >= 0); largest hidden-state value in "
               "the first / last third\n\n| model | clip | worst frame | at | mean gain | state first | "

@@ -31,10 +31,11 @@ def argv(command: str, frames: Path, out: Path, *extra: str) -> list[str]:
 @pytest.mark.parametrize("command", ["upscale", "compare"])
 def test_a_scale_without_shipped_weights_is_a_one_line_error(command, frames, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(argv(command, frames, out, "--scale", "2")) == 2
+    model = ["--model", "five_parallel"] if command == "upscale" else ["--models", "bicubic,five_parallel"]
+    assert main([*argv(command, frames, out, "--scale", "2"), *model]) == 2
     option = "--model" if command == "upscale" else "--models"
     assert capsys.readouterr().err == (
-        "vidsr: error: delta has no shipped weights for x2 BI (shipped: x4 BI, x4 BD, x4 REAL); "
+        "vidsr: error: five_parallel has no shipped weights for x2 BI (shipped: x4 BI, x4 BD); "
         f"use --scale 4, {option} bicubic or --weights FILE\n"
     )
     assert not out.exists()

@@ -50,9 +50,10 @@ def test_given_weights_are_loaded_and_the_model_is_in_eval_mode(tmp_path: Path) 
 
 
 def test_no_shipped_weights_for_the_scale_warns_naming_what_exists() -> None:
-    with pytest.warns(UserWarning, match=r"delta has no shipped weights for x2 BI.*x4 BI, x4 BD"):
-        model = create("delta", scale=2)
+    with pytest.warns(UserWarning, match=r"five_parallel has no shipped weights for x2 BI.*x4 BI, x4 BD"):
+        model = create("five_parallel", scale=2)
     assert model.training  # untrained: left as torch builds it
+    assert not create("delta", scale=2).training  # x2 ships for delta: loaded, in eval mode
 
 
 def test_model_without_any_shipped_weights_warns_with_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,7 +82,7 @@ def test_pretrained_true_without_shipped_weights_is_an_error_naming_what_exists(
 
 
 def test_shipped_weights_lists_scale_and_degradation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert registry.shipped_weights("delta") == [(4, "bi"), (4, "bd"), (4, "real")]
+    assert registry.shipped_weights("delta") == [(2, "bi"), (2, "real"), (4, "bi"), (4, "bd"), (4, "real")]
     assert registry.shipped_weights("fsrcnn") == [(4, "bi")]
     assert registry.shipped_weights("flow") == [(4, "bi"), (4, "bd")]
     assert registry.shipped_weights("two_step") == [(4, "bi")]

@@ -237,10 +237,10 @@ def test_scale_without_shipped_weights_is_an_error_naming_what_exists(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     data = make_dataset(tmp_path / "data", {"a": 1}, size=32)
-    assert main(["evaluate", "--data", str(data), "--models", "bicubic,delta", "--scale", "2", "--quiet"]) == 2
+    assert main(["evaluate", "--data", str(data), "--models", "bicubic,five_parallel", "--scale", "2", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("vidsr: error: delta has no shipped weights for x2 BI (shipped: x4 BI, x4 BD, x4 REAL); ")
+    assert err.startswith("vidsr: error: five_parallel has no shipped weights for x2 BI (shipped: x4 BI, x4 BD); ")
     assert "use --scale 4, --models bicubic, --no-pretrained (untrained) or --weights FILE" in err
     assert main(["evaluate", "--data", str(data), "--models", "fsrcnn", "--degradation", "bd", "--quiet"]) == 2
     assert "fsrcnn has no shipped weights for x4 BD (shipped: x4 BI); use --degradation bi" in capsys.readouterr().err

@@ -158,7 +158,7 @@ def test_scale_option(capsys):
 
 def test_json_lists_the_shipped_weights_of_each_model(listing):
     rows = by_name(listing)
-    assert rows["delta"]["weights"] == ["x4 BI", "x4 BD", "x4 REAL"]
+    assert rows["delta"]["weights"] == ["x2 BI", "x2 REAL", "x4 BI", "x4 BD", "x4 REAL"]
     assert rows["five_parallel"]["weights"] == ["x4 BI", "x4 BD"]
     assert rows["fsrcnn"]["weights"] == ["x4 BI"] and rows["previous"]["weights"] == ["x4 BI"]
     assert rows["flow"]["weights"] == ["x4 BI", "x4 BD"] and rows["two_step"]["weights"] == ["x4 BI"]
@@ -169,4 +169,5 @@ def test_human_table_has_a_shipped_weights_row(capsys):
     assert main(["models", "--scale", "2", "delta", "fsrcnn", "bicubic"]) == 0
     lines = capsys.readouterr().out.splitlines()
     row = next(line for line in lines if line.startswith("Shipped weights"))
-    assert row[len("Shipped weights") :].split() == ["x4", "BI,", "x4", "BD,", "x4", "REAL", "x4", "BI", "-"]
+    assert row[len("Shipped weights") :].split() == ["x2", "BI,", "x2", "REAL,", "x4", "BI,", "x4", "BD,", "x4",
+                                                     "REAL", "x4", "BI", "-"]

@@ -49,22 +49,27 @@ def test_video_files_get_the_video_strength(tmp_path: Path, real_ships: None) ->
     assert video_default_denoise(args(), [video, folder], ["delta"]) is None
     assert video_default_denoise(args(), [video], ["five_parallel"]) is None
     assert video_default_denoise(args(), [video], ["delta", "five_parallel"]) is None
-    assert video_default_denoise(args(scale=2), [video], ["delta"]) is None
+    assert video_default_denoise(args(scale=3), [video], ["delta"]) is None
     assert video_default_denoise(args(), [video], ["bicubic"]) is None
     # The user's choice wins.
     assert video_default_denoise(args("bi"), [video], ["delta"]) is None
     assert video_default_denoise(args(denoise=0.2), [video], ["delta"]) is None
 
 
-def test_a_scale_without_real_weights_says_it_uses_bi(tmp_path: Path, real_ships: None,
+def test_a_scale_without_real_weights_says_it_uses_bi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture) -> None:
     video = tmp_path / "a.mp4"
     video.write_bytes(b"x")
-    loud = argparse.Namespace(degradation=None, scale=2, quiet=False, denoise=None)
+    monkeypatch.setattr(registry, "shipped_weights", lambda name: [(3, "bi")] if name == "delta" else [])
+    monkeypatch.setattr(upscale_cli, "VIDEO_DEFAULT_DENOISE", {"delta": 0.5})
+    loud = argparse.Namespace(degradation=None, scale=3, quiet=False, denoise=None)
     assert video_default_denoise(loud, [video], ["delta"]) is None
-    assert "delta ships no real-footage weights at x2; using the BI weights" in capsys.readouterr().err
-    assert video_default_denoise(args(scale=2), [video], ["delta"]) is None
+    assert "delta ships no real-footage weights at x3; using the BI weights" in capsys.readouterr().err
+    assert video_default_denoise(args(scale=3), [video], ["delta"]) is None
     assert capsys.readouterr().err == ""  # --quiet
+    loud.scale = 2  # neither BI nor real at x2 here: nothing said (loading the BI weights will)
+    assert video_default_denoise(loud, [video], ["delta"]) is None
+    assert capsys.readouterr().err == ""
 
 
 def test_models_without_a_video_strength_keep_bi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

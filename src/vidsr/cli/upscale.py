@@ -97,10 +97,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 # The denoise strength (vidsr.models.denoise: 0 = BI weights, 1 = real weights) that
 # `vidsr upscale` and `vidsr compare` give a model for video files, which are compressed
-# nearly always, when the user names no weights. delta x4 at 0.5 (README, "Which weights
+# nearly always, when the user names no weights. delta at 0.5 (README, "Which weights
 # vidsr upscale uses"): on the held-out clips it is above the BI weights at CRF 23 and 33,
-# and above bicubic on every frame of the 300-frame flat sky (clean and CRF 28), where the
-# real weights (1.0) fall below bicubic.
+# at x4 and at x2, and above bicubic on every frame of the 300-frame flat sky (clean and
+# CRF 28), where the real weights (1.0) fall below bicubic.
 VIDEO_DEFAULT_DENOISE: dict[str, float] = {"delta": 0.5}
 
 
@@ -108,13 +108,13 @@ def add_degradation_option(parser: argparse.ArgumentParser) -> None:
     """--degradation: which shipped weights (BI, BD or real) a named model uses."""
     parser.add_argument("--degradation", default=None, choices=("bi", "bd", "real"),
                         help="shipped weights to use: bi for clean sources, bd for sources blurred before "
-                             "downscaling, real (delta x4) for compressed, noisy or blurred video. Default: "
+                             "downscaling, real (delta x4 and x2) for compressed, noisy or blurred video. Default: "
                              "the weights that do best on compressed input for video files (README: delta "
                              "at --denoise 0.5, other models bi; measured with benchmarks/validation.py), "
                              "bi for frame folders. Not used with --weights")  # fmt: skip
     parser.add_argument("--denoise", type=float, default=None, metavar="S",
                         help="denoise strength from 0 to 1: weights between the model's BI (0, sharpest) and "
-                             "real (1, strongest clean-up of compression and noise) weights, delta x4 "
+                             "real (1, strongest clean-up of compression and noise) weights, delta x4 and x2 "
                              "(README: Denoise strength). Not with --weights or --degradation")  # fmt: skip
 
 
@@ -151,9 +151,11 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
     strengths = {VIDEO_DEFAULT_DENOISE.get(name) for name in trained}
     if not (videos and trained) or len(strengths) != 1 or None in strengths:
         return None
-    lacking = [name for name in trained if not {(args.scale, "bi"), (args.scale, "real")} <= set(shipped_weights(name))]
-    if lacking:
-        if not args.quiet and os.environ.get("RANK", "0") == "0":
+    if not all({(args.scale, "bi"), (args.scale, "real")} <= set(shipped_weights(name)) for name in trained):
+        # BI weights but no real ones at this scale: say so (without BI, loading them says what ships).
+        lacking = [name for name in trained if (args.scale, "bi") in shipped_weights(name)
+                   and (args.scale, "real") not in shipped_weights(name)]
+        if lacking and not args.quiet and os.environ.get("RANK", "0") == "0":
             print(f"vidsr: video input: {', '.join(lacking)} ships no real-footage weights at x{args.scale}; "
                   "using the BI weights (made for clean sources: compression artefacts may be sharpened)",
                   file=sys.stderr)
