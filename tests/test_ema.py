@@ -1,6 +1,6 @@
 """``train.ema``: a moving average of the weights, updated after every optimiser step,
-scored by validation (the raw weights beside it), kept in ``best.pt``, shipped by
-``vidsr export`` and by ``--weights run/best.pt``, and resumed exactly after a kill."""
+scored by validation beside the raw weights, the better of the two kept in ``best.pt``
+and shipped by ``vidsr export`` and ``--weights run/best.pt``, resumed exactly after a kill."""
 
 from __future__ import annotations
 
@@ -63,17 +63,48 @@ def test_the_average_follows_every_step(ema_run: tuple[Path, Trainer, list]) -> 
     assert not torch.equal(checkpoint["ema"]["body.weight"], checkpoint["model"]["body.weight"])
 
 
-def test_validation_scores_the_average_and_best_pt_ships_it(ema_run: tuple[Path, Trainer, list]) -> None:
+def test_validation_scores_both_and_best_pt_ships_the_better(ema_run: tuple[Path, Trainer, list]) -> None:
     run_dir, trainer, _ = ema_run
     rows = [r for r in read_metrics(run_dir / "metrics.jsonl") if r["kind"] == "val"]
     assert [r["step"] for r in rows] == [3, 6]
     assert all(r["ema"] and math.isfinite(r["raw"]["psnr_y"]) for r in rows)
     assert any(r["psnr_y"] != r["raw"]["psnr_y"] for r in rows)
+    for row in rows:
+        assert row["better"] == ("raw" if row["raw"]["psnr_y"] > row["psnr_y"] else "ema")
     best = load_checkpoint(run_dir / "best.pt")
+    shipped = best["best"].get("weights")
+    assert shipped in ("ema", "raw") and ("ema" in best) == (shipped == "ema")
     model = load_weights(build_model(TINY, 4), run_dir / "best.pt")  # what --weights run/best.pt loads
-    assert torch.equal(model.body.weight, best["ema"]["body.weight"])
+    assert torch.equal(model.body.weight, best["ema" if shipped == "ema" else "model"]["body.weight"])
     scores = validate(model, trainer.val_clips, make_precision("fp32", torch.device("cpu")), chunk=3)
     assert scores["psnr_y"] == pytest.approx(best["best"]["psnr_y"], abs=1e-9)
+
+
+def test_best_pt_ships_the_raw_weights_where_they_validate_better(
+    clips_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vidsr.training.trainer as trainer_module
+
+    config = load_config(None, tiny_overrides(clips_dir, tmp_path, steps=3, **{"train.ema": DECAY}))
+    trainer = Trainer(config, DistContext(), tmp_path, None, quiet=True)
+    real_validate = trainer_module.validate
+
+    def raw_wins(model, *args, **kwargs):  # the raw weights score 1 dB more than the average
+        scores = real_validate(model, *args, **kwargs)
+        return {**scores, "psnr_y": scores["psnr_y"] + (1.0 if model is trainer.model else 0.0)}
+
+    monkeypatch.setattr(trainer_module, "validate", raw_wins)
+    trainer.run()
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["best"]["weights"] == "raw" and "ema" not in best
+    assert "ema" in load_checkpoint(tmp_path / "last.pt")  # resuming keeps the average
+    card = export_run(tmp_path, tmp_path / "w.safetensors", "best")
+    weights, _ = read_safetensors(tmp_path / "w.safetensors")
+    assert all(torch.equal(weights[k], best["model"][k]) for k in weights)
+    assert card["optimisation"]["ema"] is None and card["validation"]["psnr_y"] == pytest.approx(
+        best["best"]["psnr_y"], abs=1e-4)
+    (row,) = [r for r in read_metrics(tmp_path / "metrics.jsonl") if r["kind"] == "val"]
+    assert row["better"] == "raw" and row["raw"]["psnr_y"] > row["psnr_y"]
 
 
 def test_export_ships_the_average_and_says_so(ema_run: tuple[Path, Trainer, list], tmp_path: Path) -> None:

@@ -123,7 +123,8 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
     lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
     if val:
         val_steps = [r["step"] for r in val]
-        psnr = [r["psnr_y"] for r in val]
+        # The figure of the weights each row would ship (train.ema: the better of average and raw).
+        psnr = [r["raw"]["psnr_y"] if r.get("better") == "raw" else r["psnr_y"] for r in val]
         # A BD run started from BI weights: its validation is on other input, so one line each.
         by_input: dict[str | None, list[dict]] = {}
         for row in val:

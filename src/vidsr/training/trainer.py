@@ -401,8 +401,13 @@ class Trainer:
             }),
         }
 
-    def _save(self, name: str) -> None:
+    def _save(self, name: str, raw_weights: bool = False) -> None:
+        """Write a checkpoint; ``raw_weights``: without the average, so that it ships the raw
+        weights (a best.pt where they validated better; last.pt always keeps both)."""
         state = self._state()
+        if raw_weights:
+            state.pop("ema", None)
+            state.pop("ema_updates", None)
         if self.context.is_main:
             save_checkpoint(state, self.run_dir / name)
 
@@ -554,30 +559,37 @@ class Trainer:
         return TrainResult(self.run_dir, self.step, last_loss, self.best)
 
     def _validate(self, bar: tqdm) -> None:
-        """Score the validation clips; with ``train.ema``, the averaged weights decide
-        ``best.pt`` and the raw weights are scored beside them (``raw`` in the row)."""
+        """Score the validation clips. With ``train.ema`` both the averaged and the raw
+        weights are scored (``raw`` in the row), and ``best.pt`` keeps whichever of the two
+        is better (``best.weights``: ``ema`` or ``raw``; the average leads while the rate is
+        high, the raw weights can overtake it near the end of a short cosine)."""
         scored = self.model if self.ema is None else self.ema.module
         scores = validate(scored, self.val_clips, self.val_precision, self.context, self.config.val.chunk)
+        metric = self.config.val.best_metric
+        candidate, weights = scores, None
         raw = None
         if self.ema is not None:
-            raw = validate(self.model, self.val_clips, self.val_precision, self.context,
-                           self.config.val.chunk)
-            raw = {"psnr_y": raw["psnr_y"], "ssim_y": raw["ssim_y"]}
-        metric = self.config.val.best_metric
-        improved = self.best is None or scores[metric] > self.best[metric]
+            raw_scores = validate(self.model, self.val_clips, self.val_precision, self.context,
+                                  self.config.val.chunk)
+            raw = {"psnr_y": raw_scores["psnr_y"], "ssim_y": raw_scores["ssim_y"]}
+            candidate, weights = ((raw_scores, "raw") if raw_scores[metric] > scores[metric]
+                                  else (scores, "ema"))
+        improved = self.best is None or candidate[metric] > self.best[metric]
         if improved:
-            self.best = {"step": self.step, "psnr_y": scores["psnr_y"],
-                         "ssim_y": scores["ssim_y"], "clips": scores["clips"]}
+            self.best = {"step": self.step, "psnr_y": candidate["psnr_y"],
+                         "ssim_y": candidate["ssim_y"], "clips": candidate["clips"],
+                         **({} if weights is None else {"weights": weights})}
         if self.context.is_main:
+            extra = {} if raw is None else {"ema": True, "raw": raw, "better": weights}
             self.log.write({"kind": "val", "step": self.step, "psnr_y": scores["psnr_y"],
                             "ssim_y": scores["ssim_y"], "clips": scores["clips"],
-                            "best": improved, **({} if raw is None else {"ema": True, "raw": raw})})
+                            "best": improved, **extra})
             if not self.quiet:
                 bar.write(f"step {self.step}: validation PSNR-Y {scores['psnr_y']:.2f} dB, "
                           f"SSIM-Y {scores['ssim_y']:.4f}"
                           + ("" if raw is None else f" (EMA; raw weights {raw['psnr_y']:.2f} dB)")
-                          + (" (best)" if improved else ""),
+                          + ((" (best, " + weights + ")" if weights else " (best)") if improved else ""),
                           file=sys.stderr)
         kill_point("validation", self.step)  # its row logged, best.pt not yet written
         if improved:
-            self._save("best.pt")
+            self._save("best.pt", raw_weights=weights == "raw")
