@@ -194,7 +194,8 @@ def slow_pan(still: np.ndarray, frames: int, side: int, speed: float, degradatio
     return pan_clip(still, path + centre, side, scale, degradation, 1.6)
 
 
-def long_sequences(views: list, frames: int, degradation: str, scale: int = 4) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def long_sequences(views: list, frames: int, degradation: str,
+                   scale: int = 4) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(name, LR, GT)`` uint8 clips of ``frames`` frames: the validation clips played
     forward, backward, forward..., and :func:`flat_sky_clip` at the validation crop size."""
     clips = [(f"{view.name} (ping-pong)", view.lr[ping_pong(len(view.lr), frames)],

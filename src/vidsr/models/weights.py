@@ -17,9 +17,10 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
     """Load ``path`` into ``model``: a ``.safetensors`` file or a training checkpoint.
 
     Checkpoints are read with ``torch.load(weights_only=True)``; their weights sit under
-    the ``"model"`` key (``"ema"``, the moving average, when the run kept one). Mismatched keys or shapes raise :class:`VidsrError`. The LR grid
-    the weights were trained for (safetensors metadata ``lr_grid``, or the checkpoint's
-    training degradation) is applied with ``set_lr_grid`` unless ``keep_grid``.
+    the ``"model"`` key (``"ema"``, the moving average, when the run kept one). Mismatched
+    keys or shapes raise :class:`VidsrError`. The LR grid the weights were trained for
+    (safetensors metadata ``lr_grid``, or the checkpoint's training degradation) is applied
+    with ``set_lr_grid`` unless ``keep_grid``.
     ``warm_start``: the weights may be those of a related model, mapped by the model's
     ``adapt_init_state`` (e.g. delta's weights starting a ``flow`` or ``two_step`` run), or
     of another scale (:func:`~vidsr.models.layers.rescale_subpixel_state`: x4 starts x2).
