@@ -5,7 +5,8 @@ Python values, so it loads with ``torch.load(weights_only=True)`` (no pickled co
 ``model`` (the weights, also what :func:`vidsr.models.load_weights` reads), ``optimizer``,
 ``scheduler``, ``scaler``, ``rng`` (one entry per rank), ``step``, ``config``, ``best``,
 ``elapsed_s`` and ``format``; with ``train.ema`` on, also ``ema`` (the moving average of
-the weights, what validation scores and export ships) and ``ema_updates``.
+the weights, which export ships when present) and ``ema_updates``; a ``best.pt`` where the
+raw weights validated better is written without them.
 """
 
 from __future__ import annotations

@@ -129,7 +129,8 @@ class TrainConfig:
     val_interval: int = 2000
     checkpoint_interval: int = 500
     # Exponential moving average of the weights (BasicSR's ema_decay): 0 = off; e.g. 0.999.
-    # With it on, validation, best.pt and `vidsr export` use the averaged weights.
+    # With it on, validation scores the average and the raw weights, and best.pt (what
+    # `vidsr export` ships) keeps whichever is better.
     ema: float = 0.0
     device: str = "auto"  # auto, cpu, cuda, cuda:N
     run_dir: str | None = None  # default: ~/.cache/vidsr-runs/<name>
