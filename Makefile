@@ -41,6 +41,7 @@ bench: install
 	$(PY) benchmarks/bench_models.py
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/video_memory.py
+	$(PY) benchmarks/bit_depth.py         # 10-bit kept against 8-bit: speed and levels
 	$(PY) benchmarks/inference.py --json results/inference.json   # backends, encoder, end to end
 	$(PY) benchmarks/temporal_memory.py   # needs ../shared/data (DAVIS validation clips)
 

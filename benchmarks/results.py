@@ -50,6 +50,7 @@ from vidsr.errors import VidsrError  # noqa: E402
 from vidsr.evaluation import EvaluationResult, evaluate, format_number  # noqa: E402
 from vidsr.models import create, model_class, model_names, pretrained_path  # noqa: E402
 from vidsr.models.base import VSRModel  # noqa: E402
+from vidsr.models.registry import has_parameters  # noqa: E402
 from vidsr.models.facts import ModelSummary, summarize  # noqa: E402
 from vidsr.training.environment import git_commit, hardware_summary  # noqa: E402
 
@@ -136,11 +137,6 @@ def check_options(args: argparse.Namespace) -> tuple[list[str], list[str], list[
     if args.cards and (clips is not None or args.max_frames is not None):
         raise VidsrError("--cards writes the full benchmark into the model cards: drop --clips and --max-frames")
     return degradations, names, clips
-
-
-def has_parameters(name: str) -> bool:
-    """Whether a model is trained (has parameters) and so needs weights."""
-    return any(True for _ in create(name, 4, pretrained=False).parameters())
 
 
 def shipped_models(names: list[str], degradation: str, scale: int) -> tuple[dict[str, VSRModel], list[str]]:

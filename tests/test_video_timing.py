@@ -100,15 +100,21 @@ def test_repeated_timestamps_are_made_increasing_with_a_warning(tmp_path):
     assert [w for w in warnings if "timestamps repeat or go backwards (frame 4)" in w], warnings
 
 
-def test_a_ten_bit_input_is_upscaled_with_a_note_that_the_output_is_eight_bit(tmp_path):
+def test_a_ten_bit_input_stays_ten_bit_and_bit_depth_8_notes_the_eight_bit_output(tmp_path):
     source = write_video(tmp_path / "ten.mkv", pattern_frames(3, 24, 32), pix_fmt="yuv420p10le")
     notes: list[str] = []
     result = upscale_video(source, tmp_path / "out.mkv", model="raw", quiet=True, on_warning=notes.append)
     with av.open(str(tmp_path / "out.mkv")) as container:
-        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
     assert result.frames == 3 and probe(tmp_path / "out.mkv").width == 4 * 32
+    assert not [n for n in notes if "bits per sample" in n], notes
+    upscale_video(source, tmp_path / "out8.mkv", model="raw", quiet=True, on_warning=notes.append, bit_depth="8")
+    with av.open(str(tmp_path / "out8.mkv")) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
     assert [n for n in notes if "yuv420p10le has 10 bits per sample" in n and "8-bit" in n], notes
     eight = write_video(tmp_path / "eight.mkv", pattern_frames(3, 24, 32))
     notes.clear()
-    upscale_video(eight, tmp_path / "out8.mkv", model="raw", quiet=True, on_warning=notes.append)
+    upscale_video(eight, tmp_path / "e.mkv", model="raw", quiet=True, on_warning=notes.append)
+    with av.open(str(tmp_path / "e.mkv")) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
     assert not [n for n in notes if "bits per sample" in n], notes

@@ -1,4 +1,4 @@
-"""uint8 frames through a model's streamer: the one chunk loop that evaluation, validation
+"""uint8 (or uint16) frames through a model's streamer: the one chunk loop that evaluation, validation
 during training and the video pipeline share.
 
 A streamer (:meth:`vidsr.models.VSRModel.streamer`, or the video pipeline's tiled one)
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vidsr.data.frames import to_tensor, to_uint8
+from vidsr.data.frames import to_integer, to_tensor
 
 __all__ = ["flush_frames", "push_frames", "super_resolve"]
 
@@ -28,16 +28,17 @@ def push_frames(
     streamer: Any, frames: np.ndarray | Sequence[np.ndarray], device: str | torch.device = "cpu",
     autocast: Autocast = nullcontext,
 ) -> list[np.ndarray]:
-    """Push uint8 LR frames ``(T, h, w, 3)``; the uint8 SR frames now complete."""
-    lr = to_tensor(np.asarray(frames))[None].to(device)
+    """Push LR frames ``(T, h, w, 3)``; the SR frames now complete, of the same dtype (uint8 or uint16)."""
+    frames = np.asarray(frames)
+    lr = to_tensor(frames)[None].to(device)
     with torch.inference_mode(), autocast():
-        return list(to_uint8(streamer.push(lr)[0]))
+        return list(to_integer(streamer.push(lr)[0], frames.dtype.type))
 
 
-def flush_frames(streamer: Any, autocast: Autocast = nullcontext) -> list[np.ndarray]:
-    """The remaining uint8 SR frames at the end of the clip."""
+def flush_frames(streamer: Any, autocast: Autocast = nullcontext, dtype: type[np.integer] = np.uint8) -> list[np.ndarray]:
+    """The remaining SR frames at the end of the clip, as ``dtype`` (that of the pushed frames)."""
     with torch.inference_mode(), autocast():
-        return list(to_uint8(streamer.flush()[0]))
+        return list(to_integer(streamer.flush()[0], dtype))
 
 
 def super_resolve(
@@ -53,4 +54,4 @@ def super_resolve(
     streamer = model.streamer()
     for start in range(0, len(lr), chunk):
         yield from push_frames(streamer, lr[start : start + chunk], device, autocast)
-    yield from flush_frames(streamer, autocast)
+    yield from flush_frames(streamer, autocast, np.asarray(lr).dtype.type)

@@ -49,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="process frames in overlapping tiles of N LR pixels (automatic when "
                              "a frame would not fit in memory)")  # fmt: skip
     add_output_options(parser)
+    parser.add_argument("--bit-depth", default="auto", choices=("auto", "8"),
+                        help="auto: a video of more than 8 bits per sample (10-bit HEVC from phones, HDR) "
+                             "stays 10-bit (yuv420p10le: H.264 High 10 by default, --codec libx265 for HEVC "
+                             "Main 10); 8: always 8-bit, for players without 10-bit support. PNG frames "
+                             "are 8-bit (default auto)")  # fmt: skip
     add_job_options(parser)
     parser.set_defaults(func=run)
 
@@ -251,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
             precision=args.precision,
             deinterlace=args.deinterlace,
+            bit_depth=args.bit_depth,
         )
     if not args.quiet:
         tiles = f", {result.tile}px tiles" if result.tile else ""
@@ -307,7 +313,7 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
     options = JobOptions(
         tile=args.tile, crf=args.crf, codec=args.codec, fps=args.fps, chunk=DEFAULT_CHUNK, time_range=time_range,
         segment_frames=args.segment_frames, threads=args.threads, force=args.force, force_large=args.force_large,
-        quiet=args.quiet, preset=args.preset, deinterlace=args.deinterlace,
+        quiet=args.quiet, preset=args.preset, deinterlace=args.deinterlace, bit_depth=args.bit_depth,
     )  # fmt: skip
     output = Path(args.output)
     items = batch_items(sources, output, args.suffix, create=not args.dry_run) if batch else [Item(sources[0], output)]

@@ -1,7 +1,8 @@
 """Frame files: a clip is a folder of PNG/JPEG frames in natural order.
 
-Frames are uint8 RGB ``(H, W, 3)`` arrays at this edge; :func:`to_tensor` and
-:func:`to_uint8` convert to and from the package's float ``(..., 3, H, W)`` tensors.
+Frames are uint8 RGB ``(H, W, 3)`` arrays at this edge (uint16 for video of more than 8
+bits per sample); :func:`to_tensor` and :func:`to_uint8` (:func:`to_integer` for either)
+convert to and from the package's float ``(..., 3, H, W)`` tensors.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "read_clip",
     "read_frame",
     "to_tensor",
+    "to_integer",
     "to_uint8",
     "write_frame",
 ]
@@ -126,16 +128,26 @@ def write_frame(path: str | Path, array: np.ndarray) -> Path:
 
 
 def to_tensor(frames: np.ndarray) -> Tensor:
-    """uint8 ``(..., H, W, 3)`` -> float32 ``(..., 3, H, W)`` in [0, 1]."""
+    """uint8 (or uint16, full 16-bit scale) ``(..., H, W, 3)`` -> float32 ``(..., 3, H, W)`` in [0, 1]."""
     frames = np.asarray(frames)
-    if frames.dtype != np.uint8 or frames.ndim < 3 or frames.shape[-1] != 3:
-        raise ValueError(f"expected uint8 frames (..., H, W, 3), got {frames.dtype} {frames.shape}")
+    if frames.dtype not in (np.uint8, np.uint16) or frames.ndim < 3 or frames.shape[-1] != 3:
+        raise ValueError(f"expected uint8 or uint16 frames (..., H, W, 3), got {frames.dtype} {frames.shape}")
+    if frames.dtype == np.uint16:  # torch has no uint16 arithmetic on every version: widen first
+        return torch.from_numpy(frames.astype(np.int32)).movedim(-1, -3).to(torch.float32) / 65535.0
     return torch.tensor(frames).movedim(-1, -3).to(torch.float32) / 255.0
 
 
 def to_uint8(frames: Tensor) -> np.ndarray:
     """float ``(..., 3, H, W)`` in [0, 1] -> uint8 ``(..., H, W, 3)`` (clamped, rounded)."""
+    return to_integer(frames, np.uint8)
+
+
+def to_integer(frames: Tensor, dtype: type[np.integer] = np.uint8) -> np.ndarray:
+    """float ``(..., 3, H, W)`` in [0, 1] -> uint8 or uint16 ``(..., H, W, 3)`` (clamped, rounded)."""
     if frames.dim() < 3 or frames.shape[-3] != 3:
         raise ValueError(f"expected frames (..., 3, H, W), got {tuple(frames.shape)}")
-    values = (frames.detach().to(torch.float32) * 255.0).clamp_(0, 255).round_()
-    return values.to(torch.uint8).movedim(-3, -1).cpu().numpy()
+    peak = float(np.iinfo(dtype).max)
+    values = (frames.detach().to(torch.float32) * peak).clamp_(0, peak).round_()
+    if dtype == np.uint8:
+        return values.to(torch.uint8).movedim(-3, -1).cpu().numpy()
+    return values.to(torch.int32).movedim(-3, -1).cpu().numpy().astype(dtype)

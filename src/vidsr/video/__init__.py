@@ -1,6 +1,6 @@
 """Video in, video out: ``vidsr upscale``, ``vidsr compare``, ``vidsr demo``.
 
-* :mod:`.reader` - PyAV decoding (or a folder of frames) to uint8 RGB, with checks.
+* :mod:`.reader` - PyAV decoding (or a folder of frames) to uint8 RGB (uint16 for 10-bit video), with checks.
 * :mod:`.colour` - YUV <-> RGB with the input's matrix and range, and the tags.
 * :mod:`.writer` - encoding with the input's timestamps, colour and rotation; PNG folders.
 * :mod:`.encoding_defaults` - the default CRF and x264 preset (a leaf module).

@@ -6,6 +6,9 @@ is converted back with the same matrix and range and carries the same tags (matr
 range, primaries, transfer), so colours survive the round trip. The arithmetic is
 FFmpeg's swscale (through PyAV) with accurate rounding and full chroma interpolation.
 
+Frames are uint8 RGB, or uint16 RGB (``deep``: 16-bit samples, ``rgb48``) for sources
+with more than 8 bits per sample, so that 10-bit video stays 10-bit through the model.
+
 Untagged YUV is read as BT.601 limited range (what FFmpeg assumes) and the output is
 tagged with that explicitly, so that players do not guess differently for the larger
 output. RGB sources (frame folders, RGB codecs) are written as BT.709 limited range.
@@ -114,13 +117,22 @@ def colour_of(frame: av.VideoFrame) -> Colour:
     return Colour(matrix, full, int(frame.color_primaries), int(frame.color_trc))
 
 
-def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None) -> np.ndarray:
-    """A decoded frame as uint8 RGB ``(H, W, 3)``, using its own (or the given) tags."""
+def bits_per_sample(frame: av.VideoFrame) -> int:
+    """Bits per colour sample of a decoded frame (8 for yuv420p, 10 for yuv420p10le)."""
+    return max((component.bits for component in frame.format.components), default=8)
+
+
+def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None, deep: bool = False) -> np.ndarray:
+    """A decoded frame as RGB ``(H, W, 3)``, using its own (or the given) tags.
+
+    uint8, or uint16 (full 16-bit scale) with ``deep`` when the frame has more than 8 bits.
+    """
+    target = "rgb48le" if deep and bits_per_sample(frame) > 8 else "rgb24"
     if is_rgb_format(frame):
-        return frame.to_ndarray(format="rgb24")
+        return frame.to_ndarray(format=target)
     colour = colour or colour_of(frame)
     rgb = frame.reformat(
-        format="rgb24",
+        format=target,
         src_colorspace=colour.sws_matrix,
         src_color_range=colour.sws_range,
         interpolation=SWS_FLAGS,
@@ -128,10 +140,18 @@ def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None) -> np.ndarr
     return rgb.to_ndarray()
 
 
+def to_8bit(rgb: np.ndarray) -> np.ndarray:
+    """uint16 RGB (full 16-bit scale) rounded to uint8; uint8 unchanged."""
+    if rgb.dtype == np.uint8:
+        return rgb
+    return ((rgb.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
 def rgb_to_frame(rgb: np.ndarray, colour: Colour, pix_fmt: str = "yuv420p") -> av.VideoFrame:
-    """uint8 RGB ``(H, W, 3)`` as a frame in ``pix_fmt``, converted and tagged with ``colour``."""
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-    if pix_fmt == "rgb24":
+    """uint8 (or uint16) RGB ``(H, W, 3)`` as a frame in ``pix_fmt``, converted and tagged with ``colour``."""
+    source = "rgb48le" if rgb.dtype == np.uint16 else "rgb24"
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=source)
+    if pix_fmt == source:
         return frame
     if av.video.format.VideoFormat(pix_fmt).is_rgb:
         return frame.reformat(format=pix_fmt)

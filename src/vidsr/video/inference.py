@@ -108,20 +108,22 @@ def make_streamer(
 
 
 class ModelStage:
-    """Runs a model's streamer (or a tiled one) on uint8 RGB frames."""
+    """Runs a model's streamer (or a tiled one) on uint8 (or uint16) RGB frames."""
 
     def __init__(self, streamer, device: torch.device) -> None:
         self.streamer = streamer
         self.device = device
+        self.dtype: type[np.integer] = np.uint8  # of the frames pushed, for those flushed
 
     def push(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        """LR frames in, the SR frames now complete out."""
+        """LR frames in, the SR frames now complete out (same dtype)."""
         from vidsr.streaming import push_frames
 
+        self.dtype = frames[0].dtype.type if frames else self.dtype
         return push_frames(self.streamer, frames, self.device)
 
     def flush(self) -> list[np.ndarray]:
         """The remaining SR frames at the end of the video."""
         from vidsr.streaming import flush_frames
 
-        return flush_frames(self.streamer)
+        return flush_frames(self.streamer, dtype=self.dtype)

@@ -119,7 +119,8 @@ def _file_identity(path: str | Path | None) -> dict[str, Any] | None:
 
 
 # Settings that journals written before they existed lack, with the value those jobs had.
-LEGACY_SETTINGS: dict[str, Any] = {"deinterlaced": False}
+LEGACY_SETTINGS: dict[str, Any] = {"deinterlaced": False, "bits": 8}
+BIT_DEPTHS = ("auto", "8")  # auto: keep a 10-bit (or deeper) source at 10 bits; 8: always 8-bit
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,12 @@ class JobOptions:
     quiet: bool = False
     preset: str = DEFAULT_PRESET
     deinterlace: str = "auto"
+    bit_depth: str = "auto"
 
     def __post_init__(self) -> None:
         check_deinterlace(self.deinterlace)
+        if self.bit_depth not in BIT_DEPTHS:
+            raise VidsrError(f"--bit-depth must be one of {', '.join(BIT_DEPTHS)}, not {self.bit_depth!r}")
         if self.preset not in X264_PRESETS:
             raise VidsrError(f"unknown --preset {self.preset!r}; use one of {', '.join(X264_PRESETS)}")
         if not 0 <= self.crf <= 63:
@@ -335,7 +339,7 @@ class Job:
             if not resume:  # what killed runs left: a work folder without journal, partial outputs
                 self.work.remove_if_abandoned()
                 remove_stale_partials(self.target)
-        with open_video(self.source, options.fps, options.threads, options.deinterlace) as reader:
+        with open_video(self.source, options.fps, options.threads, options.deinterlace, self.deep) as reader:
             info = self.info = reader.info
             scale = self.engine.net.scale
             self.size = (info.width * scale, info.height * scale)
@@ -364,6 +368,12 @@ class Job:
             self.work.create(self._journal(overlap))
         return self.mode
 
+    @property
+    def deep(self) -> bool:
+        """Whether a source of more than 8 bits per sample stays deeper than 8 bits (video-file
+        output, ``--bit-depth auto``); PNG frames are 8-bit."""
+        return self.options.bit_depth == "auto" and not self.folder
+
     def _first_size(self) -> tuple[int, int]:
         """The LR size a segment's streamer first gets: the frame's, or its first tile's."""
         height, width = self.info.height, self.info.width
@@ -380,6 +390,7 @@ class Job:
             "fps": None if o.fps is None else str(o.fps), "chunk": o.chunk, "range": o.time_range.to_json(),
             "segment_frames": o.segment_frames, "segment_overlap": o.segment_overlap, "preset": o.preset,
             "container": self.target.suffix.lower(), "deinterlaced": self.info.deinterlaced,
+            "bits": 10 if self.deep and self.info.bits > 8 else 8,
         }  # fmt: skip
 
     def _journal(self, overlap: int) -> dict[str, Any]:
@@ -450,7 +461,7 @@ class Job:
         """The whole selection in one pass, straight into the output."""
         started = started or time.perf_counter()
         options, engine, selection = self.options, self.engine, self.selection
-        reader = open_video(self.source, options.fps, options.threads, options.deinterlace)
+        reader = open_video(self.source, options.fps, options.threads, options.deinterlace, self.deep)
         with SpanFrames(self.source, selection, self._whole(), reader=reader) as frames:
             if frames.peek() is None:
                 raise VidsrError(f"{self.source}: no frame in the range {options.time_range.describe()}")
@@ -467,6 +478,7 @@ class Job:
                 codec=options.codec, crf=options.crf, chunk=options.chunk, label=self.label, quiet=options.quiet,
                 note=self.note, device=engine.device, window=self._window(outcome.first_pts, outcome.shift),
                 names=names, threads=options.threads, total=selection.count, preset=options.preset,
+                deep=self.deep,
             )  # fmt: skip
         remove_stale_partials(self.target)
         result = self._result(count, started, tile)
@@ -530,12 +542,12 @@ class Job:
         try:
             with output_errors(self.target, info, engine.device), SpanFrames(
                 self.source, self.selection, self.spans[index], self.lookahead, fps=options.fps,
-                threads=options.threads, deinterlace=options.deinterlace,
+                threads=options.threads, deinterlace=options.deinterlace, deep=self.deep,
             ) as frames:
                 writer = VideoFileWriter(
                     None, frames.info, *self.size, codec=options.codec, crf=options.crf, copy_streams=False,
                     final_suffix=self.target.suffix, threads=options.threads, packets=packets.write,
-                    preset=options.preset,
+                    preset=options.preset, deep=self.deep,
                 )  # fmt: skip
                 try:
                     count = run_stage(frames, ModelStage(streamer, engine.device), writer, chunk=options.chunk,
@@ -577,7 +589,7 @@ class Job:
         with output_errors(self.target, info, self.engine.device), atomic_output(self.target, folder=False) as partial:
             writer = VideoFileWriter(
                 partial, info, *self.size, codec=options.codec, crf=options.crf, final_suffix=self.target.suffix,
-                warn=self.note, threads=options.threads, window=window, preset=options.preset,
+                warn=self.note, threads=options.threads, window=window, preset=options.preset, deep=self.deep,
             )  # fmt: skip
             try:
                 self._join(writer, records)
@@ -644,11 +656,11 @@ class Job:
             chunk=options.chunk, device=engine.device, overlap=options.overlap, on_warning=lambda message: None,
         )  # fmt: skip
         with SpanFrames(self.source, selection, span, fps=options.fps, threads=options.threads,
-                        deinterlace=options.deinterlace) as frames:
+                        deinterlace=options.deinterlace, deep=self.deep) as frames:
             writer = VideoFileWriter(
                 None, info, *self.size, codec=options.codec, crf=options.crf, copy_streams=False,
                 final_suffix=self.target.suffix if not self.folder else ".mkv", threads=options.threads,
-                packets=lambda packet: sizes.append(packet.size), preset=options.preset,
+                packets=lambda packet: sizes.append(packet.size), preset=options.preset, deep=self.deep,
             )  # fmt: skip
             done = run_stage(frames, ModelStage(streamer, engine.device), writer, chunk=options.chunk, progress=clock)
             writer.close()

@@ -2,8 +2,9 @@
 
 One way for a frame to flow::
 
-    decoder thread (PyAV -> uint8 RGB through the input's colour matrix/range)
-      -> to_tensor -> model streamer (push chunks / flush; tiles when needed) -> to_uint8
+    decoder thread (PyAV -> uint8 RGB through the input's colour matrix/range; uint16
+                    for video of more than 8 bits per sample)
+      -> to_tensor -> model streamer (push chunks / flush; tiles when needed) -> to_integer
       -> encoder thread (RGB -> YUV with the same matrix, same timestamps; audio and
          subtitles muxed alongside)
 
@@ -71,13 +72,15 @@ def write_output(
     threads: int | None = None,
     total: int | None = None,
     preset: str | None = None,
+    deep: bool = False,
 ) -> int:
     """Run ``stage`` over the reader's frames into ``target``, which appears only when complete.
 
     Returns the number of frames written. Out-of-memory and FFmpeg errors become one-line
     :class:`VidsrError` messages; the reader's warnings are passed to ``note`` at the end.
     ``window`` cuts the audio and subtitles to a time range, ``names`` names PNG frames,
-    ``threads`` sets the encoder's threads, ``total`` the progress bar's frame count.
+    ``threads`` sets the encoder's threads, ``total`` the progress bar's frame count,
+    ``deep`` keeps more than 8 bits per sample (:class:`~vidsr.video.writer.VideoFileWriter`).
     """
     from vidsr.video.safety import atomic_output
     from vidsr.video.writer import open_writer
@@ -86,7 +89,7 @@ def write_output(
     with output_errors(target, info, device), atomic_output(target, folder=folder) as partial:
         writer = open_writer(
             partial, info, size[0], size[1], folder=folder, codec=codec, crf=crf,
-            final_suffix=target.suffix, warn=note, threads=threads, window=window, names=names,
+            final_suffix=target.suffix, warn=note, threads=threads, window=window, names=names, deep=deep,
             **({"preset": preset} if preset else {}),
         )  # fmt: skip
         with make_progress(total if total is not None else info.expected_frames, label, quiet) as bar:
@@ -247,6 +250,7 @@ def upscale_video(
     precision: str = "auto",
     preset: str | None = None,
     deinterlace: str = "auto",
+    bit_depth: str = "auto",
 ) -> UpscaleResult:
     """Upscale a video file (any format FFmpeg reads) or a folder of frames.
 
@@ -272,6 +276,8 @@ def upscale_video(
     (:func:`vidsr.backends.make_backend`). ``preset`` is x264's (default
     :data:`~vidsr.video.encoding_defaults.DEFAULT_PRESET`). ``deinterlace``: ``auto``
     deinterlaces interlaced input (:mod:`vidsr.video.reader`), ``on`` every frame, ``off`` none.
+    ``bit_depth``: ``auto`` keeps a source of more than 8 bits per sample at 10 bits in a
+    video-file output (yuv420p10le where the encoder has it), ``8`` writes 8-bit video.
 
     Raises :class:`VidsrError` on bad input before any output exists. When the input is
     truncated or corrupt, the frames before that point are written and
@@ -288,7 +294,8 @@ def upscale_video(
         tile=tile, overlap=DEFAULT_OVERLAP if overlap is None else overlap, crf=crf, codec=codec, fps=fps,
         chunk=chunk, time_range=time_range or TimeRange(), threads=threads, force=force,
         segment_frames=DEFAULT_SEGMENT_FRAMES if segment_frames is None else segment_frames,
-        force_large=force_large, quiet=quiet, deinterlace=deinterlace, **({"preset": preset} if preset else {}),
+        force_large=force_large, quiet=quiet, deinterlace=deinterlace, bit_depth=bit_depth,
+        **({"preset": preset} if preset else {}),
     )  # fmt: skip
     if not resume:  # refuse a bad request before loading the model
         check_paths(source, target, force=force, folder=output_is_folder(target))

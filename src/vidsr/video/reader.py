@@ -1,4 +1,5 @@
-"""Reading video: any file PyAV/FFmpeg decodes, or a folder of frames, as uint8 RGB frames.
+"""Reading video: any file PyAV/FFmpeg decodes, or a folder of frames, as uint8 RGB frames
+(uint16 for video of more than 8 bits per sample, when asked: ``deep``).
 
 :func:`open_video` checks the input up front (missing, not a video, no video stream, no
 frames) and decodes the first frame, so that bad input fails before any output exists.
@@ -36,7 +37,7 @@ import av
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.video.colour import RGB_SOURCE_COLOUR, Colour, colour_of, frame_to_rgb
+from vidsr.video.colour import RGB_SOURCE_COLOUR, Colour, bits_per_sample, colour_of, frame_to_rgb
 
 DEFAULT_FOLDER_FPS = Fraction(25)
 # Containers that store when each frame is decoded but not when it is shown: the i-th frame
@@ -49,7 +50,7 @@ INTERLACED_FIELD_ORDERS = (2, 3, 4, 5)
 
 @dataclass
 class DecodedFrame:
-    """One decoded frame: uint8 RGB ``(H, W, 3)``, timestamp and duration in the time base.
+    """One decoded frame: uint8 (or ``deep`` uint16) RGB ``(H, W, 3)``, timestamp and duration in the time base.
 
     ``rgb`` is None for a frame the reader's :attr:`~VideoReader.wants` turned down, and
     ``keep`` False for a frame that only feeds the model (its output is not written).
@@ -79,6 +80,7 @@ class SourceInfo:
     metadata: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     deinterlaced: bool = False
+    bits: int = 8  # bits per colour sample of the decoded video (10 for yuv420p10le)
 
     def describe(self) -> str:
         """E.g. ``64x48, 25 fps, BT.709 limited range``."""
@@ -125,11 +127,13 @@ class VideoReader:
 
 
 def open_video(path: str | Path, fps: float | Fraction | None = None, threads: int | None = None,
-               deinterlace: str = "auto") -> VideoReader:
+               deinterlace: str = "auto", deep: bool = False) -> VideoReader:
     """Open a video file or a folder of PNG/JPEG frames (``fps`` is used for folders only).
 
     ``threads``: the decoder's threads (default: FFmpeg's choice). ``deinterlace``: ``auto``
     (interlaced video files only), ``on`` (every frame of a video file) or ``off``.
+    ``deep``: a video of more than 8 bits per sample (``info.bits``) gives uint16 RGB frames
+    (full 16-bit scale) instead of uint8, so that its extra bits are kept.
     """
     path = Path(path)
     check_deinterlace(deinterlace)
@@ -140,7 +144,7 @@ def open_video(path: str | Path, fps: float | Fraction | None = None, threads: i
         if rate <= 0:
             raise VidsrError(f"--fps must be positive, not {fps}")
         return FrameFolderReader(path, rate)
-    return VideoFileReader(path, threads, deinterlace)
+    return VideoFileReader(path, threads, deinterlace, deep)
 
 
 def check_deinterlace(mode: str) -> None:
@@ -161,10 +165,11 @@ def _parse_clock(text: str) -> float | None:
 class VideoFileReader(VideoReader):
     """Decodes the main video stream of a file with PyAV."""
 
-    def __init__(self, path: Path, threads: int | None = None, deinterlace: str = "auto") -> None:
+    def __init__(self, path: Path, threads: int | None = None, deinterlace: str = "auto", deep: bool = False) -> None:
         self.path = path
         self.threads = threads
         self.deinterlace = deinterlace
+        self.deep = deep
         self.packets_read = 0
         try:
             self._container = av.open(str(path))
@@ -234,10 +239,10 @@ class VideoFileReader(VideoReader):
                 self.info.warnings.append(
                     f"{path}: interlaced; deinterlaced (FFmpeg bwdif, one frame per frame; "
                     "--deinterlace off keeps the fields as they are)")
-        bits = max((component.bits for component in first.format.components), default=8)
-        if bits > 8:  # decoded to rgb24 (the package's edge format): the extra bits are lost
+        self.info.bits = bits = bits_per_sample(first)
+        if bits > 8 and not self.deep:  # decoded to rgb24: the extra bits are lost
             self.info.warnings.append(
-                f"{path}: {first.format.name} has {bits} bits per sample; vidsr works in 8-bit RGB, "
+                f"{path}: {first.format.name} has {bits} bits per sample; it is read as 8-bit RGB, "
                 "so the output is 8-bit (smooth gradients may show banding)")
 
     def _stored_timeline(self, header_rate: Fraction) -> tuple[Fraction, int | None, int]:
@@ -414,7 +419,7 @@ class VideoFileReader(VideoReader):
                     info.warnings.append(f"{self.path}: timestamps repeat or go backwards (frame {self.frames_read}); "
                                          "they were made increasing")
                 pts = last_pts + 1
-            rgb = frame_to_rgb(frame) if self.wants is None or self.wants(pts) else None
+            rgb = frame_to_rgb(frame, deep=self.deep) if self.wants is None or self.wants(pts) else None
             self.frames_read += 1
             last_pts, last_duration = pts, duration or 0
             yield DecodedFrame(rgb, pts, duration)

@@ -222,7 +222,7 @@ class SpanFrames:
 
     Frames after the span's end (at most ``lookahead``) come with ``keep=False``. Timestamps
     are shifted by the selection's start. ``reader`` (opened on the same input) is used
-    instead of opening a new one (``threads``: the decoder's; ``deinterlace``: as in
+    instead of opening a new one (``threads``: the decoder's; ``deinterlace`` and ``deep``: as in
     :func:`~vidsr.video.reader.open_video`). Close it (or use ``with``).
     """
 
@@ -237,9 +237,10 @@ class SpanFrames:
         threads: int | None = None,
         reader: VideoReader | None = None,
         deinterlace: str = "auto",
+        deep: bool = False,
     ) -> None:
         self.selection, self.span, self.lookahead = selection, span, lookahead
-        self.reader = reader if reader is not None else open_video(path, fps, threads, deinterlace)
+        self.reader = reader if reader is not None else open_video(path, fps, threads, deinterlace, deep)
         self.info = self.reader.info
         self.outcome = SpanOutcome()
         self._frames: Iterator[DecodedFrame] | None = None

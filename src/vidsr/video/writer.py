@@ -7,7 +7,10 @@ are encoded with the input's time base and each frame's own timestamp and durati
 variable frame rate and the total duration are kept. MP4/MOV files are written without
 B-frames: their muxer derives sample durations from decode timestamps, which with
 B-frames and a variable frame rate would cut the end of the video short. PNG frames keep
-the names of a frame-folder input (its stems, with ``.png``).
+the names of a frame-folder input (its stems, with ``.png``) and are 8-bit. Video of more
+than 8 bits per sample (10-bit HEVC from phones, HDR) is written as yuv420p10le (10-bit
+H.264 by default, "High 10"; ``--codec libx265`` for HEVC Main 10) when the writer is
+given uint16 frames and ``deep`` (see :func:`pixel_format`).
 
 ``preset`` is x264's (``DEFAULT_PRESET``, chosen by measurement). A video writer can also
 hand its encoded packets to a function instead of a file (the
@@ -26,7 +29,7 @@ import av
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.video.colour import Colour, rgb_to_frame, tag_codec_context
+from vidsr.video.colour import Colour, rgb_to_frame, tag_codec_context, to_8bit
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET
 from vidsr.video.reader import SourceInfo
 from vidsr.video.remux import SideStreams, Window, can_hold
@@ -46,16 +49,32 @@ RGB_FORMATS = ("rgb24", "bgr0", "gbrp", "bgr24")
 _DROPPED_METADATA = ("encoder", "major_brand", "minor_version", "compatible_brands", "duration")
 
 
-def pixel_format(encoder: av.codec.Codec) -> str:
-    """8-bit RGB for the lossless RGB codecs, yuv420p (what players expect) for the others."""
+# What video of more than 8 bits per sample is written as (``deep``), when the encoder has it.
+DEEP_FORMAT = "yuv420p10le"
+DEEP_RGB_FORMATS = ("gbrp16le", "rgb48le", "rgb48be", "gbrp10le")
+
+
+def pixel_format(encoder: av.codec.Codec, deep: bool = False) -> str:
+    """8-bit RGB for the lossless RGB codecs, yuv420p (what players expect) for the others.
+
+    ``deep`` (a source of more than 8 bits): 16- or 10-bit RGB, or yuv420p10le, where the
+    encoder has them (libx264, libx265, libvpx-vp9, ffv1...); else the 8-bit choice.
+    """
     formats = [f.name for f in encoder.video_formats or ()]
     if encoder.name in RGB_CODECS:
-        for name in RGB_FORMATS:
+        for name in (DEEP_RGB_FORMATS if deep else ()) + RGB_FORMATS:
             if name in formats:
                 return name
+    if deep and DEEP_FORMAT in formats:
+        return DEEP_FORMAT
     if "yuv420p" in formats or not formats:
         return "yuv420p"
     return formats[0]
+
+
+def format_bits(pix_fmt: str) -> int:
+    """Bits per sample of a pixel format (8 for yuv420p, 10 for yuv420p10le)."""
+    return max((c.bits for c in av.video.format.VideoFormat(pix_fmt).components), default=8)
 
 
 def output_is_folder(path: Path) -> bool:
@@ -127,7 +146,7 @@ class FrameFolderWriter(FrameWriter):
 
         index = self.frames_written
         name = self.names[index] if index < len(self.names) else f"{index:06d}"
-        write_frame(self.folder / f"{name}.png", rgb)
+        write_frame(self.folder / f"{name}.png", to_8bit(rgb))
         self.frames_written += 1
 
 
@@ -137,7 +156,9 @@ class VideoFileWriter(FrameWriter):
     ``window`` cuts those streams to a time range of the video; ``threads`` sets the
     encoder's threads (default: FFmpeg's choice). With ``packets``, the encoded packets go
     to that function instead (``path`` is then None, ``final_suffix`` names the container
-    whose encoder settings are used, and nothing is written).
+    whose encoder settings are used, and nothing is written). ``deep``: a source of more
+    than 8 bits per sample is written at 10 bits where the encoder can (:func:`pixel_format`);
+    uint16 frames are rounded to 8 bits otherwise.
     """
 
     def __init__(
@@ -156,6 +177,7 @@ class VideoFileWriter(FrameWriter):
         window: Window | None = None,
         packets: Callable[[av.Packet], None] | None = None,
         preset: str = DEFAULT_PRESET,
+        deep: bool = False,
     ) -> None:
         self.warnings = []
         self._warn_hook = warn
@@ -169,7 +191,11 @@ class VideoFileWriter(FrameWriter):
             raise VidsrError(f"unknown video encoder {codec!r} (try libx264, libvpx-vp9, ffv1 or png)") from None
         if encoder.type != "video":
             raise VidsrError(f"{codec!r} is not a video encoder")
-        self.pix_fmt = pixel_format(encoder)
+        deep = deep and source.bits > 8
+        self.pix_fmt = pixel_format(encoder, deep)
+        self.bits = format_bits(self.pix_fmt)
+        if deep and self.bits == 8:
+            self.warn(f"{codec} has no 10-bit format: the {source.bits}-bit input is written as 8-bit video")
         self._pad = (0, 0)
         if self.pix_fmt.startswith("yuv420") and (width % 2 or height % 2):
             self._pad = (height % 2, width % 2)
@@ -223,11 +249,16 @@ class VideoFileWriter(FrameWriter):
             options["preset"] = preset
             if suffix in MOV_FAMILY:
                 options["bf"] = "0"
+        if codec == "libx265":  # quiet (x265 logs to stderr); no B-frames in MP4/MOV, as for x264
+            options["preset"] = preset
+            options["x265-params"] = "log-level=error" + (":bframes=0" if suffix in MOV_FAMILY else "")
         if codec in ("libvpx", "libvpx-vp9"):
             options.update({"b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"})
         rate = source.rate if source.rate and source.rate > 0 else Fraction(25)
         stream = self.container.add_stream(codec, rate=rate, options=options)
         stream.width, stream.height = self.width, self.height
+        if codec == "libx265" and suffix in MOV_FAMILY:
+            stream.codec_context.codec_tag = "hvc1"  # what Apple players need to open HEVC in MP4/MOV
         stream.pix_fmt = self.pix_fmt
         stream.time_base = self.time_base
         stream.codec_context.time_base = self.time_base
@@ -240,6 +271,8 @@ class VideoFileWriter(FrameWriter):
         return stream
 
     def write(self, rgb: np.ndarray, pts: int, duration: int | None) -> None:
+        if self.bits == 8:
+            rgb = to_8bit(rgb)
         if self._pad != (0, 0):
             rgb = np.pad(rgb, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
         frame = rgb_to_frame(rgb, self.colour, self.pix_fmt)
@@ -325,8 +358,10 @@ def open_writer(
     window: Window | None = None,
     names: list[str] | None = None,
     preset: str = DEFAULT_PRESET,
+    deep: bool = False,
 ) -> FrameWriter:
-    """A PNG folder writer (frames named ``names``, default the input's) or a video file writer."""
+    """A PNG folder writer (frames named ``names``, default the input's) or a video file writer
+    (``deep``: 10-bit where the source has more than 8 bits; see :class:`VideoFileWriter`)."""
     if folder:
         return FrameFolderWriter(path, names if names is not None else source.frame_names, warn)
     return VideoFileWriter(
@@ -342,4 +377,5 @@ def open_writer(
         threads=threads,
         window=window,
         preset=preset,
+        deep=deep,
     )
