@@ -33,8 +33,8 @@ SECOND_HALF := tests/test_stability.py tests/test_streaming.py tests/test_tempor
 	$(wildcard tests/test_training*.py) $(wildcard tests/test_upscale*.py) $(wildcard tests/test_video*.py)
 
 test: install
-	$(PY) -m pytest -q $(addprefix --ignore=,$(SECOND_HALF))
-	$(PY) -m pytest -q $(SECOND_HALF)
+	$(PY) -m pytest -q --durations=10 $(addprefix --ignore=,$(SECOND_HALF))
+	$(PY) -m pytest -q --durations=10 $(SECOND_HALF)
 
 bench: install
 	$(PY) benchmarks/metrics_speed.py

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from video_support import probe
+from video_support import interrupted_at_second_segment, probe
 
 from vidsr.cli.main import main
 from vidsr.errors import VidsrError
@@ -93,23 +93,6 @@ def test_upscale_and_its_segments_deinterlace_and_refuse_a_bad_mode(tmp_path: Pa
     with pytest.raises(SystemExit):
         main(["upscale", str(source), str(tmp_path / "bad.mkv"), "--deinterlace", "yes"])
     assert "--deinterlace" in capsys.readouterr().err
-
-
-def interrupted_at_second_segment(monkeypatch, capsys, args: list[str]) -> None:
-    """`vidsr upscale ARGS` in segments of 4 frames, stopped (Ctrl-C) as the second starts."""
-    from vidsr.video.jobs import Job
-
-    original = Job.run_segment
-
-    def interrupted(self, index, progress=None):  # noqa: ANN001
-        if index == 1:
-            raise KeyboardInterrupt
-        return original(self, index, progress)
-
-    monkeypatch.setattr(Job, "run_segment", interrupted)
-    assert main(["upscale", *args, "--segment-frames", "4"]) == 130
-    monkeypatch.undo()
-    capsys.readouterr()
 
 
 def test_a_resumed_job_keeps_its_deinterlacing_and_older_journals_resume(tmp_path: Path, capsys, monkeypatch) -> None:

@@ -11,7 +11,9 @@ import av
 import numpy as np
 import pytest
 import torch
+from video_support import interrupted_at_second_segment
 
+from vidsr.cli.main import main
 from vidsr.data.frames import to_integer, to_tensor
 from vidsr.errors import VidsrError
 from vidsr.streaming import super_resolve
@@ -123,3 +125,13 @@ def test_super_resolve_gives_the_dtype_it_gets(rng):
 def test_an_unknown_bit_depth_is_a_one_line_error():
     with pytest.raises(VidsrError, match="--bit-depth must be one of auto, 8"):
         JobOptions(bit_depth="12")
+
+
+def test_a_resumed_ten_bit_job_keeps_its_bit_depth(tmp_path, capsys, monkeypatch):
+    source = ten_bit(tmp_path / "ten.mkv", frames=10)
+    args = [str(source), str(tmp_path / "out.mkv"), "--model", "raw", "--codec", "ffv1", "-q"]
+    interrupted_at_second_segment(monkeypatch, capsys, args)
+    assert main(["upscale", *args, "--segment-frames", "4", "--resume", "--bit-depth", "8"]) == 2
+    assert "other settings (bits 10 -> 8)" in capsys.readouterr().err
+    assert main(["upscale", *args, "--segment-frames", "4", "--resume"]) == 0, capsys.readouterr().err
+    assert pix_fmt(tmp_path / "out.mkv") == "gbrp16le" and len(decoded(tmp_path / "out.mkv")) == 10

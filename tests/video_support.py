@@ -167,3 +167,21 @@ def write_keyframed(path: Path, count: int, height: int = 48, width: int = 64, *
         if audio is not None:
             _write_tone(container, audio, audio_seconds)
     return path
+
+
+def interrupted_at_second_segment(monkeypatch, capsys, args: list[str]) -> None:
+    """`vidsr upscale ARGS` in segments of 4 frames, stopped (Ctrl-C) as the second starts."""
+    from vidsr.cli.main import main
+    from vidsr.video.jobs import Job
+
+    original = Job.run_segment
+
+    def interrupted(self, index, progress=None):  # noqa: ANN001
+        if index == 1:
+            raise KeyboardInterrupt
+        return original(self, index, progress)
+
+    monkeypatch.setattr(Job, "run_segment", interrupted)
+    assert main(["upscale", *args, "--segment-frames", "4"]) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
