@@ -135,3 +135,16 @@ def test_a_resumed_ten_bit_job_keeps_its_bit_depth(tmp_path, capsys, monkeypatch
     assert "other settings (bits 10 -> 8)" in capsys.readouterr().err
     assert main(["upscale", *args, "--segment-frames", "4", "--resume"]) == 0, capsys.readouterr().err
     assert pix_fmt(tmp_path / "out.mkv") == "gbrp16le" and len(decoded(tmp_path / "out.mkv")) == 10
+
+
+def test_the_dry_run_shows_the_bit_depth_in_and_out(tmp_path, capsys):
+    source = ten_bit(tmp_path / "ten.mkv")
+    assert main(["upscale", str(source), str(tmp_path / "out.mkv"), "--model", "raw", "--dry-run"]) == 0
+    printed = capsys.readouterr()
+    lines = (printed.out + printed.err).splitlines()
+    assert any(line.startswith("input:") and "10-bit" in line for line in lines), lines
+    assert any(line.startswith("output:") and "libx264, 10-bit" in line for line in lines), lines
+    assert main(["upscale", str(source), str(tmp_path / "out.mkv"), "--model", "raw", "--dry-run",
+                 "--codec", "mpeg4"]) == 0
+    printed = capsys.readouterr()
+    assert any(line.startswith("output:") and "mpeg4, 8-bit" in line for line in (printed.out + printed.err).splitlines())

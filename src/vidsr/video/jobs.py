@@ -57,7 +57,7 @@ from vidsr.video.safety import atomic_output, check_paths, remove_stale_partials
 from vidsr.video.segments import PacketFile, WorkFolder, input_identity
 from vidsr.video.selection import Selection, Span, SpanFrames, TimeRange, format_time, plan_spans, select
 from vidsr.video.tiling import DEFAULT_OVERLAP, plan_tiles
-from vidsr.video.writer import VideoFileWriter, check_output_size, output_is_folder
+from vidsr.video.writer import VideoFileWriter, check_output_size, format_bits, output_is_folder, pixel_format
 
 RECURRENT_OVERLAP = 16  # warm-up frames before each segment for models with a recurrent state
 LARGE_OUTPUT = (3840, 2160)  # more pixels than 4K UHD needs --force-large
@@ -682,7 +682,15 @@ class Job:
         lines.append(f"frames:   {exact}{count if count is not None else 'unknown'}")
         codec = options.codec or ("PNG frames" if self.folder else "libx264" if self.target.suffix != ".webm" else "libvpx-vp9")
         large = "  (above 4K: needs --force-large)" if too_large(*self.size) else ""
-        lines.append(f"output:   {self.target}: {self.size[0]}x{self.size[1]} (x{self.engine.net.scale}), {codec}, "
+        bits = ""
+        if self.settings()["bits"] > 8:  # a 10-bit source, kept where the encoder has a 10-bit format
+            import av
+
+            try:
+                bits = f", {format_bits(pixel_format(av.codec.Codec(codec, 'w'), deep=True))}-bit"
+            except (av.error.FFmpegError, ValueError):  # an unknown encoder: the writer says so
+                pass
+        lines.append(f"output:   {self.target}: {self.size[0]}x{self.size[1]} (x{self.engine.net.scale}), {codec}{bits}, "
                      f"CRF {options.crf}{large}")  # fmt: skip
         lines.append(f"model:    {self.engine.name}; backend {self.engine.backend()}")
         if self.mode == "segments":

@@ -85,6 +85,7 @@ class SourceInfo:
     def describe(self) -> str:
         """E.g. ``64x48, 25 fps, BT.709 limited range``."""
         text = f"{self.width}x{self.height}, {float(self.rate):.3g} fps, {self.colour.describe()}"
+        text += f", {self.bits}-bit" if self.bits > 8 else ""
         return text + (", interlaced (deinterlaced)" if self.deinterlaced else "")
 
 
