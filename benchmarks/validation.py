@@ -60,13 +60,16 @@ def main(argv: list[str] | None = None) -> int:
         if compressed:
             from vidsr.data.real import VideoCodec, compress_clip
 
+            qps = []
             for view in views:
-                view.lr = compress_clip(view.lr, VideoCodec("libx264", args.crf, "medium")).frames
+                encoded = compress_clip(view.lr, VideoCodec("libx264", args.crf, "medium"))
+                view.lr = encoded.frames
+                qps.append(encoded.qp)
         views = validation_clips(views, scale, args.crop, None)
     except VidsrError as error:
         print(f"validation: {error}", file=sys.stderr)
         return 2
-    settings = f" CRF {args.crf}" if compressed else ""
+    settings = f" CRF {args.crf} (mean H.264 QP {sum(qps) / len(qps):.1f})" if compressed else ""
     print(f"x{scale} {args.degradation.upper()}{settings}, clips {args.clips} (crop {args.crop}, {args.frames} frames), fp32")
     print(f"{'model':40} {'PSNR-Y':>8} {'SSIM-Y':>8}")
     for spec in args.models.split(","):

@@ -105,7 +105,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 # nearly always, when the user names no weights. delta at 0.5 (README, "Which weights
 # vidsr upscale uses"): on the held-out clips it is above the BI weights at CRF 23 and 33,
 # at x4 and at x2, and above bicubic on every frame of the 300-frame flat sky (clean and
-# CRF 28), where the real weights (1.0) fall below bicubic.
+# CRF 28), where the real weights (1.0) fall below bicubic. It is the ceiling: one H.264
+# video whose quantiser shows light compression gets 0.25 or 0 (vidsr.video.quantiser).
 VIDEO_DEFAULT_DENOISE: dict[str, float] = {"delta": 0.5}
 
 
@@ -115,7 +116,8 @@ def add_degradation_option(parser: argparse.ArgumentParser) -> None:
                         help="shipped weights to use: bi for clean sources, bd for sources blurred before "
                              "downscaling, real (delta x4 and x2) for compressed, noisy or blurred video. Default: "
                              "the weights that do best on compressed input for video files (README: delta "
-                             "at --denoise 0.5, other models bi; measured with benchmarks/validation.py), "
+                             "at --denoise 0.5, less for a lightly compressed H.264 video, from its quantiser; "
+                             "other models bi; measured with benchmarks/validation.py), "
                              "bi for frame folders. Not used with --weights")  # fmt: skip
     parser.add_argument("--denoise", type=float, default=None, metavar="S",
                         help="denoise strength from 0 to 1: weights between the model's BI (0, sharpest) and "
@@ -146,7 +148,9 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
     """The default rule for weights: the strength in :data:`VIDEO_DEFAULT_DENOISE` when the
     user chose none (``--degradation``, ``--denoise``), every source is a video file, and every
     trained one of ``models`` (those named without weights) has that one strength and ships BI
-    and real weights at ``args.scale``; else None (BI weights). Says so on stderr."""
+    and real weights at ``args.scale``; else None (BI weights). One H.264 video gets less when
+    its quantiser says it is lightly compressed (:func:`vidsr.video.quantiser.strength_for_qp`).
+    Says so on stderr."""
     if args.degradation is not None or args.denoise is not None:
         return None
     from vidsr.models.registry import has_parameters, shipped_weights
@@ -165,10 +169,18 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
                   "using the BI weights (made for clean sources: compression artefacts may be sharpened)",
                   file=sys.stderr)
         return None
-    strength = strengths.pop()
+    strength = ceiling = strengths.pop()
+    why = ""
+    if len(sources) == 1:  # one video: as strong as its compression calls for (H.264), at most the ceiling
+        from vidsr.video.quantiser import mean_qp, strength_for_qp
+
+        qp = mean_qp(sources[0])
+        if qp is not None:
+            strength = min(ceiling, strength_for_qp(qp, ceiling))
+            why = f"H.264 mean QP {qp:.1f}, "
     if not args.quiet and os.environ.get("RANK", "0") == "0":  # (under torchrun: once, not per rank)
-        print(f"vidsr: video input: {', '.join(trained)} at denoise strength {strength:g} (between the BI "
-              "and real weights; --denoise 0 for clean, lossless sources)", file=sys.stderr)
+        print(f"vidsr: video input: {', '.join(trained)} at denoise strength {strength:g} ({why}between the BI "
+              "and real weights; --denoise S to choose, 0 for clean, lossless sources)", file=sys.stderr)
     return strength
 
 

@@ -85,6 +85,7 @@ from torch import Tensor
 from vidsr.data.degradation import crop_to_multiple, degrade_uint8
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, frame_to_rgb, rgb_to_frame
+from vidsr.video.quantiser import frame_qp
 
 __all__ = [
     "FIRST",
@@ -402,6 +403,7 @@ class Encoded(NamedTuple):
     frames: np.ndarray
     bytes: int
     encoder: str  # x264's version and options string (from the stream), "" for others
+    qp: float | None = None  # mean H.264 quantiser of the decoded frames (vidsr.video.quantiser)
 
 
 def _encoder_info(stream: bytes) -> str:
@@ -450,11 +452,16 @@ def compress_clip(frames: np.ndarray, codec: VideoCodec) -> Encoded:
     with av.open(io.BytesIO(data), "r") as container:
         stream = container.streams.video[0]
         stream.codec_context.thread_count = 1
-        decoded = [frame_to_rgb(frame, VIDEO_COLOUR) for frame in container.decode(stream)]
+        stream.codec_context.options = {"export_side_data": "venc_params"}
+        qps = []
+        for frame in container.decode(stream):
+            decoded.append(frame_to_rgb(frame, VIDEO_COLOUR))
+            qps.append(frame_qp(frame))
     if len(decoded) != count:
         raise VidsrError(f"{codec.codec} round trip gave {len(decoded)} frames for {count}")
     out = np.stack(decoded)[:, :height, :width]
-    return Encoded(np.ascontiguousarray(out), size, _encoder_info(data))
+    known = [qp for qp in qps if qp is not None]
+    return Encoded(np.ascontiguousarray(out), size, _encoder_info(data), float(np.mean(known)) if known else None)
 
 
 def draw_video(rng: np.random.Generator, crf_range: tuple[int, int] = CRF) -> VideoCodec:

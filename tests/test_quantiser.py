@@ -1,0 +1,65 @@
+"""The H.264 quantiser read from a video's own bitstream, and the denoise strength it picks
+for `vidsr upscale` (``vidsr.video.quantiser``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vidsr.cli import upscale as upscale_cli
+from vidsr.cli.upscale import video_default_denoise
+from vidsr.data.real import VideoCodec, compress_clip
+from vidsr.models import registry
+from vidsr.video.quantiser import AUTO_CEILING, mean_qp, strength_for_qp
+from vidsr.video.synthetic import pattern_frames, write_video
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("qp")
+    frames = list(pattern_frames(12, 72, 96))
+    made = {f"crf{crf}": write_video(folder / f"crf{crf}.mp4", frames, crf=crf) for crf in (5, 18, 33)}
+    made["vp9"] = write_video(folder / "vp9.webm", frames, codec="libvpx-vp9")
+    return made
+
+
+def test_the_quantiser_rises_with_the_crf_and_is_none_for_other_codecs(clips: dict[str, Path]) -> None:
+    qps = [mean_qp(clips[f"crf{crf}"]) for crf in (5, 18, 33)]
+    assert all(qp is not None for qp in qps)
+    assert qps[0] < qps[1] < qps[2] and qps[0] < 21 < qps[2]
+    assert mean_qp(clips["vp9"]) is None
+    assert mean_qp(clips["crf5"].parent / "missing.mp4") is None
+
+
+def test_compress_clip_reports_the_quantiser_of_x264_only(rng: np.random.Generator) -> None:
+    frames = rng.integers(0, 256, (4, 32, 48, 3), dtype=np.uint8)
+    low, high = (compress_clip(frames, VideoCodec("libx264", crf, "medium")).qp for crf in (10, 40))
+    assert low is not None and high is not None and low < high
+    assert compress_clip(frames, VideoCodec("mpeg4", None, None, 5)).qp is None
+
+
+@given(st.floats(min_value=-12, max_value=51), st.floats(min_value=-12, max_value=51))
+def test_the_strength_never_falls_as_the_quantiser_rises_and_stays_at_most_the_ceiling(a: float, b: float) -> None:
+    low, high = sorted((a, b))
+    assert 0 <= strength_for_qp(low) <= strength_for_qp(high) <= AUTO_CEILING
+    assert strength_for_qp(None) == AUTO_CEILING
+
+
+def test_one_h264_video_gets_the_strength_of_its_quantiser(clips: dict[str, Path], monkeypatch, capsys) -> None:
+    shipped = registry.shipped_weights
+    monkeypatch.setattr(registry, "shipped_weights",
+                        lambda name: sorted(set(shipped(name)) | ({(4, "bi"), (4, "real")} if name == "delta" else set())))
+    monkeypatch.setattr(upscale_cli, "VIDEO_DEFAULT_DENOISE", {"delta": 0.5})
+    args = argparse.Namespace(degradation=None, scale=4, quiet=False, denoise=None)
+    assert video_default_denoise(args, [clips["crf5"]], ["delta"]) == 0.0
+    assert "at denoise strength 0 (H.264 mean QP" in capsys.readouterr().err
+    assert video_default_denoise(args, [clips["crf18"]], ["delta"]) == 0.25
+    assert video_default_denoise(args, [clips["crf33"]], ["delta"]) == 0.5
+    # No H.264 quantiser, or a batch of several videos (one model for all): the fixed strength.
+    assert video_default_denoise(args, [clips["vp9"]], ["delta"]) == 0.5
+    assert video_default_denoise(args, [clips["crf5"], clips["crf18"]], ["delta"]) == 0.5
