@@ -148,3 +148,12 @@ def test_the_dry_run_shows_the_bit_depth_in_and_out(tmp_path, capsys):
                  "--codec", "mpeg4"]) == 0
     printed = capsys.readouterr()
     assert any(line.startswith("output:") and "mpeg4, 8-bit" in line for line in (printed.out + printed.err).splitlines())
+
+
+def test_a_ten_bit_video_read_as_eight_bit_is_rounded_not_biased(tmp_path):
+    source = ten_bit(tmp_path / "ten.mkv", frames=2)
+    deep = np.stack(decoded(source)).astype(np.float64) / 65535
+    eight = np.stack(decoded(source, deep=False)).astype(np.float64) / 255
+    assert decoded(source, deep=False)[0].dtype == np.uint8
+    assert np.abs(eight - deep).max() * 255 <= 0.5 + 1e-6  # rounding, not swscale's +0.5 level bias
+    assert abs((eight - deep).mean()) * 255 < 0.05

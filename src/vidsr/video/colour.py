@@ -126,7 +126,11 @@ def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None, deep: bool 
     """A decoded frame as RGB ``(H, W, 3)``, using its own (or the given) tags.
 
     uint8, or uint16 (full 16-bit scale) with ``deep`` when the frame has more than 8 bits.
+    A frame of more than 8 bits read as uint8 goes through 16-bit RGB and is rounded here:
+    swscale's direct 10-bit to rgb24 conversion comes out half a level too bright on average.
     """
+    if not deep and bits_per_sample(frame) > 8:
+        return to_8bit(frame_to_rgb(frame, colour, deep=True))
     target = "rgb48le" if deep and bits_per_sample(frame) > 8 else "rgb24"
     if is_rgb_format(frame):
         return frame.to_ndarray(format=target)
