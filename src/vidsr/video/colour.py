@@ -16,6 +16,7 @@ output. RGB sources (frame folders, RGB codecs) are written as BT.709 limited ra
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import av
@@ -126,11 +127,7 @@ def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None, deep: bool 
     """A decoded frame as RGB ``(H, W, 3)``, using its own (or the given) tags.
 
     uint8, or uint16 (full 16-bit scale) with ``deep`` when the frame has more than 8 bits.
-    A frame of more than 8 bits read as uint8 goes through 16-bit RGB and is rounded here:
-    swscale's direct 10-bit to rgb24 conversion comes out half a level too bright on average.
     """
-    if not deep and bits_per_sample(frame) > 8:
-        return to_8bit(frame_to_rgb(frame, colour, deep=True))
     target = "rgb48le" if deep and bits_per_sample(frame) > 8 else "rgb24"
     if is_rgb_format(frame):
         return frame.to_ndarray(format=target)
@@ -140,8 +137,55 @@ def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None, deep: bool 
         src_colorspace=colour.sws_matrix,
         src_color_range=colour.sws_range,
         interpolation=SWS_FLAGS,
-    )
-    return rgb.to_ndarray()
+    ).to_ndarray()
+    if target == "rgb24":
+        return rgb
+    gain = np.float32(65535.0 / swscale_white(frame.format.name, colour.full_range))
+    return np.clip(rgb.astype(np.float32) * gain + 0.5, 0, 65535).astype(np.uint16)
+
+
+@functools.lru_cache(maxsize=64)
+def swscale_white(pix_fmt: str, full_range: bool) -> float:
+    """The 16-bit RGB value that swscale gives for white of the YUV format ``pix_fmt``.
+
+    swscale brings YUV to 16-bit RGB by bit shifts, not to full scale: limited-range white
+    (Y 940 of 1023) comes out at 65283, full-range 10-bit white (1023) at 65472, not 65535
+    (measured with PyAV 18's FFmpeg). Deep frames read are rescaled by it, so that white is
+    65535 inside vidsr. Measured on a white frame of that format (Y at the top of its range,
+    neutral chroma).
+    """
+    from av.video.reformatter import ColorRange
+
+    planar = len(av.VideoFrame(16, 16, pix_fmt).planes) == 3
+    native = av.VideoFrame(16, 16, pix_fmt if planar else "yuv444p16le")  # Y, U, V planes
+    bits = native.format.components[0].bits
+    dtype = np.uint8 if bits <= 8 else np.uint16
+    luma = (1 << bits) - 1 if full_range else 235 << (bits - 8)
+    for index, value in enumerate((luma, 1 << (bits - 1), 1 << (bits - 1))):
+        plane = native.planes[index]
+        plane.update(np.full((plane.height, plane.line_size // dtype().itemsize), value, dtype))
+    if not planar:  # (semi-planar or packed formats) YUV to YUV of another depth: shifts, white stays white
+        native = native.reformat(format=pix_fmt)
+    sws_range = ColorRange.JPEG if full_range else ColorRange.MPEG
+    rgb = native.reformat(format="rgb48le", src_colorspace=Colorspace.ITU709, src_color_range=sws_range,
+                          interpolation=SWS_FLAGS).to_ndarray()
+    return float(rgb.mean())
+
+
+@functools.lru_cache(maxsize=4)
+def swscale_input_white(full_range: bool) -> float:
+    """The 16-bit RGB value that swscale takes for white when it converts to YUV: 65280
+    (255 << 8), in both ranges, whatever the output depth (measured as for
+    :func:`swscale_white`, from a mid grey written at 16 bits, where nothing rounds)."""
+    from av.video.reformatter import ColorRange
+
+    sws_range = ColorRange.JPEG if full_range else ColorRange.MPEG
+    black, white = (0, 65535) if full_range else (16 << 8, 235 << 8)
+    grey = av.VideoFrame.from_ndarray(np.full((16, 16, 3), 32768, np.uint16), format="rgb48le")
+    yuv = grey.reformat(format="yuv444p16le", dst_colorspace=Colorspace.ITU709, dst_color_range=sws_range,
+                        interpolation=SWS_FLAGS)
+    luma = float(np.frombuffer(yuv.planes[0], np.uint16)[0])
+    return 32768 * (white - black) / (luma - black)
 
 
 def to_8bit(rgb: np.ndarray) -> np.ndarray:
@@ -152,12 +196,17 @@ def to_8bit(rgb: np.ndarray) -> np.ndarray:
 
 
 def rgb_to_frame(rgb: np.ndarray, colour: Colour, pix_fmt: str = "yuv420p") -> av.VideoFrame:
-    """uint8 (or uint16) RGB ``(H, W, 3)`` as a frame in ``pix_fmt``, converted and tagged with ``colour``."""
+    """uint8 (or uint16) RGB ``(H, W, 3)`` as a frame in ``pix_fmt``, converted and tagged with
+    ``colour`` (uint16 to YUV: rescaled to swscale's white first, :func:`swscale_input_white`)."""
     source = "rgb48le" if rgb.dtype == np.uint16 else "rgb24"
+    target = av.video.format.VideoFormat(pix_fmt)
+    if source == "rgb48le" and not target.is_rgb:
+        scale = np.float32(swscale_input_white(colour.full_range) / 65535.0)
+        rgb = (rgb.astype(np.float32) * scale + 0.5).astype(np.uint16)
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=source)
     if pix_fmt == source:
         return frame
-    if av.video.format.VideoFormat(pix_fmt).is_rgb:
+    if target.is_rgb:
         return frame.reformat(format=pix_fmt)
     out = frame.reformat(
         format=pix_fmt,
