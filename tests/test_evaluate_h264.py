@@ -75,6 +75,8 @@ def test_the_default_crf_is_23_and_the_bitrate_falls_as_crf_rises(
     rates = [clips["clip0"]["kbit_s"] for clips in streams]
     assert rates[0] > rates[1] > rates[2]
     assert rates[1] == default["clips"]["clip0"]["kbit_s"]
+    qps = [clips["clip0"]["mean_qp"] for clips in streams]  # and the quantiser rises
+    assert qps[0] < qps[1] < qps[2]
     capsys.readouterr()
 
 

@@ -159,13 +159,13 @@ def _check_sizes(clip: Clip, scale: int, crop_border: int) -> None:
 def compress_lr(clip: Clip, codec: VideoCodec, streams: dict[str, Any]) -> dict[str, str]:
     """Replace ``clip.lr`` by its round trip through ``codec`` (:func:`vidsr.data.real.compress_clip`)
     and put its stream's size in ``streams[clip.name]`` (bytes, kbit/s at 25 fps, bits per
-    LR pixel); returns the encoder's version and options as x264 writes them in the stream."""
+    LR pixel, mean H.264 quantiser); returns the encoder's version and options as x264 writes them in the stream."""
     encoded = compress_clip(clip.lr, codec)
     clip.lr = encoded.frames
     frames, height, width = clip.lr.shape[:3]
     bits = 8 * encoded.bytes
     streams[clip.name] = {"bytes": encoded.bytes, "kbit_s": bits * VIDEO_RATE / frames / 1000,
-                          "bits_per_pixel": bits / (frames * height * width)}
+                          "bits_per_pixel": bits / (frames * height * width), "mean_qp": encoded.qp}
     version, _, options = encoded.encoder.partition(" - options: ")
     return {"encoder": version.split(" - H.264")[0], "x264_params": options} if options else {}
 
