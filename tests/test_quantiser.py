@@ -63,3 +63,28 @@ def test_one_h264_video_gets_the_strength_of_its_quantiser(clips: dict[str, Path
     # No H.264 quantiser, or a batch of several videos (one model for all): the fixed strength.
     assert video_default_denoise(args, [clips["vp9"]], ["delta"]) == 0.5
     assert video_default_denoise(args, [clips["crf5"], clips["crf18"]], ["delta"]) == 0.5
+
+
+def test_a_batch_gives_each_video_the_strength_of_its_own_quantiser(clips: dict[str, Path], tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    from vidsr.cli.main import main
+    from vidsr.models import pretrained_path
+    from vidsr.video import jobs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("crf5", "crf33", "vp9"):
+        (folder / clips[name].name).symlink_to(clips[name])
+    made: list[str | None] = []
+
+    class Recording(jobs.Engine):
+        def __init__(self, model, scale, weights, *rest, **options):  # noqa: ANN001
+            made.append(weights)
+            super().__init__(model, scale, weights, *rest, **options)
+
+    monkeypatch.setattr(jobs, "Engine", Recording)
+    assert main(["upscale", str(folder), str(tmp_path / "out"), "-q"]) == 0
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["crf33.mp4", "crf5.mp4", "vp9.webm"]
+    # crf5 (QP about 12): the BI weights themselves; crf33 and VP9 (no H.264 quantiser): 0.5.
+    assert str(pretrained_path("delta", 4, "bi")) in made
+    assert sum("denoise0.50" in str(weights) for weights in made) == 1 and len(made) == 2
