@@ -36,6 +36,15 @@ def test_the_quantiser_rises_with_the_crf_and_is_none_for_other_codecs(clips: di
     assert mean_qp(clips["crf5"].parent / "missing.mp4") is None
 
 
+def test_a_fade_from_black_does_not_speak_for_the_whole_video(tmp_path: Path) -> None:
+    """x264 codes black frames at a low quantiser (about 22 at CRF 33): places spread over
+    the video, and their median, keep a heavily compressed video heavily compressed."""
+    black = [np.zeros((72, 96, 3), np.uint8)] * 60
+    video = write_video(tmp_path / "fade.mp4", black + list(pattern_frames(180, 72, 96)), crf=33)
+    qp = mean_qp(video)
+    assert qp is not None and qp > 30 and strength_for_qp(qp) == AUTO_CEILING
+
+
 def test_compress_clip_reports_the_quantiser_of_x264_only(rng: np.random.Generator) -> None:
     frames = rng.integers(0, 256, (4, 32, 48, 3), dtype=np.uint8)
     low, high = (compress_clip(frames, VideoCodec("libx264", crf, "medium")).qp for crf in (10, 40))

@@ -149,8 +149,9 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
     user chose none (``--degradation``, ``--denoise``), every source is a video file, and every
     trained one of ``models`` (those named without weights) has that one strength and ships BI
     and real weights at ``args.scale``; else None (BI weights). One H.264 video gets less when
-    its quantiser says it is lightly compressed (:func:`vidsr.video.quantiser.strength_for_qp`).
-    Says so on stderr."""
+    its quantiser says it is lightly compressed (:func:`vidsr.video.quantiser.strength_for_qp`);
+    for several, the strength returned is the ceiling, and :func:`run_many` gives each video
+    its own. Says so on stderr."""
     if args.degradation is not None or args.denoise is not None:
         return None
     from vidsr.models.registry import has_parameters, shipped_weights
@@ -170,7 +171,7 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
                   file=sys.stderr)
         return None
     strength = ceiling = strengths.pop()
-    why = ""
+    why = "at most; each H.264 video from its own quantiser, " if len(sources) > 1 else ""
     if len(sources) == 1:  # one video: as strong as its compression calls for (H.264), at most the ceiling
         from vidsr.video.quantiser import mean_qp, strength_for_qp
 
@@ -235,14 +236,16 @@ def run(args: argparse.Namespace) -> int:
     time_range = TimeRange.parse(args.start, args.duration, args.frames)
     sources, batch = collect_inputs(args.input)
     jobs = check_jobs(args)
+    per_video = False  # several videos, default strength: each one's own, from its quantiser
     if args.weights is None and args.denoise is None:
         args.denoise = video_default_denoise(args, sources, [args.model])
+        per_video = args.denoise is not None and len(sources) > 1
     apply_denoise(args)
     args.degradation = args.degradation or "bi"
     if args.weights is None:  # a trained model needs shipped weights for this scale and degradation
         check_shipped_weights(args.model, args.scale, args.degradation)
     if batch or distributed() or args.dry_run or jobs > 1:
-        return run_many(args, sources, batch, time_range)
+        return run_many(args, sources, batch, time_range, per_video)
     with interrupt_on_sigterm():
         result = upscale_video(
             sources[0],
@@ -306,8 +309,12 @@ def check_jobs(args: argparse.Namespace) -> int:
     return args.jobs
 
 
-def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_range: TimeRange) -> int:
-    """A batch, a run under torchrun, or a dry run: per-file results; 1 if any file failed."""
+def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_range: TimeRange,
+             per_video: bool = False) -> int:
+    """A batch, a run under torchrun, or a dry run: per-file results; 1 if any file failed.
+
+    ``per_video``: each video gets the denoise strength of its own H.264 quantiser (at most
+    ``args.denoise``, the default's ceiling) rather than ``args.weights``."""
     from vidsr.video.batch import (
         BatchRun,
         Item,
@@ -330,17 +337,28 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
     output = Path(args.output)
     items = batch_items(sources, output, args.suffix, create=not args.dry_run) if batch else [Item(sources[0], output)]
 
-    def make_engine(device: str) -> Engine:
-        return Engine(args.model, args.scale, args.weights, device, args.degradation, threads=args.threads,
+    def make_engine(device: str, weights: str | None = args.weights) -> Engine:
+        return Engine(args.model, args.scale, weights, device, args.degradation, threads=args.threads,
                       backend=args.backend, precision=args.precision)  # fmt: skip
+
+    def weights_of(source: Path) -> str | None:
+        from vidsr.models.denoise import denoise_weights
+        from vidsr.video.quantiser import mean_qp, strength_for_qp
+
+        strength = min(args.denoise, strength_for_qp(mean_qp(source), args.denoise))
+        return str(denoise_weights(args.model, args.scale, strength))
+
+    chosen = weights_of if per_video else None
 
     if args.dry_run:
         if ranks_of_torchrun() and int(os.environ.get("RANK", "0")) != 0:
             return 0  # one report is enough
-        engine = make_engine(args.device)
+        engines: dict[str | None, Engine] = {}
         failed = 0
         for item in items:
             try:
+                weights = chosen(item.source) if chosen is not None else args.weights
+                engine = engines.get(weights) or engines.setdefault(weights, make_engine(args.device, weights))
                 job = Job(item.source, item.target, engine, options)
                 job.prepare(dry_run=True)
                 print("\n".join(job.describe(job.estimate())), flush=True)
@@ -358,7 +376,7 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
         try:
             with interrupt_on_sigterm():
                 outcomes = BatchRun(items, make_engine, options, device=args.device, resume=args.resume,
-                                    ranks=ranks).run()  # fmt: skip
+                                    ranks=ranks, weights_of=chosen).run()  # fmt: skip
         finally:
             leave_ranks(ranks)
         return report(outcomes, args.quiet) if ranks.rank == 0 else 0

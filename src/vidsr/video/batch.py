@@ -333,7 +333,12 @@ def _tidy(job: Job) -> None:
 
 
 class BatchRun:
-    """Upscales ``items`` in this process and, under torchrun, its sibling ranks."""
+    """Upscales ``items`` in this process and, under torchrun, its sibling ranks.
+
+    ``make_engine(device)`` gives the model that every item uses; with ``weights_of`` (a
+    source's weights file), items get ``make_engine(device, weights_of(source))``, one engine
+    per distinct file (the denoise strength of each video, from its quantiser).
+    """
 
     def __init__(
         self,
@@ -345,16 +350,28 @@ class BatchRun:
         resume: bool = False,
         ranks: Ranks | None = None,
         on_warning: Callable[[str], None] = warn,
+        weights_of: Callable[[Path], str | None] | None = None,
     ) -> None:
         self.items = list(items)
         self.ranks = ranks or Ranks()
         self.options = replace(options, quiet=True) if self.ranks.enabled else options  # no bars from N ranks
         self.quiet = options.quiet
         self.resume = resume
-        self.engine = make_engine(self.ranks.device(device))
+        device = self.ranks.device(device)
+        # One engine, or with ``weights_of`` (each video's own weights: its denoise strength)
+        # one per distinct weights file, made by ``make_engine(device, weights)``.
+        engines: dict[str | None, Engine] = {}
+
+        def engine_for(source: Path) -> Engine:
+            weights = weights_of(source) if weights_of is not None else None
+            if weights not in engines:
+                engines[weights] = make_engine(device, weights) if weights_of is not None else make_engine(device)
+            return engines[weights]
+
         self.token = self.ranks.broadcast(new_token() if self.ranks.rank == 0 else None)
         self.jobs = [
-            Job(item.source, item.target, self.engine, self.options, token=self.token, on_warning=on_warning)
+            Job(item.source, item.target, engine_for(item.source), self.options, token=self.token,
+                on_warning=on_warning)
             for item in self.items
         ]
         self.outcomes: dict[int, Outcome] = {}

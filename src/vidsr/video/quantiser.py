@@ -1,8 +1,8 @@
 """How hard a video was compressed, from its own bitstream: the mean H.264 quantiser (QP).
 
 FFmpeg's H.264 decoder exports each frame's quantiser, per macroblock, as frame side data
-(``export_side_data=venc_params``; libavutil's ``AVVideoEncParams``). Their mean over the
-first frames says how much detail the encoder threw away, whatever the resolution or the
+(``export_side_data=venc_params``; libavutil's ``AVVideoEncParams``). Their mean over
+frames from five places of the video says how much detail the encoder threw away, whatever the resolution or the
 content (on the held-out clips, x4 BI then x264 preset medium: 13.7 at CRF 8, 18.8 at
 CRF 13, 23.8 at CRF 18, 28.9 at CRF 23; ``benchmarks/validation.py --degradation bi+h264``
 prints it). :func:`strength_for_qp` turns it into the denoise
@@ -45,9 +45,12 @@ def frame_qp(frame: av.VideoFrame) -> float | None:
     return None
 
 
-def mean_qp(source: str | Path | IO[bytes], frames: int = 60) -> float | None:
-    """The mean H.264 quantiser of the first ``frames`` frames of a video (a path or a
-    file object), None when it is not H.264 or cannot be read."""
+def mean_qp(source: str | Path | IO[bytes], frames: int = 60, spots: int = 5) -> float | None:
+    """The H.264 quantiser of a video (a path or a file object), None when it is not H.264
+    or cannot be read: the median over ``spots`` places spread over its length of the mean
+    of ``frames / spots`` frames at each (a fade from black or a title card, which x264 codes
+    at a low quantiser, must not speak for the whole video); from the first place only when
+    it cannot seek."""
     try:
         with av.open(source if not isinstance(source, Path) else str(source)) as container:
             if not container.streams.video:
@@ -56,16 +59,34 @@ def mean_qp(source: str | Path | IO[bytes], frames: int = 60) -> float | None:
             if stream.codec_context.name != "h264":
                 return None
             stream.codec_context.options = {"export_side_data": "venc_params"}
-            values = []
-            for frame in container.decode(stream):
-                qp = frame_qp(frame)
-                if qp is not None:
-                    values.append(qp)
-                if len(values) >= frames:
-                    break
+            duration = container.duration  # microseconds (av.time_base), None when unknown
+            spots = spots if duration and spots > 1 else 1
+            per_spot = max(1, frames // spots)
+            means: list[float] = []
+            for spot in range(spots):
+                if spot:  # (the first from the start, as decoding begins)
+                    try:
+                        container.seek(duration * spot // spots, backward=True)
+                    except av.error.FFmpegError:
+                        break  # cannot seek: what was read
+                values = _quantisers(container.decode(stream), per_spot)
+                if values:
+                    means.append(float(np.mean(values)))
     except (av.error.FFmpegError, OSError):
         return None
-    return float(np.mean(values)) if values else None
+    return float(np.median(means)) if means else None
+
+
+def _quantisers(decoded, count: int) -> list[float]:
+    """The quantisers of the next ``count`` H.264 frames of ``decoded``."""
+    values = []
+    for frame in decoded:
+        qp = frame_qp(frame)
+        if qp is not None:
+            values.append(qp)
+        if len(values) >= count:
+            break
+    return values
 
 
 # Denoise strength by mean H.264 QP, from the held-out clips (``benchmarks/validation.py
