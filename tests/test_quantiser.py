@@ -60,9 +60,9 @@ def test_the_strength_never_falls_as_the_quantiser_rises_and_stays_at_most_the_c
 
 
 def test_one_h264_video_gets_the_strength_of_its_quantiser(clips: dict[str, Path], monkeypatch, capsys) -> None:
-    shipped = registry.shipped_weights
+    shipped, both = registry.shipped_weights, {(4, "bi"), (4, "real")}
     monkeypatch.setattr(registry, "shipped_weights",
-                        lambda name: sorted(set(shipped(name)) | ({(4, "bi"), (4, "real")} if name == "delta" else set())))
+                        lambda name: sorted(set(shipped(name)) | (both if name == "delta" else set())))
     monkeypatch.setattr(upscale_cli, "VIDEO_DEFAULT_DENOISE", {"delta": 0.5})
     args = argparse.Namespace(degradation=None, scale=4, quiet=False, denoise=None)
     assert video_default_denoise(args, [clips["crf5"]], ["delta"]) == 0.0

@@ -147,7 +147,8 @@ def test_the_dry_run_shows_the_bit_depth_in_and_out(tmp_path, capsys):
     assert main(["upscale", str(source), str(tmp_path / "out.mkv"), "--model", "raw", "--dry-run",
                  "--codec", "mpeg4"]) == 0
     printed = capsys.readouterr()
-    assert any(line.startswith("output:") and "mpeg4, 8-bit" in line for line in (printed.out + printed.err).splitlines())
+    lines = (printed.out + printed.err).splitlines()
+    assert any(line.startswith("output:") and "mpeg4, 8-bit" in line for line in lines), lines
 
 
 def test_a_ten_bit_video_read_as_eight_bit_agrees_with_its_sixteen_bit_reading(tmp_path):

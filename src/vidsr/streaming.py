@@ -1,5 +1,5 @@
-"""uint8 (or uint16) frames through a model's streamer: the one chunk loop that evaluation, validation
-during training and the video pipeline share.
+"""uint8 (or uint16) frames through a model's streamer: the one chunk loop that evaluation,
+validation during training and the video pipeline share.
 
 A streamer (:meth:`vidsr.models.VSRModel.streamer`, or the video pipeline's tiled one)
 takes LR chunks ``(1, T, 3, h, w)`` in [0, 1] and returns the SR frames that are complete;
@@ -35,7 +35,9 @@ def push_frames(
         return list(to_integer(streamer.push(lr)[0], frames.dtype.type))
 
 
-def flush_frames(streamer: Any, autocast: Autocast = nullcontext, dtype: type[np.integer] = np.uint8) -> list[np.ndarray]:
+def flush_frames(
+    streamer: Any, autocast: Autocast = nullcontext, dtype: type[np.integer] = np.uint8
+) -> list[np.ndarray]:
     """The remaining SR frames at the end of the clip, as ``dtype`` (that of the pushed frames)."""
     with torch.inference_mode(), autocast():
         return list(to_integer(streamer.flush()[0], dtype))

@@ -690,7 +690,8 @@ class Job:
                 bits = f", {format_bits(pixel_format(av.codec.Codec(codec, 'w'), deep=True))}-bit"
             except (av.error.FFmpegError, ValueError):  # an unknown encoder: the writer says so
                 pass
-        lines.append(f"output:   {self.target}: {self.size[0]}x{self.size[1]} (x{self.engine.net.scale}), {codec}{bits}, "
+        size = f"{self.size[0]}x{self.size[1]} (x{self.engine.net.scale})"
+        lines.append(f"output:   {self.target}: {size}, {codec}{bits}, "
                      f"CRF {options.crf}{large}")  # fmt: skip
         lines.append(f"model:    {self.engine.name}; backend {self.engine.backend()}")
         if self.mode == "segments":
