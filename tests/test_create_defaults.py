@@ -84,7 +84,7 @@ def test_pretrained_true_without_shipped_weights_is_an_error_naming_what_exists(
 def test_shipped_weights_lists_scale_and_degradation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert registry.shipped_weights("delta") == [(2, "bi"), (2, "real"), (4, "bi"), (4, "bd"), (4, "real")]
     assert registry.shipped_weights("fsrcnn") == [(4, "bi")]
-    assert registry.shipped_weights("flow") == [(4, "bi"), (4, "bd")]
+    assert registry.shipped_weights("flow") == [(2, "bi"), (4, "bi"), (4, "bd")]
     assert registry.shipped_weights("two_step") == [(4, "bi")]
     assert registry.shipped_weights("two_step_five_parallel") == [(4, "bi")]
     assert registry.shipped_weights("bicubic") == []

@@ -161,7 +161,7 @@ def test_json_lists_the_shipped_weights_of_each_model(listing):
     assert rows["delta"]["weights"] == ["x2 BI", "x2 REAL", "x4 BI", "x4 BD", "x4 REAL"]
     assert rows["five_parallel"]["weights"] == ["x4 BI", "x4 BD"]
     assert rows["fsrcnn"]["weights"] == ["x4 BI"] and rows["previous"]["weights"] == ["x4 BI"]
-    assert rows["flow"]["weights"] == ["x4 BI", "x4 BD"] and rows["two_step"]["weights"] == ["x4 BI"]
+    assert rows["flow"]["weights"] == ["x2 BI", "x4 BI", "x4 BD"] and rows["two_step"]["weights"] == ["x4 BI"]
     assert rows["bicubic"]["weights"] == [] and rows["two_step_five_parallel"]["weights"] == ["x4 BI"]
 
 
