@@ -2,11 +2,11 @@
 
 FFmpeg's H.264 decoder exports each frame's quantiser, per macroblock, as frame side data
 (``export_side_data=venc_params``; libavutil's ``AVVideoEncParams``). Their mean over
-frames from five places of the video says how much detail the encoder threw away, whatever the resolution or the
-content (on the held-out clips, x4 BI then x264 preset medium: 13.7 at CRF 8, 18.8 at
-CRF 13, 23.8 at CRF 18, 28.9 at CRF 23; ``benchmarks/validation.py --degradation bi+h264``
-prints it). :func:`strength_for_qp` turns it into the denoise
-strength that ``vidsr upscale`` picks for a video file (``--denoise auto``, the default).
+frames from five places of the video says how much detail the encoder threw away, whatever
+the resolution or the content (on the held-out clips, x4 BI then x264 preset medium: 13.7
+at CRF 8, 18.8 at CRF 13, 23.8 at CRF 18, 28.9 at CRF 23; ``benchmarks/validation.py
+--degradation bi+h264`` prints it). :func:`strength_for_qp` turns it into the denoise
+strength that ``vidsr upscale`` picks for a video file when no ``--denoise`` is given.
 Other codecs (HEVC, VP9, AV1) export no H.264 quantiser: None, and the fixed default.
 """
 
