@@ -320,6 +320,7 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
         Item,
         Ranks,
         batch_items,
+        engines_by_weights,
         hold_to_own_cpus,
         join_ranks,
         leave_ranks,
@@ -353,13 +354,11 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
     if args.dry_run:
         if ranks_of_torchrun() and int(os.environ.get("RANK", "0")) != 0:
             return 0  # one report is enough
-        engines: dict[str | None, Engine] = {}
+        engine_for = engines_by_weights(make_engine, args.device, chosen)
         failed = 0
         for item in items:
             try:
-                weights = chosen(item.source) if chosen is not None else args.weights
-                engine = engines.get(weights) or engines.setdefault(weights, make_engine(args.device, weights))
-                job = Job(item.source, item.target, engine, options)
+                job = Job(item.source, item.target, engine_for(item.source), options)
                 job.prepare(dry_run=True)
                 print("\n".join(job.describe(job.estimate())), flush=True)
             except VidsrError as error:

@@ -132,8 +132,8 @@ def to_tensor(frames: np.ndarray) -> Tensor:
     frames = np.asarray(frames)
     if frames.dtype not in (np.uint8, np.uint16) or frames.ndim < 3 or frames.shape[-1] != 3:
         raise ValueError(f"expected uint8 or uint16 frames (..., H, W, 3), got {frames.dtype} {frames.shape}")
-    if frames.dtype == np.uint16:  # torch has no uint16 arithmetic on every version: widen first
-        return torch.from_numpy(frames.astype(np.int32)).movedim(-1, -3).to(torch.float32) / 65535.0
+    if frames.dtype == np.uint16:  # (torch's uint16 has few operations): one float copy
+        return torch.from_numpy(frames.astype(np.float32)).movedim(-1, -3) / 65535.0
     return torch.tensor(frames).movedim(-1, -3).to(torch.float32) / 255.0
 
 

@@ -332,6 +332,23 @@ def _tidy(job: Job) -> None:
             stale.unlink()
 
 
+def engines_by_weights(
+    make_engine: Callable[..., Engine], device: str, weights_of: Callable[[Path], str | None] | None = None
+) -> Callable[[Path], Engine]:
+    """``engine_for(source)``: ``make_engine(device)`` for every source, or with ``weights_of``
+    (each video's own weights file: its denoise strength) ``make_engine(device, weights)``,
+    one engine per distinct file."""
+    engines: dict[str | None, Engine] = {}
+
+    def engine_for(source: Path) -> Engine:
+        weights = weights_of(source) if weights_of is not None else None
+        if weights not in engines:
+            engines[weights] = make_engine(device, weights) if weights_of is not None else make_engine(device)
+        return engines[weights]
+
+    return engine_for
+
+
 class BatchRun:
     """Upscales ``items`` in this process and, under torchrun, its sibling ranks.
 
@@ -357,17 +374,7 @@ class BatchRun:
         self.options = replace(options, quiet=True) if self.ranks.enabled else options  # no bars from N ranks
         self.quiet = options.quiet
         self.resume = resume
-        device = self.ranks.device(device)
-        # One engine, or with ``weights_of`` (each video's own weights: its denoise strength)
-        # one per distinct weights file, made by ``make_engine(device, weights)``.
-        engines: dict[str | None, Engine] = {}
-
-        def engine_for(source: Path) -> Engine:
-            weights = weights_of(source) if weights_of is not None else None
-            if weights not in engines:
-                engines[weights] = make_engine(device, weights) if weights_of is not None else make_engine(device)
-            return engines[weights]
-
+        engine_for = engines_by_weights(make_engine, self.ranks.device(device), weights_of)
         self.token = self.ranks.broadcast(new_token() if self.ranks.rank == 0 else None)
         self.jobs = [
             Job(item.source, item.target, engine_for(item.source), self.options, token=self.token,

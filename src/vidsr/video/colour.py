@@ -118,9 +118,9 @@ def colour_of(frame: av.VideoFrame) -> Colour:
     return Colour(matrix, full, int(frame.color_primaries), int(frame.color_trc))
 
 
-def bits_per_sample(frame: av.VideoFrame) -> int:
-    """Bits per colour sample of a decoded frame (8 for yuv420p, 10 for yuv420p10le)."""
-    return max((component.bits for component in frame.format.components), default=8)
+def format_bits(pix_fmt: str) -> int:
+    """Bits per sample of a pixel format (8 for yuv420p, 10 for yuv420p10le)."""
+    return max((component.bits for component in av.video.format.VideoFormat(pix_fmt).components), default=8)
 
 
 def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None, deep: bool = False) -> np.ndarray:
@@ -128,7 +128,7 @@ def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None, deep: bool 
 
     uint8, or uint16 (full 16-bit scale) with ``deep`` when the frame has more than 8 bits.
     """
-    target = "rgb48le" if deep and bits_per_sample(frame) > 8 else "rgb24"
+    target = "rgb48le" if deep and format_bits(frame.format.name) > 8 else "rgb24"
     if is_rgb_format(frame):
         return frame.to_ndarray(format=target)
     colour = colour or colour_of(frame)

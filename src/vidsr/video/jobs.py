@@ -38,6 +38,7 @@ from typing import Any
 from vidsr.backends.core import Backend
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel
+from vidsr.video.colour import format_bits
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
 from vidsr.video.messages import say, warn
@@ -57,7 +58,7 @@ from vidsr.video.safety import atomic_output, check_paths, remove_stale_partials
 from vidsr.video.segments import PacketFile, WorkFolder, input_identity
 from vidsr.video.selection import Selection, Span, SpanFrames, TimeRange, format_time, plan_spans, select
 from vidsr.video.tiling import DEFAULT_OVERLAP, plan_tiles
-from vidsr.video.writer import VideoFileWriter, check_output_size, format_bits, output_is_folder, pixel_format
+from vidsr.video.writer import VideoFileWriter, check_output_size, output_is_folder, pixel_format
 
 RECURRENT_OVERLAP = 16  # warm-up frames before each segment for models with a recurrent state
 LARGE_OUTPUT = (3840, 2160)  # more pixels than 4K UHD needs --force-large

@@ -37,7 +37,7 @@ import av
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.video.colour import RGB_SOURCE_COLOUR, Colour, bits_per_sample, colour_of, frame_to_rgb
+from vidsr.video.colour import RGB_SOURCE_COLOUR, Colour, colour_of, format_bits, frame_to_rgb
 
 DEFAULT_FOLDER_FPS = Fraction(25)
 # Containers that store when each frame is decoded but not when it is shown: the i-th frame
@@ -240,7 +240,7 @@ class VideoFileReader(VideoReader):
                 self.info.warnings.append(
                     f"{path}: interlaced; deinterlaced (FFmpeg bwdif, one frame per frame; "
                     "--deinterlace off keeps the fields as they are)")
-        self.info.bits = bits = bits_per_sample(first)
+        self.info.bits = bits = format_bits(first.format.name)
         if bits > 8 and not self.deep:  # decoded to rgb24: the extra bits are lost
             self.info.warnings.append(
                 f"{path}: {first.format.name} has {bits} bits per sample; it is read as 8-bit RGB, "

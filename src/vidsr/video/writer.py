@@ -29,7 +29,7 @@ import av
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.video.colour import Colour, rgb_to_frame, tag_codec_context, to_8bit
+from vidsr.video.colour import Colour, format_bits, rgb_to_frame, tag_codec_context, to_8bit
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET
 from vidsr.video.reader import SourceInfo
 from vidsr.video.remux import SideStreams, Window, can_hold
@@ -70,11 +70,6 @@ def pixel_format(encoder: av.codec.Codec, deep: bool = False) -> str:
     if "yuv420p" in formats or not formats:
         return "yuv420p"
     return formats[0]
-
-
-def format_bits(pix_fmt: str) -> int:
-    """Bits per sample of a pixel format (8 for yuv420p, 10 for yuv420p10le)."""
-    return max((c.bits for c in av.video.format.VideoFormat(pix_fmt).components), default=8)
 
 
 def output_is_folder(path: Path) -> bool:
