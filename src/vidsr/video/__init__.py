@@ -2,7 +2,7 @@
 
 * :mod:`.reader` - PyAV decoding (or a folder of frames) to uint8 RGB (uint16 for 10-bit video), with checks.
 * :mod:`.colour` - YUV <-> RGB with the input's matrix and range, and the tags.
-* :mod:`.writer` - encoding with the input's timestamps, colour and rotation; PNG folders.
+* :mod:`.writer` - encoding with the input's timestamps, colour, rotation and pixel aspect; PNG folders.
 * :mod:`.encoding_defaults` - the default CRF and x264 preset (a leaf module).
 * :mod:`.remux` - audio and subtitle streams copied (or re-encoded, converted) into the output.
 * :mod:`.tiling` - overlapping tiles with one streamer each, for large frames.

@@ -4,7 +4,7 @@ truth, a GT panel and each panel's per-frame PSNR (Y, BT.601, as in the papers).
 
 The LR input is decoded once; every model runs through its own streamer on the same
 chunks, and a frame is composed as soon as every model has produced it. Timing, audio,
-colour tags and rotation of the LR input are carried over as by ``vidsr upscale``.
+colour tags, rotation and pixel aspect of the LR input are carried over as by ``vidsr upscale``.
 """
 
 from __future__ import annotations

@@ -258,7 +258,7 @@ def upscale_video(
     by default, ``codec`` to change) or, when it has no suffix or is an existing folder, a
     folder of PNG frames (named as the input's frames when the input is a frame folder);
     any other suffix is an error. Frame count, timestamps,
-    duration, audio/subtitle streams, colour tags and rotation of the input are kept.
+    duration, audio/subtitle streams, colour tags, rotation and pixel aspect of the input are kept.
     ``model`` is a name from :data:`vidsr.models.MODELS` (shipped weights are used when
     present: those for ``degradation``, ``"bi"`` for clean sources, ``"bd"`` for blurred ones,
     ``"real"`` for compressed, noisy video; `vidsr upscale` picks ``"real"`` for video files

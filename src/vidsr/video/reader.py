@@ -81,12 +81,40 @@ class SourceInfo:
     warnings: list[str] = field(default_factory=list)
     deinterlaced: bool = False
     bits: int = 8  # bits per colour sample of the decoded video (10 for yuv420p10le)
+    # Width:height of one pixel when pixels are not square (anamorphic DVD: 32:27), else None.
+    pixel_aspect: Fraction | None = None
+
+    @property
+    def display_aspect(self) -> Fraction:
+        """Width:height of the picture as shown (16:9 for a 720x480 frame of 32:27 pixels)."""
+        return Fraction(self.width, self.height) * (self.pixel_aspect or 1)
 
     def describe(self) -> str:
         """E.g. ``64x48, 25 fps, BT.709 limited range``."""
-        text = f"{self.width}x{self.height}, {float(self.rate):.3g} fps, {self.colour.describe()}"
+        text = f"{self.width}x{self.height}"
+        if self.pixel_aspect:
+            shown = self.display_aspect
+            text += f" (pixels {ratio(self.pixel_aspect)}, shown {ratio(shown)})"
+        text += f", {float(self.rate):.3g} fps, {self.colour.describe()}"
         text += f", {self.bits}-bit" if self.bits > 8 else ""
         return text + (", interlaced (deinterlaced)" if self.deinterlaced else "")
+
+
+def ratio(value: Fraction) -> str:
+    """``32:27`` for Fraction(32, 27); aspect ratios are written with a colon."""
+    return f"{value.numerator}:{value.denominator}"
+
+
+def pixel_aspect_of(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """The stream's sample (pixel) aspect ratio when its pixels are not square, else None.
+
+    FFmpeg's guess: the container's value (MP4 ``pasp``, Matroska display size) first, then
+    the bitstream's (H.264/HEVC VUI, MPEG-2/4 headers).
+    """
+    for value in (stream.sample_aspect_ratio, stream.codec_context.sample_aspect_ratio):
+        if value and value > 0:
+            return None if value == 1 else Fraction(value)
+    return None
 
 
 class VideoReader:
@@ -231,6 +259,7 @@ class VideoFileReader(VideoReader):
             colour=colour_of(first),
             display_matrix=self._display_matrix(first),
             stream_index=stream.index,
+            pixel_aspect=pixel_aspect_of(stream),
             metadata=dict(self._container.metadata),
         )
         interlaced = bool(first.interlaced_frame) or stream.codec_context.field_order in INTERLACED_FIELD_ORDERS

@@ -69,6 +69,7 @@ def write_video(
     options: dict[str, str] | None = None,
     pix_fmt: str | None = None,
     interlaced: bool = False,
+    pixel_aspect: Fraction | None = None,
 ) -> Path:
     """Encode uint8 RGB frames into a video file.
 
@@ -80,7 +81,8 @@ def write_video(
     ``(start, end, text)`` (Matroska only); ``options`` are container options. Odd sizes
     are encoded as 4:4:4; ``pix_fmt`` chooses another format (e.g. ``yuv420p10le``).
     ``interlaced`` encodes (x264) as interlaced, top field first: weave the fields into the
-    frames yourself (:func:`weave_fields`).
+    frames yourself (:func:`weave_fields`). ``pixel_aspect`` tags non-square pixels (32:27:
+    an anamorphic 16:9 DVD frame of 720x480).
     """
     path = Path(path)
     fps = Fraction(fps)
@@ -103,6 +105,8 @@ def write_video(
                 tag_codec_context(stream.codec_context, colour)
             if rotation is not None:
                 stream.set_display_rotation(rotation)
+            if pixel_aspect is not None:
+                stream.codec_context.sample_aspect_ratio = pixel_aspect
             audio = container.add_stream("aac", rate=audio_rate) if audio_seconds else None
             subtitle_out = None
             if subtitle_input is not None:

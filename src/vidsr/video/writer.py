@@ -1,5 +1,5 @@
-"""Writing video: an encoded file that keeps the input's timing, colour, rotation, audio and
-subtitles, or a folder of PNG frames.
+"""Writing video: an encoded file that keeps the input's timing, colour, rotation, pixel
+aspect, audio and subtitles, or a folder of PNG frames.
 
 Video files are H.264 (libx264, yuv420p, CRF 18, preset veryfast) by default (VP9 for ``.webm``); the
 container follows the suffix (.mp4 .m4v .mkv .mov .avi .webm, and .ts for MPEG-TS). Frames
@@ -31,7 +31,7 @@ import numpy as np
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, format_bits, rgb_to_frame, tag_codec_context, to_8bit
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET
-from vidsr.video.reader import SourceInfo
+from vidsr.video.reader import SourceInfo, pixel_aspect_of, ratio
 from vidsr.video.remux import SideStreams, Window, can_hold
 
 # Output suffix -> FFmpeg muxer (the temporary file's name may not show the suffix).
@@ -199,6 +199,7 @@ class VideoFileWriter(FrameWriter):
                 f"{width + self._pad[1]}x{height + self._pad[0]} (last row/column repeated)"
             )
         self.width, self.height = width + self._pad[1], height + self._pad[0]
+        self.path, self.suffix, self.pixel_aspect = path, suffix, source.pixel_aspect
         self.colour: Colour = source.colour
         self.time_base = source.time_base
         self._durations: dict[int, int] = {}
@@ -259,6 +260,8 @@ class VideoFileWriter(FrameWriter):
         stream.codec_context.time_base = self.time_base
         if not self.pix_fmt.startswith(("rgb", "gbr", "bgr")):
             tag_codec_context(stream.codec_context, self.colour)
+        if source.pixel_aspect:  # anamorphic input: the same pixel shape, so the same shown aspect
+            stream.codec_context.sample_aspect_ratio = source.pixel_aspect
         if source.display_matrix is not None:
             if suffix == ".avi":
                 self.warn("AVI files cannot store the input's rotation; the output is not rotated")
@@ -326,6 +329,28 @@ class VideoFileWriter(FrameWriter):
             raise
         if self.side is not None:
             self.side.close()
+        self._check_pixel_aspect()
+
+    def _check_pixel_aspect(self) -> None:
+        """Warn when the container and codec could not store the input's non-square pixel shape.
+
+        MP4/MOV store it for every codec; Matroska, WebM and AVI only inside H.264, HEVC and
+        MPEG-4 video (PyAV cannot set the container's own field), so VP9 or FFV1 there lose it.
+        """
+        if self.path is None or not self.pixel_aspect:
+            return
+        try:
+            with av.open(str(self.path)) as written:
+                stored = pixel_aspect_of(written.streams.video[0])
+        except (av.error.FFmpegError, OSError, IndexError):
+            return
+        if stored != self.pixel_aspect:
+            name, suffix = self.stream.codec_context.name, self.suffix or "this container"
+            self.warn(
+                f"{suffix} with {name} cannot store the input's pixel aspect {ratio(self.pixel_aspect)}: players "
+                f"will show {ratio(Fraction(self.width, self.height))} instead of "
+                f"{ratio(Fraction(self.width, self.height) * self.pixel_aspect)}; write .mp4/.mkv with H.264 to keep it"
+            )
 
     def abort(self) -> None:
         try:
@@ -358,6 +383,12 @@ def open_writer(
     """A PNG folder writer (frames named ``names``, default the input's) or a video file writer
     (``deep``: 10-bit where the source has more than 8 bits; see :class:`VideoFileWriter`)."""
     if folder:
+        if source.pixel_aspect and warn is not None:
+            warn(
+                f"{source.path}: its pixels are not square ({ratio(source.pixel_aspect)}, shown "
+                f"{ratio(source.display_aspect)}); PNG frames have square pixels, so they look "
+                f"{'narrower' if source.pixel_aspect > 1 else 'wider'} unless resized to that aspect"
+            )
         return FrameFolderWriter(path, names if names is not None else source.frame_names, warn)
     return VideoFileWriter(
         path,
