@@ -78,20 +78,34 @@ def _to_rgb8(image: Image.Image) -> np.ndarray:
     return np.array(image, dtype=np.uint8)  # a writable copy
 
 
+def _alpha_of(image: Image.Image) -> np.ndarray | None:
+    """A Pillow image's alpha (RGBA, LA, PA, or a palette/gray with a transparent colour) as uint8."""
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        return np.array(image.convert("RGBA"), dtype=np.uint8)[..., 3]
+    return None
+
+
 def read_frame(path: str | Path) -> np.ndarray:
     """One frame as uint8 RGB ``(H, W, 3)``; gray, RGBA and 16-bit images are converted."""
+    return read_frame_alpha(path, alpha=False)[0]
+
+
+def read_frame_alpha(path: str | Path, alpha: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """One frame as uint8 RGB ``(H, W, 3)`` and its uint8 alpha ``(H, W)`` (None when the
+    image has no transparency, or when ``alpha`` is False)."""
     path = Path(path)
     try:
         with Image.open(path) as image:
             image.load()
             array = _to_rgb8(image)
+            transparency = _alpha_of(image) if alpha else None
     except FileNotFoundError:
         raise VidsrError(f"frame not found: {path}") from None
     except UnidentifiedImageError:
         raise VidsrError(f"not a readable image: {path}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise VidsrError(f"cannot read image {path}: {error}") from None
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(array), transparency
 
 
 def read_clip(folder: str | Path | Sequence[Path]) -> np.ndarray:
@@ -114,7 +128,7 @@ def read_clip(folder: str | Path | Sequence[Path]) -> np.ndarray:
 
 
 def write_frame(path: str | Path, array: np.ndarray) -> Path:
-    """Write a uint8 RGB ``(H, W, 3)`` (or gray ``(H, W)``) frame; format from the suffix."""
+    """Write a uint8 RGB ``(H, W, 3)`` (RGBA ``(H, W, 4)``, gray ``(H, W)``) frame; format from the suffix."""
     path = Path(path)
     array = np.asarray(array)
     if array.dtype != np.uint8:

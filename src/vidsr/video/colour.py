@@ -123,6 +123,20 @@ def format_bits(pix_fmt: str) -> int:
     return max((component.bits for component in av.video.format.VideoFormat(pix_fmt).components), default=8)
 
 
+def has_alpha(pix_fmt: str) -> bool:
+    """True for pixel formats with an alpha (transparency) plane: rgba, yuva420p, gbrap..."""
+    return any(component.is_alpha for component in av.video.format.VideoFormat(pix_fmt).components)
+
+
+def frame_alpha(frame: av.VideoFrame, deep: bool = False) -> np.ndarray | None:
+    """A decoded frame's alpha ``(H, W)``: uint8, or uint16 (full scale) with ``deep`` when the
+    frame has more than 8 bits, as :func:`frame_to_rgb`; None for a frame without alpha."""
+    if not has_alpha(frame.format.name):
+        return None
+    target = "rgba64le" if deep and format_bits(frame.format.name) > 8 else "rgba"
+    return np.ascontiguousarray(frame.to_ndarray(format=target)[..., 3])
+
+
 def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None, deep: bool = False) -> np.ndarray:
     """A decoded frame as RGB ``(H, W, 3)``, using its own (or the given) tags.
 
@@ -195,14 +209,22 @@ def to_8bit(rgb: np.ndarray) -> np.ndarray:
     return ((rgb.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
 
 
-def rgb_to_frame(rgb: np.ndarray, colour: Colour, pix_fmt: str = "yuv420p") -> av.VideoFrame:
+def rgb_to_frame(
+    rgb: np.ndarray, colour: Colour, pix_fmt: str = "yuv420p", alpha: np.ndarray | None = None
+) -> av.VideoFrame:
     """uint8 (or uint16) RGB ``(H, W, 3)`` as a frame in ``pix_fmt``, converted and tagged with
-    ``colour`` (uint16 to YUV: rescaled to swscale's white first, :func:`swscale_input_white`)."""
-    source = "rgb48le" if rgb.dtype == np.uint16 else "rgb24"
+    ``colour`` (uint16 to YUV: rescaled to swscale's white first, :func:`swscale_input_white`).
+
+    ``alpha`` ``(H, W)`` of the same dtype goes into the alpha plane of an alpha ``pix_fmt``.
+    """
+    deep = rgb.dtype == np.uint16
+    source = ("rgba64le" if deep else "rgba") if alpha is not None else ("rgb48le" if deep else "rgb24")
     target = av.video.format.VideoFormat(pix_fmt)
-    if source == "rgb48le" and not target.is_rgb:
+    if deep and not target.is_rgb:
         scale = np.float32(swscale_input_white(colour.full_range) / 65535.0)
         rgb = (rgb.astype(np.float32) * scale + 0.5).astype(np.uint16)
+    if alpha is not None:
+        rgb = np.concatenate([rgb, alpha.astype(rgb.dtype)[..., None]], axis=-1)
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=source)
     if pix_fmt == source:
         return frame

@@ -290,6 +290,7 @@ def compare_videos(
             count = write_output(
                 reader, stage, target, (out_w, out_h), folder=folder, codec=codec, crf=crf, preset=preset,
                 chunk=chunk, label=f"compare {source.name}", quiet=quiet, note=note, device=device,
+                alpha=False,
             )  # fmt: skip
         finally:
             if gt_reader is not None:

@@ -38,7 +38,7 @@ from typing import Any
 from vidsr.backends.core import Backend
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel
-from vidsr.video.colour import format_bits
+from vidsr.video.colour import format_bits, has_alpha
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
 from vidsr.video.messages import say, warn
@@ -120,7 +120,7 @@ def _file_identity(path: str | Path | None) -> dict[str, Any] | None:
 
 
 # Settings that journals written before they existed lack, with the value those jobs had.
-LEGACY_SETTINGS: dict[str, Any] = {"deinterlaced": False, "bits": 8}
+LEGACY_SETTINGS: dict[str, Any] = {"deinterlaced": False, "bits": 8, "alpha": False}
 BIT_DEPTHS = ("auto", "8")  # auto: keep a 10-bit (or deeper) source at 10 bits; 8: always 8-bit
 
 
@@ -391,7 +391,7 @@ class Job:
             "fps": None if o.fps is None else str(o.fps), "chunk": o.chunk, "range": o.time_range.to_json(),
             "segment_frames": o.segment_frames, "segment_overlap": o.segment_overlap, "preset": o.preset,
             "container": self.target.suffix.lower(), "deinterlaced": self.info.deinterlaced,
-            "bits": 10 if self.deep and self.info.bits > 8 else 8,
+            "bits": 10 if self.deep and self.info.bits > 8 else 8, "alpha": self.info.alpha,
         }  # fmt: skip
 
     def _journal(self, overlap: int) -> dict[str, Any]:
@@ -684,13 +684,19 @@ class Job:
         codec = options.codec or ("PNG frames" if self.folder else "libx264" if self.target.suffix != ".webm" else "libvpx-vp9")
         large = "  (above 4K: needs --force-large)" if too_large(*self.size) else ""
         bits = ""
-        if self.settings()["bits"] > 8:  # a 10-bit source, kept where the encoder has a 10-bit format
+        if self.settings()["bits"] > 8 or info.alpha:  # kept where the encoder has a 10-bit / alpha format
             import av
 
             try:
-                bits = f", {format_bits(pixel_format(av.codec.Codec(codec, 'w'), deep=True))}-bit"
+                chosen = pixel_format(av.codec.Codec(codec, "w"), deep=self.settings()["bits"] > 8, alpha=info.alpha)
             except (av.error.FFmpegError, ValueError):  # an unknown encoder: the writer says so
-                pass
+                chosen = None
+            if chosen and self.settings()["bits"] > 8:
+                bits = f", {format_bits(chosen)}-bit"
+            if chosen and info.alpha:
+                bits += ", with alpha" if has_alpha(chosen) else ", opaque (the alpha channel is dropped)"
+            if self.folder and info.alpha:
+                bits += ", RGBA"
         size = f"{self.size[0]}x{self.size[1]} (x{self.engine.net.scale})"
         lines.append(f"output:   {self.target}: {size}, {codec}{bits}, "
                      f"CRF {options.crf}{large}")  # fmt: skip

@@ -6,7 +6,8 @@ One way for a frame to flow::
                     for video of more than 8 bits per sample)
       -> to_tensor -> model streamer (push chunks / flush; tiles when needed) -> to_integer
       -> encoder thread (RGB -> YUV with the same matrix, same timestamps; audio and
-         subtitles muxed alongside)
+         subtitles muxed alongside; an input's alpha plane travels beside its frame and
+         is upscaled bicubic here, where the output can hold it)
 
 The three stages run concurrently with bounded queues, so peak memory depends on the
 frame size, not on the video's length. The output is written to a temporary file and
@@ -73,6 +74,7 @@ def write_output(
     total: int | None = None,
     preset: str | None = None,
     deep: bool = False,
+    alpha: bool = True,
 ) -> int:
     """Run ``stage`` over the reader's frames into ``target``, which appears only when complete.
 
@@ -80,7 +82,8 @@ def write_output(
     :class:`VidsrError` messages; the reader's warnings are passed to ``note`` at the end.
     ``window`` cuts the audio and subtitles to a time range, ``names`` names PNG frames,
     ``threads`` sets the encoder's threads, ``total`` the progress bar's frame count,
-    ``deep`` keeps more than 8 bits per sample (:class:`~vidsr.video.writer.VideoFileWriter`).
+    ``deep`` keeps more than 8 bits per sample and ``alpha`` the input's transparency
+    (:class:`~vidsr.video.writer.VideoFileWriter`; False for frames that are not the input's).
     """
     from vidsr.video.safety import atomic_output
     from vidsr.video.writer import open_writer
@@ -90,7 +93,7 @@ def write_output(
         writer = open_writer(
             partial, info, size[0], size[1], folder=folder, codec=codec, crf=crf,
             final_suffix=target.suffix, warn=note, threads=threads, window=window, names=names, deep=deep,
-            **({"preset": preset} if preset else {}),
+            alpha=alpha, **({"preset": preset} if preset else {}),
         )  # fmt: skip
         with make_progress(total if total is not None else info.expected_frames, label, quiet) as bar:
             try:
@@ -166,12 +169,14 @@ def run_stage(
 ) -> int:
     """Decode -> stage -> encode, the two ends in their own threads; returns frames written.
 
-    Each output frame gets the timestamp and duration of the input frame it came from;
-    outputs of frames with ``keep=False`` (warm-up and look-ahead frames) are dropped.
+    Each output frame gets the timestamp and duration of the input frame it came from (and
+    its alpha plane, which the writer upscales, when the writer keeps alpha); outputs of
+    frames with ``keep=False`` (warm-up and look-ahead frames) are dropped.
     """
-    timing: deque[tuple[int, int | None, bool]] = deque()
+    timing: deque[tuple[int, int | None, bool, Any]] = deque()
+    keep_alpha = getattr(writer, "alpha", False)
     reader = Prefetcher(frames, depth=2 * chunk)
-    sink: BackgroundWorker[tuple[Any, int, int | None]] = BackgroundWorker(
+    sink: BackgroundWorker[tuple[Any, int, int | None, Any]] = BackgroundWorker(
         lambda item: writer.write(*item), depth=2 * chunk
     )
     count = 0
@@ -179,10 +184,10 @@ def run_stage(
     def emit(outputs: list[np.ndarray]) -> None:
         nonlocal count
         for rgb in outputs:
-            pts, duration, keep = timing.popleft()
+            pts, duration, keep, alpha = timing.popleft()
             if not keep:
                 continue
-            sink.put((rgb, pts, duration))
+            sink.put((rgb, pts, duration, alpha))
             count += 1
             if progress is not None:
                 progress.update(1)
@@ -190,7 +195,7 @@ def run_stage(
     try:
         batch: list[np.ndarray] = []
         for frame in reader:
-            timing.append((frame.pts, frame.duration, frame.keep))
+            timing.append((frame.pts, frame.duration, frame.keep, frame.alpha if keep_alpha else None))
             batch.append(frame.rgb)
             if len(batch) == chunk:
                 emit(stage.push(batch))

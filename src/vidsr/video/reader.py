@@ -37,7 +37,9 @@ import av
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.video.colour import RGB_SOURCE_COLOUR, Colour, colour_of, format_bits, frame_to_rgb
+from vidsr.video.colour import (
+    RGB_SOURCE_COLOUR, Colour, colour_of, format_bits, frame_alpha, frame_to_rgb, has_alpha,
+)  # fmt: skip
 
 DEFAULT_FOLDER_FPS = Fraction(25)
 # Containers that store when each frame is decoded but not when it is shown: the i-th frame
@@ -54,12 +56,14 @@ class DecodedFrame:
 
     ``rgb`` is None for a frame the reader's :attr:`~VideoReader.wants` turned down, and
     ``keep`` False for a frame that only feeds the model (its output is not written).
+    ``alpha`` ``(H, W)`` (same dtype as ``rgb``) is the transparency of an input with alpha.
     """
 
     rgb: np.ndarray | None
     pts: int
     duration: int | None
     keep: bool = True
+    alpha: np.ndarray | None = None
 
 
 @dataclass
@@ -83,6 +87,7 @@ class SourceInfo:
     bits: int = 8  # bits per colour sample of the decoded video (10 for yuv420p10le)
     # Width:height of one pixel when pixels are not square (anamorphic DVD: 32:27), else None.
     pixel_aspect: Fraction | None = None
+    alpha: bool = False  # frames carry transparency (ProRes 4444, PNG/FFV1 RGBA, RGBA PNG frames)
 
     @property
     def display_aspect(self) -> Fraction:
@@ -97,6 +102,7 @@ class SourceInfo:
             text += f" (pixels {ratio(self.pixel_aspect)}, shown {ratio(shown)})"
         text += f", {float(self.rate):.3g} fps, {self.colour.describe()}"
         text += f", {self.bits}-bit" if self.bits > 8 else ""
+        text += ", with alpha (transparency)" if self.alpha else ""
         return text + (", interlaced (deinterlaced)" if self.deinterlaced else "")
 
 
@@ -222,9 +228,10 @@ class VideoFileReader(VideoReader):
         if not streams:
             raise VidsrError(f"{path} has no video stream")
         self.stream = stream = streams[0]
-        stream.thread_type = "AUTO"
+        self._decoder = decoder = decoder_for(stream)
+        decoder.thread_type = "AUTO"
         if self.threads:
-            stream.thread_count = self.threads
+            decoder.thread_count = self.threads
         self._reason: str | None = None
         # Decode timestamps of the video packets not yet matched with a frame (AVI only).
         self._slots: deque[int] | None = deque() if self._container.format.name in DTS_TIMELINE_FORMATS else None
@@ -270,6 +277,7 @@ class VideoFileReader(VideoReader):
                     f"{path}: interlaced; deinterlaced (FFmpeg bwdif, one frame per frame; "
                     "--deinterlace off keeps the fields as they are)")
         self.info.bits = bits = format_bits(first.format.name)
+        self.info.alpha = has_alpha(first.format.name)
         if bits > 8 and not self.deep:  # decoded to rgb24: the extra bits are lost
             self.info.warnings.append(
                 f"{path}: {first.format.name} has {bits} bits per sample; it is read as 8-bit RGB, "
@@ -341,6 +349,8 @@ class VideoFileReader(VideoReader):
                 self._container.seek(target, stream=self.stream, backward=True)
             except (av.error.FFmpegError, OSError):
                 break
+            if self._decoder is not self.stream.codec_context:  # (PyAV flushes the stream's own)
+                self._decoder.flush_buffers()
             self._reason = None
             self._frames = self._decode()
             first = next(self._frames, None)
@@ -408,13 +418,13 @@ class VideoFileReader(VideoReader):
                 if self._slots is not None and packet.dts is not None:
                     self._slots.append(packet.dts)
             try:
-                frames = packet.decode()
+                frames = self._decoder.decode(packet)
             except (av.error.FFmpegError, OSError) as error:
                 self._reason = f"decode error: {_reason(error)}"
                 break
             yield from frames
         try:  # frames the decoder still holds from before the error
-            yield from self.stream.codec_context.decode(None)
+            yield from self._decoder.decode(None)
         except (av.error.FFmpegError, OSError):
             pass
 
@@ -449,10 +459,13 @@ class VideoFileReader(VideoReader):
                     info.warnings.append(f"{self.path}: timestamps repeat or go backwards (frame {self.frames_read}); "
                                          "they were made increasing")
                 pts = last_pts + 1
-            rgb = frame_to_rgb(frame, deep=self.deep) if self.wants is None or self.wants(pts) else None
+            rgb = alpha = None
+            if self.wants is None or self.wants(pts):
+                rgb = frame_to_rgb(frame, deep=self.deep)
+                alpha = frame_alpha(frame, deep=self.deep) if info.alpha else None
             self.frames_read += 1
             last_pts, last_duration = pts, duration or 0
-            yield DecodedFrame(rgb, pts, duration)
+            yield DecodedFrame(rgb, pts, duration, alpha=alpha)
             pending = next(frames, None)
         end = None if last_pts is None else float((last_pts + (last_duration or step)) * info.time_base)
         self.problem = self._check_end(end)
@@ -498,12 +511,12 @@ class FrameFolderReader(VideoReader):
     """A folder of PNG/JPEG frames in natural order, at ``fps`` frames per second."""
 
     def __init__(self, path: Path, fps: Fraction) -> None:
-        from vidsr.data.frames import list_frames, read_frame
+        from vidsr.data.frames import list_frames, read_frame_alpha
 
         self.path = path
         self._files = list_frames(path)
-        first = read_frame(self._files[0])
-        self._first: np.ndarray | None = first
+        first, alpha = read_frame_alpha(self._files[0])
+        self._first: tuple[np.ndarray, np.ndarray | None] | None = (first, alpha)
         time_base = Fraction(1) / fps
         self.info = SourceInfo(
             path=path,
@@ -515,6 +528,7 @@ class FrameFolderReader(VideoReader):
             colour=RGB_SOURCE_COLOUR,
             is_folder=True,
             frame_names=[file.stem for file in self._files],
+            alpha=alpha is not None,
         )
         self._start = 0
 
@@ -526,18 +540,20 @@ class FrameFolderReader(VideoReader):
         self._start = self.frames_read = index
 
     def __iter__(self) -> Iterator[DecodedFrame]:
-        from vidsr.data.frames import read_frame
+        from vidsr.data.frames import read_frame_alpha
 
-        shape = (self.info.height, self.info.width, 3)
+        info = self.info
+        shape = (info.height, info.width, 3)
         for index in range(self._start, len(self._files)):
             file = self._files[index]
+            alpha = None
             if index == 0 and self._first is not None:
-                rgb, self._first = self._first, None
+                (rgb, alpha), self._first = self._first, None
             elif self.wants is not None and not self.wants(index):
                 rgb = None
             else:
                 try:
-                    rgb = read_frame(file)
+                    rgb, alpha = read_frame_alpha(file, alpha=info.alpha)
                 except VidsrError as error:
                     self.problem = f"{error}; stopped after frame {index}"
                     return
@@ -547,8 +563,10 @@ class FrameFolderReader(VideoReader):
                         f"first frame; stopped after frame {index}"
                     )
                     return
+            if info.alpha and rgb is not None and alpha is None:  # an opaque frame among transparent ones
+                alpha = np.full(shape[:2], 255, np.uint8)
             self.frames_read += 1
-            yield DecodedFrame(rgb, index, 1)
+            yield DecodedFrame(rgb, index, 1, alpha=alpha)
 
 
 def deinterlaced(frames: Iterator[av.VideoFrame], which: str = "interlaced") -> Iterator[av.VideoFrame]:
@@ -591,6 +609,18 @@ def deinterlaced(frames: Iterator[av.VideoFrame], which: str = "interlaced") -> 
     if graph is not None:
         graph.push(None)
         yield from ready()
+
+
+def decoder_for(stream: av.video.stream.VideoStream) -> av.codec.context.CodecContext:
+    """The stream's decoder: FFmpeg's own, but libvpx's for VP8/VP9 with alpha (WebM's
+    ``alpha_mode``), whose transparency FFmpeg's own VP8/VP9 decoders drop."""
+    name = stream.codec_context.name
+    if stream.metadata.get("alpha_mode") == "1" and name in ("vp8", "vp9"):
+        try:
+            return av.codec.CodecContext.create("libvpx-vp9" if name == "vp9" else "libvpx", "r")
+        except (av.error.FFmpegError, ValueError):  # an FFmpeg built without libvpx
+            pass
+    return stream.codec_context
 
 
 def rotation_matrix(degrees_ccw: float) -> tuple[int, ...]:

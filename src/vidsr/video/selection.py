@@ -286,7 +286,7 @@ class SpanFrames:
                 if not self._ahead(ahead):
                     return
                 ahead, keep = ahead + 1, False
-            yield DecodedFrame(frame.rgb, pts - selection.shift, frame.duration, keep)
+            yield DecodedFrame(frame.rgb, pts - selection.shift, frame.duration, keep, frame.alpha)
         self._ended()
 
     def _by_number(self) -> Iterator[DecodedFrame]:
@@ -320,7 +320,7 @@ class SpanFrames:
                 if not self._ahead(ahead):
                     return
                 ahead, keep = ahead + 1, False
-            yield DecodedFrame(frame.rgb, pts - outcome.shift, frame.duration, keep)
+            yield DecodedFrame(frame.rgb, pts - outcome.shift, frame.duration, keep, frame.alpha)
         self._ended()
 
     def _ended(self) -> None:

@@ -29,7 +29,7 @@ import av
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.video.colour import Colour, format_bits, rgb_to_frame, tag_codec_context, to_8bit
+from vidsr.video.colour import Colour, format_bits, has_alpha, rgb_to_frame, tag_codec_context, to_8bit
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET
 from vidsr.video.reader import SourceInfo, pixel_aspect_of, ratio
 from vidsr.video.remux import SideStreams, Window, can_hold
@@ -52,15 +52,26 @@ _DROPPED_METADATA = ("encoder", "major_brand", "minor_version", "compatible_bran
 # What video of more than 8 bits per sample is written as (``deep``), when the encoder has it.
 DEEP_FORMAT = "yuv420p10le"
 DEEP_RGB_FORMATS = ("gbrp16le", "rgb48le", "rgb48be", "gbrp10le")
+# Encoders that store transparency (alpha) in a way players read, and their alpha formats
+# (PNG/APNG, FFV1, ProRes 4444, VP8/VP9 in WebM, QuickTime Animation, Ut Video...).
+ALPHA_CODECS = ("png", "apng", "ffv1", "prores_ks", "libvpx-vp9", "libvpx", "qtrle", "utvideo", "ffvhuff")
+ALPHA_FORMATS = ("rgba", "bgra", "argb", "yuva420p", "gbrap")
+DEEP_ALPHA_FORMATS = ("rgba64be", "gbrap16le", "yuva444p10le")
 
 
-def pixel_format(encoder: av.codec.Codec, deep: bool = False) -> str:
+def pixel_format(encoder: av.codec.Codec, deep: bool = False, alpha: bool = False) -> str:
     """8-bit RGB for the lossless RGB codecs, yuv420p (what players expect) for the others.
 
     ``deep`` (a source of more than 8 bits): 16- or 10-bit RGB, or yuv420p10le, where the
     encoder has them (libx264, libx265, libvpx-vp9, ffv1...); else the 8-bit choice.
+    ``alpha`` (a source with transparency): a format with alpha where the encoder is one of
+    :data:`ALPHA_CODECS` (rgba for PNG, yuva444p10le for ProRes, yuva420p for VP9...).
     """
     formats = [f.name for f in encoder.video_formats or ()]
+    if alpha and encoder.name in ALPHA_CODECS:
+        for name in (DEEP_ALPHA_FORMATS if deep else ()) + ALPHA_FORMATS + DEEP_ALPHA_FORMATS:
+            if name in formats:
+                return name
     if encoder.name in RGB_CODECS:
         for name in (DEEP_RGB_FORMATS if deep else ()) + RGB_FORMATS:
             if name in formats:
@@ -70,6 +81,26 @@ def pixel_format(encoder: av.codec.Codec, deep: bool = False) -> str:
     if "yuv420p" in formats or not formats:
         return "yuv420p"
     return formats[0]
+
+
+def upscale_alpha(alpha: np.ndarray | None, rgb: np.ndarray) -> np.ndarray:
+    """The LR alpha plane resized (bicubic, clipped) to the SR frame ``rgb``, in its dtype.
+
+    Transparency is a mask, not texture: bicubic keeps soft edges soft without inventing
+    detail. A frame without alpha (an opaque frame among transparent ones) is opaque.
+    """
+    from PIL import Image
+
+    height, width = rgb.shape[:2]
+    top = 65535 if rgb.dtype == np.uint16 else 255
+    if alpha is None:
+        return np.full((height, width), top, rgb.dtype)
+    if alpha.dtype != rgb.dtype:  # 16-bit alpha of an 8-bit output, or the reverse
+        alpha = to_8bit(alpha) if rgb.dtype == np.uint8 else alpha.astype(np.uint16) * 257
+    if alpha.shape == (height, width):
+        return alpha
+    resized = Image.fromarray(alpha.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(resized) + 0.5, 0, top).astype(rgb.dtype)
 
 
 def output_is_folder(path: Path) -> bool:
@@ -111,7 +142,10 @@ class FrameWriter:
     frames_written = 0
     warnings: list[str]
 
-    def write(self, rgb: np.ndarray, pts: int, duration: int | None) -> None:
+    alpha = False  # whether the output keeps the input's alpha (then write() gets it)
+
+    def write(self, rgb: np.ndarray, pts: int, duration: int | None, alpha: np.ndarray | None = None) -> None:
+        """One SR frame (uint8 or uint16 RGB) with its timestamp, duration and LR alpha plane."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -124,9 +158,13 @@ class FrameWriter:
 class FrameFolderWriter(FrameWriter):
     """PNG frames in a folder: ``names[i].png`` (the input's frame names), else ``000000.png, ...``."""
 
-    def __init__(self, folder: Path, names: list[str] | None = None, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, folder: Path, names: list[str] | None = None, warn: Callable[[str], None] | None = None,
+        alpha: bool = False,
+    ) -> None:  # fmt: skip
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
+        self.alpha = alpha  # RGBA PNG frames
         self.warnings = []
         if names and len({name.lower() for name in names}) < len(names):  # a.png and a.jpg
             message = "input frames share the same name up to the suffix; output frames are numbered 000000.png, ..."
@@ -136,12 +174,15 @@ class FrameFolderWriter(FrameWriter):
             names = None
         self.names = names or []
 
-    def write(self, rgb: np.ndarray, pts: int, duration: int | None) -> None:
+    def write(self, rgb: np.ndarray, pts: int, duration: int | None, alpha: np.ndarray | None = None) -> None:
         from vidsr.data.frames import write_frame
 
         index = self.frames_written
         name = self.names[index] if index < len(self.names) else f"{index:06d}"
-        write_frame(self.folder / f"{name}.png", to_8bit(rgb))
+        rgb = to_8bit(rgb)
+        if self.alpha:
+            rgb = np.concatenate([rgb, to_8bit(upscale_alpha(alpha, rgb))[..., None]], axis=-1)
+        write_frame(self.folder / f"{name}.png", rgb)
         self.frames_written += 1
 
 
@@ -153,7 +194,9 @@ class VideoFileWriter(FrameWriter):
     to that function instead (``path`` is then None, ``final_suffix`` names the container
     whose encoder settings are used, and nothing is written). ``deep``: a source of more
     than 8 bits per sample is written at 10 bits where the encoder can (:func:`pixel_format`);
-    uint16 frames are rounded to 8 bits otherwise.
+    uint16 frames are rounded to 8 bits otherwise. ``alpha``: a source with transparency keeps
+    it (its LR alpha plane upscaled bicubic, :func:`upscale_alpha`) where the encoder can
+    store it (:data:`ALPHA_CODECS`), with a warning otherwise.
     """
 
     def __init__(
@@ -173,6 +216,7 @@ class VideoFileWriter(FrameWriter):
         packets: Callable[[av.Packet], None] | None = None,
         preset: str = DEFAULT_PRESET,
         deep: bool = False,
+        alpha: bool = True,
     ) -> None:
         self.warnings = []
         self._warn_hook = warn
@@ -187,10 +231,16 @@ class VideoFileWriter(FrameWriter):
         if encoder.type != "video":
             raise VidsrError(f"{codec!r} is not a video encoder")
         deep = deep and source.bits > 8
-        self.pix_fmt = pixel_format(encoder, deep)
+        self.pix_fmt = pixel_format(encoder, deep, alpha=alpha and source.alpha)
         self.bits = format_bits(self.pix_fmt)
         if deep and self.bits == 8:
             self.warn(f"{codec} has no 10-bit format: the {source.bits}-bit input is written as 8-bit video")
+        self.alpha = alpha and source.alpha and has_alpha(self.pix_fmt)
+        if alpha and source.alpha and not self.alpha:
+            self.warn(
+                f"{source.path} has an alpha channel (transparency) that {codec} cannot store: the output is "
+                "opaque; --codec png or prores_ks (.mov), ffv1 (.mkv) or libvpx-vp9 (.webm) keep it"
+            )
         self._pad = (0, 0)
         if self.pix_fmt.startswith("yuv420") and (width % 2 or height % 2):
             self._pad = (height % 2, width % 2)
@@ -250,6 +300,8 @@ class VideoFileWriter(FrameWriter):
             options["x265-params"] = "log-level=error" + (":bframes=0" if suffix in MOV_FAMILY else "")
         if codec in ("libvpx", "libvpx-vp9"):
             options.update({"b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"})
+            if self.alpha:  # libvpx encodes transparency only without alternate reference frames
+                options["auto-alt-ref"] = "0"
         rate = source.rate if source.rate and source.rate > 0 else Fraction(25)
         stream = self.container.add_stream(codec, rate=rate, options=options)
         stream.width, stream.height = self.width, self.height
@@ -258,7 +310,7 @@ class VideoFileWriter(FrameWriter):
         stream.pix_fmt = self.pix_fmt
         stream.time_base = self.time_base
         stream.codec_context.time_base = self.time_base
-        if not self.pix_fmt.startswith(("rgb", "gbr", "bgr")):
+        if not av.video.format.VideoFormat(self.pix_fmt).is_rgb:
             tag_codec_context(stream.codec_context, self.colour)
         if source.pixel_aspect:  # anamorphic input: the same pixel shape, so the same shown aspect
             stream.codec_context.sample_aspect_ratio = source.pixel_aspect
@@ -268,12 +320,15 @@ class VideoFileWriter(FrameWriter):
             stream.set_display_matrix(list(source.display_matrix))
         return stream
 
-    def write(self, rgb: np.ndarray, pts: int, duration: int | None) -> None:
+    def write(self, rgb: np.ndarray, pts: int, duration: int | None, alpha: np.ndarray | None = None) -> None:
         if self.bits == 8:
             rgb = to_8bit(rgb)
+        alpha = upscale_alpha(alpha, rgb) if self.alpha else None
         if self._pad != (0, 0):
             rgb = np.pad(rgb, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
-        frame = rgb_to_frame(rgb, self.colour, self.pix_fmt)
+            if alpha is not None:
+                alpha = np.pad(alpha, ((0, self._pad[0]), (0, self._pad[1])), mode="edge")
+        frame = rgb_to_frame(rgb, self.colour, self.pix_fmt, alpha)
         frame.pts = pts
         frame.time_base = self.time_base
         if not duration:  # unknown: as long as the gap before it (or one frame at the rate)
@@ -379,9 +434,11 @@ def open_writer(
     names: list[str] | None = None,
     preset: str = DEFAULT_PRESET,
     deep: bool = False,
+    alpha: bool = True,
 ) -> FrameWriter:
     """A PNG folder writer (frames named ``names``, default the input's) or a video file writer
-    (``deep``: 10-bit where the source has more than 8 bits; see :class:`VideoFileWriter`)."""
+    (``deep``: 10-bit where the source has more than 8 bits; see :class:`VideoFileWriter`).
+    ``alpha``: keep the input's transparency where it has one and the output can hold it."""
     if folder:
         if source.pixel_aspect and warn is not None:
             warn(
@@ -389,7 +446,8 @@ def open_writer(
                 f"{ratio(source.display_aspect)}); PNG frames have square pixels, so they look "
                 f"{'narrower' if source.pixel_aspect > 1 else 'wider'} unless resized to that aspect"
             )
-        return FrameFolderWriter(path, names if names is not None else source.frame_names, warn)
+        return FrameFolderWriter(path, names if names is not None else source.frame_names, warn,
+                                 alpha=alpha and source.alpha)  # fmt: skip
     return VideoFileWriter(
         path,
         source,
@@ -404,4 +462,5 @@ def open_writer(
         window=window,
         preset=preset,
         deep=deep,
+        alpha=alpha,
     )
