@@ -25,18 +25,20 @@ from vidsr.video.writer import upscale_alpha
 H, W, FRAMES = 16, 24, 4
 
 
-def alpha_plane(index: int) -> np.ndarray:
+def alpha_plane(index: int, width: int = W) -> np.ndarray:
     """A horizontal ramp from transparent to opaque, shifted by the frame index."""
-    ramp = np.clip(np.arange(W) * 11 + index * 7, 0, 255).astype(np.uint8)
+    ramp = np.clip(np.arange(width) * 11 + index * 7, 0, 255).astype(np.uint8)
     return np.repeat(ramp[None], H, axis=0)
 
 
-def write_rgba_video(path: Path, codec: str, pix_fmt: str) -> tuple[Path, list[np.ndarray], list[np.ndarray]]:
+def write_rgba_video(
+    path: Path, codec: str, pix_fmt: str, width: int = W
+) -> tuple[Path, list[np.ndarray], list[np.ndarray]]:
     """FRAMES frames of pattern RGB with :func:`alpha_plane`; returns the RGB and alpha put in."""
-    rgbs, alphas = list(pattern_frames(FRAMES, H, W)), [alpha_plane(i) for i in range(FRAMES)]
+    rgbs, alphas = list(pattern_frames(FRAMES, H, width)), [alpha_plane(i, width) for i in range(FRAMES)]
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=25)
-        stream.width, stream.height, stream.pix_fmt = W, H, pix_fmt
+        stream.width, stream.height, stream.pix_fmt = width, H, pix_fmt
         for rgb, alpha in zip(rgbs, alphas):
             frame = av.VideoFrame.from_ndarray(np.dstack([rgb, alpha]), format="rgba").reformat(format=pix_fmt)
             for packet in stream.encode(frame):
@@ -64,8 +66,8 @@ def read_alphas(path: Path) -> list[np.ndarray]:
         return [frame.alpha for frame in reader]
 
 
-def expected_alpha(index: int) -> np.ndarray:
-    return upscale_alpha(alpha_plane(index), np.zeros((4 * H, 4 * W, 3), np.uint8))
+def expected_alpha(index: int, width: int = W) -> np.ndarray:
+    return upscale_alpha(alpha_plane(index, width), np.zeros((4 * H, 4 * width, 3), np.uint8))
 
 
 def test_pixel_formats_and_the_reader(rgba_mov):
@@ -141,7 +143,7 @@ def test_an_output_without_alpha_says_so(rgba_mov, tmp_path, capsys):
     path, _, _ = rgba_mov
     out = tmp_path / "out.mp4"
     notes = upscale(path, out)
-    assert any("alpha channel" in note and "opaque" in note and "prores_ks" in note for note in notes)
+    assert any("alpha channel" in note and "opaque" in note and "png" in note for note in notes)
     with av.open(str(out)) as container:
         assert not has_alpha(container.streams.video[0].codec_context.pix_fmt)
     assert main(["upscale", str(path), str(tmp_path / "x.mp4"), "--dry-run", "--model", "bicubic"]) == 0
@@ -177,8 +179,12 @@ def test_comparison_videos_are_opaque_without_a_warning(rgba_mov, tmp_path):
 
 
 def test_ten_bit_alpha_stays_deep(tmp_path):
-    """ProRes 4444 (10-bit YUV + alpha) to 16-bit RGBA PNG video: the alpha keeps its depth."""
-    path, _, _ = write_rgba_video(tmp_path / "prores.mov", "prores_ks", "yuva444p10le")
+    """ProRes 4444 (10-bit YUV + alpha) to 16-bit RGBA PNG video: the alpha keeps its depth.
+
+    32 px wide: FFmpeg's ProRes encoders now and then encode memory they were never given at
+    widths that are not a multiple of 16 (benchmarks/prores_width.py; writer.py warns).
+    """
+    path, _, _ = write_rgba_video(tmp_path / "prores.mov", "prores_ks", "yuva444p10le", width=32)
     out = tmp_path / "out.mov"
     upscale(path, out, codec="png")
     with av.open(str(out)) as container:
@@ -187,5 +193,13 @@ def test_ten_bit_alpha_stays_deep(tmp_path):
         alphas = [frame.alpha for frame in reader]
     assert alphas[0].dtype == np.uint16 and len(alphas) == FRAMES
     for index, alpha in enumerate(alphas):
-        assert np.abs(alpha.astype(int) - 257 * expected_alpha(index).astype(int)).max() <= 2 * 257
+        assert np.abs(alpha.astype(int) - 257 * expected_alpha(index, 32).astype(int)).max() <= 2 * 257
     assert np.count_nonzero(alphas[0] % 257) > alphas[0].size // 2  # not 8-bit values widened
+
+
+def test_prores_at_a_width_it_mishandles_is_flagged(rgba_mov, tmp_path):
+    path, _, _ = rgba_mov  # 24 px wide: x4 is 96, a multiple of 16; x3 is 72, not one
+    notes: list[str] = []
+    upscale_video(path, tmp_path / "x3.mov", "bicubic", scale=3, codec="prores_ks", quiet=True, on_warning=notes.append)
+    assert any("multiple of 16 (72)" in note for note in notes)  # 24 x 3
+    assert not any("multiple of 16" in note for note in upscale(path, tmp_path / "x4.mov", codec="prores_ks"))

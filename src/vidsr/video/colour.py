@@ -40,6 +40,8 @@ PRI_UNSPECIFIED = 2
 TRC_BT709 = 1
 TRC_UNSPECIFIED = 2
 TRC_IEC61966_2_1 = 13  # sRGB
+TRC_SMPTE2084 = 16  # PQ (HDR10)
+TRC_ARIB_STD_B67 = 18  # HLG
 
 # Tag -> the swscale matrix that implements it.
 _SWS_MATRIX = {
@@ -92,9 +94,10 @@ class Colour:
         return ColorRange.JPEG if self.full_range else ColorRange.MPEG
 
     def describe(self) -> str:
-        """E.g. ``BT.709 limited range``."""
+        """E.g. ``BT.709 limited range``, ``BT.2020 limited range, PQ (HDR)``."""
         name = _NAMES.get(self.matrix, f"matrix {self.matrix}")
-        return f"{name} {'full' if self.full_range else 'limited'} range"
+        hdr = {TRC_SMPTE2084: ", PQ (HDR)", TRC_ARIB_STD_B67: ", HLG (HDR)"}.get(self.trc, "")
+        return f"{name} {'full' if self.full_range else 'limited'} range{hdr}"
 
 
 # What an RGB source (PNG frames, an RGB codec) is written as.
@@ -109,8 +112,13 @@ def is_rgb_format(frame: av.VideoFrame) -> bool:
 
 def colour_of(frame: av.VideoFrame) -> Colour:
     """The colour tags of a decoded frame, with FFmpeg's assumptions for untagged YUV."""
-    if is_rgb_format(frame):
-        return RGB_SOURCE_COLOUR
+    if is_rgb_format(frame):  # no matrix; primaries and transfer (an HDR RGB master) are kept
+        primaries, trc = int(frame.color_primaries), int(frame.color_trc)
+        return Colour(
+            RGB_SOURCE_COLOUR.matrix, RGB_SOURCE_COLOUR.full_range,
+            primaries if primaries not in (0, PRI_UNSPECIFIED) else RGB_SOURCE_COLOUR.primaries,
+            trc if trc not in (0, TRC_UNSPECIFIED) else RGB_SOURCE_COLOUR.trc,
+        )  # fmt: skip
     matrix = int(frame.colorspace)
     if matrix not in _SWS_MATRIX:
         matrix = SPC_SMPTE170M  # unspecified (or unsupported): FFmpeg reads it as BT.601
@@ -248,9 +256,11 @@ def tag_frame(frame: av.VideoFrame, colour: Colour) -> None:
     frame.color_trc = colour.trc
 
 
-def tag_codec_context(context: av.codec.context.CodecContext, colour: Colour) -> None:
-    """Write the colour tags on an encoder (container-level colour information)."""
-    context.colorspace = colour.matrix
-    context.color_range = int(colour.sws_range)
+def tag_codec_context(context: av.codec.context.CodecContext, colour: Colour, rgb: bool = False) -> None:
+    """Write the colour tags on an encoder (container-level colour information); for an RGB
+    format (``rgb``), the primaries and transfer only (an HDR RGB master stays HDR)."""
+    if not rgb:
+        context.colorspace = colour.matrix
+        context.color_range = int(colour.sws_range)
     context.color_primaries = colour.primaries
     context.color_trc = colour.trc

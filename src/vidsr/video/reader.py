@@ -37,6 +37,7 @@ import av
 import numpy as np
 
 from vidsr.errors import VidsrError
+from vidsr.video.hdr import HDRMetadata, hdr_of
 from vidsr.video.colour import (
     RGB_SOURCE_COLOUR, Colour, colour_of, format_bits, frame_alpha, frame_to_rgb, has_alpha,
 )  # fmt: skip
@@ -88,6 +89,7 @@ class SourceInfo:
     # Width:height of one pixel when pixels are not square (anamorphic DVD: 32:27), else None.
     pixel_aspect: Fraction | None = None
     alpha: bool = False  # frames carry transparency (ProRes 4444, PNG/FFV1 RGBA, RGBA PNG frames)
+    hdr: HDRMetadata | None = None  # HDR10 mastering display / light level of the first frame
 
     @property
     def display_aspect(self) -> Fraction:
@@ -103,6 +105,7 @@ class SourceInfo:
         text += f", {float(self.rate):.3g} fps, {self.colour.describe()}"
         text += f", {self.bits}-bit" if self.bits > 8 else ""
         text += ", with alpha (transparency)" if self.alpha else ""
+        text += f", {self.hdr.describe()}" if self.hdr else ""
         return text + (", interlaced (deinterlaced)" if self.deinterlaced else "")
 
 
@@ -278,6 +281,7 @@ class VideoFileReader(VideoReader):
                     "--deinterlace off keeps the fields as they are)")
         self.info.bits = bits = format_bits(first.format.name)
         self.info.alpha = has_alpha(first.format.name)
+        self.info.hdr = hdr_of(first)
         if bits > 8 and not self.deep:  # decoded to rgb24: the extra bits are lost
             self.info.warnings.append(
                 f"{path}: {first.format.name} has {bits} bits per sample; it is read as 8-bit RGB, "

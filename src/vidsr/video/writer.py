@@ -56,6 +56,7 @@ DEEP_RGB_FORMATS = ("gbrp16le", "rgb48le", "rgb48be", "gbrp10le")
 # (PNG/APNG, FFV1, ProRes 4444, VP8/VP9 in WebM, QuickTime Animation, Ut Video...).
 ALPHA_CODECS = ("png", "apng", "ffv1", "prores_ks", "libvpx-vp9", "libvpx", "qtrle", "utvideo", "ffvhuff")
 ALPHA_FORMATS = ("rgba", "bgra", "argb", "yuva420p", "gbrap")
+PRORES_ENCODERS = ("prores_ks", "prores_aw")
 DEEP_ALPHA_FORMATS = ("rgba64be", "gbrap16le", "yuva444p10le")
 
 
@@ -239,7 +240,13 @@ class VideoFileWriter(FrameWriter):
         if alpha and source.alpha and not self.alpha:
             self.warn(
                 f"{source.path} has an alpha channel (transparency) that {codec} cannot store: the output is "
-                "opaque; --codec png or prores_ks (.mov), ffv1 (.mkv) or libvpx-vp9 (.webm) keep it"
+                "opaque; --codec png (.mov), ffv1 (.mkv), libvpx-vp9 (.webm) or prores_ks (.mov) keep it"
+            )
+        if codec in PRORES_ENCODERS and width % 16:
+            self.warn(
+                f"FFmpeg's {codec} now and then encodes memory it was never given when the width is not a "
+                f"multiple of 16 ({width}): a slice of a frame can come out damaged (benchmarks/prores_width.py); "
+                "png or ffv1 are lossless and safe at any size"
             )
         self._pad = (0, 0)
         if self.pix_fmt.startswith("yuv420") and (width % 2 or height % 2):
@@ -298,6 +305,14 @@ class VideoFileWriter(FrameWriter):
         if codec == "libx265":  # quiet (x265 logs to stderr); no B-frames in MP4/MOV, as for x264
             options["preset"] = preset
             options["x265-params"] = "log-level=error" + (":bframes=0" if suffix in MOV_FAMILY else "")
+        if source.hdr is not None:  # HDR10 mastering display / light level SEI, as the input's
+            params = source.hdr.encoder_params(codec)
+            if params is None:
+                self.warn(f"{codec} cannot store the input's {source.hdr.describe()}: players will assume "
+                          "default HDR10 values; libx264 or libx265 keep it")  # fmt: skip
+            else:
+                key = "x265-params" if codec == "libx265" else "x264-params"
+                options[key] = ":".join(filter(None, (options.get(key), params)))
         if codec in ("libvpx", "libvpx-vp9"):
             options.update({"b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"})
             if self.alpha:  # libvpx encodes transparency only without alternate reference frames
@@ -310,8 +325,7 @@ class VideoFileWriter(FrameWriter):
         stream.pix_fmt = self.pix_fmt
         stream.time_base = self.time_base
         stream.codec_context.time_base = self.time_base
-        if not av.video.format.VideoFormat(self.pix_fmt).is_rgb:
-            tag_codec_context(stream.codec_context, self.colour)
+        tag_codec_context(stream.codec_context, self.colour, rgb=av.video.format.VideoFormat(self.pix_fmt).is_rgb)
         if source.pixel_aspect:  # anamorphic input: the same pixel shape, so the same shown aspect
             stream.codec_context.sample_aspect_ratio = source.pixel_aspect
         if source.display_matrix is not None:
