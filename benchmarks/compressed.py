@@ -30,7 +30,7 @@ from typing import Any
 
 MODELS = {
     4: "bicubic,fsrcnn,previous,delta,five_parallel,two_step,two_step_five_parallel,flow,delta@0.5,delta:real",
-    2: "bicubic,delta,delta@0.5,delta:real",  # the models that ship x2 weights
+    2: "bicubic,delta,flow,delta@0.5,delta:real",  # the models that ship x2 weights
 }
 
 

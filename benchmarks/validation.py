@@ -3,12 +3,17 @@
     .venv/bin/python benchmarks/validation.py --degradation bi --models bicubic,fsrcnn,delta,five_parallel,two_step,flow
     .venv/bin/python benchmarks/validation.py --degradation bd --models delta,flow=run/best.pt
     .venv/bin/python benchmarks/validation.py --degradation bi+h264 --crf 33 --models bicubic,delta,delta:real
+    .venv/bin/python benchmarks/validation.py --degradation bi+vp9 --crf 40 --models delta,delta@0.25,delta@0.5
+    .venv/bin/python benchmarks/validation.py --degradation bi+mpeg2 --qscale 4 --models delta,delta@0.5
     .venv/bin/python benchmarks/validation.py --scale 2 --models bicubic,delta
     .venv/bin/python benchmarks/validation.py --scale 2 --warm-start --models delta=src/vidsr/weights/delta_x4_bi.safetensors
 
 ``bi+h264`` is the compressed benchmark of ``vidsr evaluate`` on these clips: BI, then the
 first frames of each whole LR clip through x264 (yuv420p, ``--crf``, preset medium) and
-back, then the crop. ``NAME:DEGRADATION`` takes that model's shipped weights of another
+back, then the crop; ``bi+vp9`` the same through libvpx-vp9 (``--crf``, as web video),
+``bi+mpeg2`` and ``bi+mpeg4`` through FFmpeg's MPEG-2 (DVD) and MPEG-4 part 2 (DivX/Xvid)
+encoders at a fixed ``--qscale``. Each prints the stream's mean quantiser
+(:mod:`vidsr.video.quantiser`), from which ``vidsr upscale`` picks a denoise strength. ``NAME:DEGRADATION`` takes that model's shipped weights of another
 degradation (``delta:real``); ``NAME@S`` takes it at denoise strength ``S`` (``delta@0.5``:
 between its BI and real weights, :mod:`vidsr.models.denoise`). ``--warm-start`` loads each
 ``NAME=WEIGHTS`` as ``model.init_weights`` starts a run: weights of a related model or of
@@ -35,6 +40,10 @@ from vidsr.models.weights import load_weights
 from vidsr.training.data import held_out_views, validation_clips
 from vidsr.training.precision import make_precision
 from vidsr.training.validation import validate
+from vidsr.video.quantiser import Quantiser
+
+# Compressed settings: BI, then this encoder on the LR clip.
+COMPRESSED = {"bi+h264": "libx264", "bi+vp9": "libvpx-vp9", "bi+mpeg2": "mpeg2video", "bi+mpeg4": "mpeg4"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="../shared/data/train/davis2016_480p")
     parser.add_argument("--clips", default="car-roundabout,kite-surf", help="comma-separated clip names")
     parser.add_argument("--scale", type=int, choices=[2, 4], default=4)
-    parser.add_argument("--degradation", choices=["bi", "bd", "bi+h264"], default="bi")
-    parser.add_argument("--crf", type=int, default=23, help="bi+h264: x264 CRF (default 23)")
+    parser.add_argument("--degradation", choices=["bi", "bd", *COMPRESSED], default="bi")
+    parser.add_argument("--crf", type=int, default=23, help="bi+h264, bi+vp9: the encoder's CRF (default 23)")
+    parser.add_argument("--qscale", type=int, default=4, help="bi+mpeg2, bi+mpeg4: fixed quantiser (default 4)")
     parser.add_argument("--models", default="bicubic,delta", help="NAME or NAME=WEIGHTS, comma-separated")
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--frames", type=int, default=30)
@@ -54,22 +64,29 @@ def main(argv: list[str] | None = None) -> int:
     scale = args.scale
     torch.set_num_threads(1)
     try:
-        compressed = args.degradation == "bi+h264"
+        compressed = args.degradation in COMPRESSED
         kind = "bi" if compressed else args.degradation
         views = held_out_views(args.data, args.clips.split(","), scale, kind, None, args.frames, args.cache or None)
         if compressed:
             from vidsr.data.real import VideoCodec, compress_clip
 
-            qps = []
+            encoder = COMPRESSED[args.degradation]
+            codec = VideoCodec(encoder, args.crf, "medium") if encoder in ("libx264", "libvpx-vp9") else \
+                VideoCodec(encoder, None, None, args.qscale)
+            quantisers = []
             for view in views:
-                encoded = compress_clip(view.lr, VideoCodec("libx264", args.crf, "medium"))
+                encoded = compress_clip(view.lr, codec)
                 view.lr = encoded.frames
-                qps.append(encoded.qp)
+                quantisers.append(encoded.quantiser)
         views = validation_clips(views, scale, args.crop, None)
     except VidsrError as error:
         print(f"validation: {error}", file=sys.stderr)
         return 2
-    settings = f" CRF {args.crf} (mean H.264 QP {sum(qps) / len(qps):.1f})" if compressed else ""
+    settings = ""
+    if compressed:
+        level = f"CRF {args.crf}" if codec.crf is not None else f"qscale {args.qscale}"
+        mean = Quantiser(quantisers[0].codec, sum(q.value for q in quantisers) / len(quantisers))
+        settings = f" {level} ({mean.describe()})"
     print(f"x{scale} {args.degradation.upper()}{settings}, clips {args.clips} (crop {args.crop}, {args.frames} frames), fp32")
     print(f"{'model':40} {'PSNR-Y':>8} {'SSIM-Y':>8}")
     for spec in args.models.split(","):

@@ -1,5 +1,5 @@
-"""The H.264 quantiser read from a video's own bitstream, and the denoise strength it picks
-for `vidsr upscale` (``vidsr.video.quantiser``)."""
+"""The quantiser read from a video's own bitstream (H.264, VP9, MPEG), and the denoise
+strength it picks for `vidsr upscale` (``vidsr.video.quantiser``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from vidsr.cli import upscale as upscale_cli
 from vidsr.cli.upscale import video_default_denoise
 from vidsr.data.real import VideoCodec, compress_clip
 from vidsr.models import registry
-from vidsr.video.quantiser import AUTO_CEILING, mean_qp, strength_for_qp
+from vidsr.video.quantiser import (
+    AUTO_CEILING, STRENGTHS, Quantiser, mean_qp, mean_quantiser, strength_for, strength_for_qp,
+)  # fmt: skip
 from vidsr.video.synthetic import pattern_frames, write_video
 
 
@@ -25,6 +27,13 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     frames = list(pattern_frames(12, 72, 96))
     made = {f"crf{crf}": write_video(folder / f"crf{crf}.mp4", frames, crf=crf) for crf in (5, 18, 33)}
     made["vp9"] = write_video(folder / "vp9.webm", frames, codec="libvpx-vp9")
+    for quality in (10, 50):
+        made[f"vp9-crf{quality}"] = write_video(folder / f"vp9-{quality}.webm", frames, codec="libvpx-vp9",
+                                                codec_options={"crf": str(quality), "b": "0"})  # fmt: skip
+    for qscale in (2, 10):
+        made[f"mpeg2-q{qscale}"] = write_video(folder / f"mpeg2-{qscale}.ts", frames, codec="mpeg2video",
+                                               codec_options={"qmin": str(qscale), "qmax": str(qscale)})  # fmt: skip
+    made["hevc"] = write_video(folder / "hevc.mkv", frames, codec="libx265")
     return made
 
 
@@ -69,8 +78,12 @@ def test_one_h264_video_gets_the_strength_of_its_quantiser(clips: dict[str, Path
     assert "at denoise strength 0 (H.264 mean QP" in capsys.readouterr().err
     assert video_default_denoise(args, [clips["crf18"]], ["delta"]) == 0.25
     assert video_default_denoise(args, [clips["crf33"]], ["delta"]) == 0.5
-    # No H.264 quantiser, or a batch of several videos (one model for all): the fixed strength.
-    assert video_default_denoise(args, [clips["vp9"]], ["delta"]) == 0.5
+    # VP9 and MPEG by their own rules; no quantiser (HEVC), or a batch of several videos (one
+    # model for all): the fixed strength.
+    assert video_default_denoise(args, [clips["vp9-crf10"]], ["delta"]) == 0.0
+    assert "(VP9 mean qindex" in capsys.readouterr().err
+    assert video_default_denoise(args, [clips["mpeg2-q10"]], ["delta"]) == 0.5
+    assert video_default_denoise(args, [clips["hevc"]], ["delta"]) == 0.5
     assert video_default_denoise(args, [clips["crf5"], clips["crf18"]], ["delta"]) == 0.5
 
 
@@ -82,7 +95,7 @@ def test_a_batch_gives_each_video_the_strength_of_its_own_quantiser(clips: dict[
 
     folder = tmp_path / "in"
     folder.mkdir()
-    for name in ("crf5", "crf33", "vp9"):
+    for name in ("crf5", "crf33", "hevc"):
         (folder / clips[name].name).symlink_to(clips[name])
     made: list[str | None] = []
 
@@ -93,7 +106,35 @@ def test_a_batch_gives_each_video_the_strength_of_its_own_quantiser(clips: dict[
 
     monkeypatch.setattr(jobs, "Engine", Recording)
     assert main(["upscale", str(folder), str(tmp_path / "out"), "-q"]) == 0
-    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["crf33.mp4", "crf5.mp4", "vp9.webm"]
-    # crf5 (QP about 12): the BI weights themselves; crf33 and VP9 (no H.264 quantiser): 0.5.
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["crf33.mp4", "crf5.mp4", "hevc.mkv"]
+    # crf5 (QP about 12): the BI weights themselves; crf33 and HEVC (no quantiser): 0.5.
     assert str(pretrained_path("delta", 4, "bi")) in made
     assert sum("denoise0.50" in str(weights) for weights in made) == 1 and len(made) == 2
+
+
+def test_vp9_and_mpeg_quantisers_are_read_and_rise_with_compression(clips: dict[str, Path]) -> None:
+    light, heavy = (mean_quantiser(clips[f"vp9-crf{quality}"]) for quality in (10, 50))
+    assert light is not None and heavy is not None and light.codec == heavy.codec == "VP9"
+    assert light.value < heavy.value and "VP9 mean qindex" in light.describe()
+    fine, coarse = (mean_quantiser(clips[f"mpeg2-q{qscale}"]) for qscale in (2, 10))
+    assert fine is not None and coarse is not None and fine.codec == "MPEG"
+    assert (fine.value, coarse.value) == (4.0, 20.0)  # the step, twice the qscale
+    assert strength_for(fine) == 0.0 and strength_for(coarse) == AUTO_CEILING
+    assert mean_quantiser(clips["hevc"]) is None  # HEVC exports none: the fixed default
+    assert mean_qp(clips["vp9-crf10"]) is None  # the H.264-only reading stays H.264-only
+
+
+def test_compress_clip_reports_every_codec_quantiser(rng: np.random.Generator) -> None:
+    frames = rng.integers(0, 256, (4, 32, 48, 3), dtype=np.uint8)
+    for codec, kind in ((VideoCodec("libvpx-vp9", 40, None), "VP9"), (VideoCodec("mpeg2video", None, None, 3), "MPEG"),
+                        (VideoCodec("mpeg4", None, None, 5), "MPEG"), (VideoCodec("libx264", 23, "medium"), "H.264")):
+        quantiser = compress_clip(frames, codec).quantiser
+        assert quantiser is not None and quantiser.codec == kind
+
+
+@pytest.mark.parametrize("codec", sorted(STRENGTHS))
+def test_every_codec_rule_rises_and_stays_at_most_the_ceiling(codec: str) -> None:
+    values = np.linspace(0, 255, 200)
+    strengths = [strength_for(Quantiser(codec, float(v))) for v in values]
+    assert strengths == sorted(strengths) and strengths[0] == 0.0 and max(strengths) == AUTO_CEILING
+    assert strength_for(Quantiser("AV1", 10.0), 0.3) == 0.3  # no measured rule: the fallback

@@ -186,8 +186,10 @@ def test_bad_codec_settings_are_clear_errors() -> None:
         VideoCodec("libx264", 52)
     with pytest.raises(VidsrError, match="unknown x264 preset 'quick'"):
         VideoCodec("libx264", 23, "quick")
-    with pytest.raises(VidsrError, match="MPEG-4 quantiser"):
+    with pytest.raises(VidsrError, match="mpeg4 quantiser must be an integer from 1 to 31"):
         VideoCodec("mpeg4", None, None, 0)
+    with pytest.raises(VidsrError, match="libvpx-vp9 CRF must be an integer from 0 to 63, not 64"):
+        VideoCodec("libvpx-vp9", 64, None)
     with pytest.raises(VidsrError, match="unknown video codec 'vp9'"):
         VideoCodec("vp9")
 

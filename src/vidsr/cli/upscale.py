@@ -106,8 +106,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 # nearly always, when the user names no weights. delta at 0.5 (README, "Which weights
 # vidsr upscale uses"): on the held-out clips it is above the BI weights at CRF 23 and 33,
 # at x4 and at x2, and above bicubic on every frame of the 300-frame flat sky (clean and
-# CRF 28), where the real weights (1.0) fall below bicubic. It is the ceiling: one H.264
-# video whose quantiser shows light compression gets 0.25 or 0 (vidsr.video.quantiser).
+# CRF 28), where the real weights (1.0) fall below bicubic. It is the ceiling: an H.264, VP9
+# or MPEG-1/2/4 video whose quantiser shows light compression gets 0.25 or 0 (vidsr.video.quantiser).
 VIDEO_DEFAULT_DENOISE: dict[str, float] = {"delta": 0.5}
 
 
@@ -117,7 +117,7 @@ def add_degradation_option(parser: argparse.ArgumentParser) -> None:
                         help="shipped weights to use: bi for clean sources, bd for sources blurred before "
                              "downscaling, real (delta x4 and x2) for compressed, noisy or blurred video. Default: "
                              "the weights that do best on compressed input for video files (README: delta "
-                             "at --denoise 0.5, less for a lightly compressed H.264 video, from its quantiser; "
+                             "at --denoise 0.5, less for a lightly compressed H.264, VP9 or MPEG video, from its quantiser; "
                              "other models bi; measured with benchmarks/validation.py), "
                              "bi for frame folders. Not used with --weights")  # fmt: skip
     parser.add_argument("--denoise", type=float, default=None, metavar="S",
@@ -149,8 +149,8 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
     """The default rule for weights: the strength in :data:`VIDEO_DEFAULT_DENOISE` when the
     user chose none (``--degradation``, ``--denoise``), every source is a video file, and every
     trained one of ``models`` (those named without weights) has that one strength and ships BI
-    and real weights at ``args.scale``; else None (BI weights). One H.264 video gets less when
-    its quantiser says it is lightly compressed (:func:`vidsr.video.quantiser.strength_for_qp`);
+    and real weights at ``args.scale``; else None (BI weights). One H.264, VP9 or MPEG video
+    gets less when its quantiser says it is lightly compressed (:func:`vidsr.video.quantiser.strength_for`);
     for several, the strength returned is the ceiling, and :func:`run_many` gives each video
     its own. Says so on stderr."""
     if args.degradation is not None or args.denoise is not None:
@@ -172,14 +172,14 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
                   file=sys.stderr)
         return None
     strength = ceiling = strengths.pop()
-    why = "at most; each H.264 video from its own quantiser, " if len(sources) > 1 else ""
-    if len(sources) == 1:  # one video: as strong as its compression calls for (H.264), at most the ceiling
-        from vidsr.video.quantiser import mean_qp, strength_for_qp
+    why = "at most; each video from its own quantiser, " if len(sources) > 1 else ""
+    if len(sources) == 1:  # one video: as strong as its compression calls for, at most the ceiling
+        from vidsr.video.quantiser import STRENGTHS, mean_quantiser, strength_for
 
-        qp = mean_qp(sources[0])
-        if qp is not None:
-            strength = min(ceiling, strength_for_qp(qp, ceiling))
-            why = f"H.264 mean QP {qp:.1f}, "
+        quantiser = mean_quantiser(sources[0])
+        if quantiser is not None and quantiser.codec in STRENGTHS:
+            strength = min(ceiling, strength_for(quantiser, ceiling))
+            why = f"{quantiser.describe()}, "
     if not args.quiet and os.environ.get("RANK", "0") == "0":  # (under torchrun: once, not per rank)
         print(f"vidsr: video input: {', '.join(trained)} at denoise strength {strength:g} ({why}between the BI "
               "and real weights; --denoise S to choose, 0 for clean, lossless sources)", file=sys.stderr)
@@ -314,7 +314,7 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
              per_video: bool = False) -> int:
     """A batch, a run under torchrun, or a dry run: per-file results; 1 if any file failed.
 
-    ``per_video``: each video gets the denoise strength of its own H.264 quantiser (at most
+    ``per_video``: each video gets the denoise strength of its own quantiser (at most
     ``args.denoise``, the default's ceiling) rather than ``args.weights``."""
     from vidsr.video.batch import (
         BatchRun,
@@ -345,9 +345,9 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
 
     def weights_of(source: Path) -> str | None:
         from vidsr.models.denoise import denoise_weights
-        from vidsr.video.quantiser import mean_qp, strength_for_qp
+        from vidsr.video.quantiser import mean_quantiser, strength_for
 
-        strength = min(args.denoise, strength_for_qp(mean_qp(source), args.denoise))
+        strength = min(args.denoise, strength_for(mean_quantiser(source), args.denoise))
         return str(denoise_weights(args.model, args.scale, strength))
 
     chosen = weights_of if per_video else None

@@ -85,7 +85,7 @@ from torch import Tensor
 from vidsr.data.degradation import crop_to_multiple, degrade_uint8
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, frame_to_rgb, rgb_to_frame
-from vidsr.video.quantiser import frame_qp
+from vidsr.video.quantiser import Quantiser, frame_quantiser
 
 __all__ = [
     "FIRST",
@@ -352,30 +352,31 @@ class VideoCodec:
     """A video round trip's encoder settings: yuv420p, BT.601 limited range, 25 fps, one
     encoder thread (so that the same input gives the same stream)."""
 
-    codec: str = "libx264"  # or "mpeg4" (MPEG-4 part 2)
-    crf: int | None = 23  # libx264 constant rate factor, 0-51 (lower: better)
+    codec: str = "libx264"  # or "mpeg4" (MPEG-4 part 2), "mpeg2video" (DVD), "libvpx-vp9" (web)
+    crf: int | None = 23  # libx264 (0-51) or libvpx-vp9 (0-63) constant rate factor (lower: better)
     preset: str | None = "medium"  # libx264 preset
-    qscale: int | None = None  # mpeg4 fixed quantiser, 1-31 (lower: better)
+    qscale: int | None = None  # mpeg4 / mpeg2video fixed quantiser, 1-31 (lower: better)
     gop: int | None = None  # keyframe interval (None: the encoder's own, 250 for x264)
 
     def __post_init__(self) -> None:
-        if self.codec == "libx264":
-            if not isinstance(self.crf, int) or isinstance(self.crf, bool) or not 0 <= self.crf <= 51:
-                raise VidsrError(f"libx264 CRF must be an integer from 0 to 51, not {self.crf!r}")
-            if self.preset not in X264_PRESETS:
+        crf_top = {"libx264": 51, "libvpx-vp9": 63}.get(self.codec)
+        if crf_top is not None:
+            if not isinstance(self.crf, int) or isinstance(self.crf, bool) or not 0 <= self.crf <= crf_top:
+                raise VidsrError(f"{self.codec} CRF must be an integer from 0 to {crf_top}, not {self.crf!r}")
+            if self.codec == "libx264" and self.preset not in X264_PRESETS:
                 raise VidsrError(f"unknown x264 preset {self.preset!r}; use one of {', '.join(X264_PRESETS)}")
-        elif self.codec == "mpeg4":
+        elif self.codec in ("mpeg4", "mpeg2video"):
             if not isinstance(self.qscale, int) or not 1 <= self.qscale <= 31:
-                raise VidsrError(f"MPEG-4 quantiser must be an integer from 1 to 31, not {self.qscale!r}")
+                raise VidsrError(f"{self.codec} quantiser must be an integer from 1 to 31, not {self.qscale!r}")
         else:
-            raise VidsrError(f"unknown video codec {self.codec!r}; use libx264 or mpeg4")
+            raise VidsrError(f"unknown video codec {self.codec!r}; use libx264, libvpx-vp9, mpeg2video or mpeg4")
         if self.gop is not None and self.gop < 1:
             raise VidsrError(f"keyframe interval must be positive, not {self.gop}")
 
     @property
     def label(self) -> str:
-        """``h264`` or ``mpeg4``: the name in degradation names (``bi+h264``)."""
-        return "h264" if self.codec == "libx264" else self.codec
+        """``h264``, ``vp9``, ``mpeg2`` or ``mpeg4``: the name in degradation names (``bi+h264``)."""
+        return {"libx264": "h264", "libvpx-vp9": "vp9", "mpeg2video": "mpeg2"}.get(self.codec, self.codec)
 
     def options(self) -> dict[str, str]:
         """The encoder's FFmpeg options."""
@@ -383,6 +384,8 @@ class VideoCodec:
             options = {"crf": str(self.crf), "preset": str(self.preset)}
             if x264_asm() is not None:
                 options["x264-params"] = f"asm={x264_asm()}"
+        elif self.codec == "libvpx-vp9":  # constant quality, as YouTube-like web encodes
+            options = {"crf": str(self.crf), "b": "0", "deadline": "good", "cpu-used": "4"}
         else:
             options = {"qmin": str(self.qscale), "qmax": str(self.qscale)}
         if self.gop is not None:
@@ -404,6 +407,7 @@ class Encoded(NamedTuple):
     bytes: int
     encoder: str  # x264's version and options string (from the stream), "" for others
     qp: float | None = None  # mean H.264 quantiser of the decoded frames (vidsr.video.quantiser)
+    quantiser: Quantiser | None = None  # mean quantiser of any codec that exports one (VP9, MPEG)
 
 
 def _encoder_info(stream: bytes) -> str:
@@ -453,15 +457,17 @@ def compress_clip(frames: np.ndarray, codec: VideoCodec) -> Encoded:
         stream = container.streams.video[0]
         stream.codec_context.thread_count = 1
         stream.codec_context.options = {"export_side_data": "venc_params"}
-        qps = []
+        quantisers = []
         for frame in container.decode(stream):
             decoded.append(frame_to_rgb(frame, VIDEO_COLOUR))
-            qps.append(frame_qp(frame))
+            quantisers.append(frame_quantiser(frame))
     if len(decoded) != count:
         raise VidsrError(f"{codec.codec} round trip gave {len(decoded)} frames for {count}")
     out = np.stack(decoded)[:, :height, :width]
-    known = [qp for qp in qps if qp is not None]
-    return Encoded(np.ascontiguousarray(out), size, _encoder_info(data), float(np.mean(known)) if known else None)
+    known = [q for q in quantisers if q is not None]
+    mean = Quantiser(known[0].codec, float(np.mean([q.value for q in known]))) if known else None
+    qp = mean.value if mean is not None and mean.codec == "H.264" else None
+    return Encoded(np.ascontiguousarray(out), size, _encoder_info(data), qp, mean)
 
 
 def draw_video(rng: np.random.Generator, crf_range: tuple[int, int] = CRF) -> VideoCodec:

@@ -1,19 +1,22 @@
-"""How hard a video was compressed, from its own bitstream: the mean H.264 quantiser (QP).
+"""How hard a video was compressed, from its own bitstream: the mean quantiser.
 
-FFmpeg's H.264 decoder exports each frame's quantiser, per macroblock, as frame side data
-(``export_side_data=venc_params``; libavutil's ``AVVideoEncParams``). Their mean over
-frames from five places of the video says how much detail the encoder threw away, whatever
-the resolution or the content (on the held-out clips, x4 BI then x264 preset medium: 13.7
-at CRF 8, 18.8 at CRF 13, 23.8 at CRF 18, 28.9 at CRF 23; ``benchmarks/validation.py
---degradation bi+h264`` prints it). :func:`strength_for_qp` turns it into the denoise
-strength that ``vidsr upscale`` picks for a video file when no ``--denoise`` is given.
-Other codecs (HEVC, VP9, AV1) export no H.264 quantiser: None, and the fixed default.
+FFmpeg's H.264, VP9 and MPEG-1/2/4 (part 2) decoders export each frame's quantiser as frame
+side data (``export_side_data=venc_params``; libavutil's ``AVVideoEncParams``): the H.264 QP
+per macroblock, VP9's quantiser index (qindex, 0-255) per frame and segment, the MPEG
+quantiser step (twice the qscale) per macroblock. Their mean over frames from five places of
+the video says how much detail the encoder threw away, whatever the resolution or the
+content (on the held-out clips, x4 BI then x264 preset medium: QP 13.7 at CRF 8, 18.8 at CRF
+13, 23.8 at CRF 18, 28.9 at CRF 23; ``benchmarks/validation.py --degradation bi+h264``
+prints it). :func:`strength_for` turns it into the denoise strength that ``vidsr upscale``
+picks for a video file when no ``--denoise`` is given, with thresholds measured per codec
+(:data:`STRENGTHS`). HEVC and AV1 export none: None, and the fixed default.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -25,38 +28,66 @@ import numpy as np
 # {int src_x, src_y, w, h; int32 delta_qp}, in the machine's own layout.
 _HEADER = struct.Struct("@INNii")
 _BLOCK_DELTA_AT = 16  # bytes from the start of a block to its delta_qp
-ENC_PARAMS_H264 = 1  # AV_VIDEO_ENC_PARAMS_H264
+# AVVideoEncParamsType -> the name the quantiser is measured in (MPEG: MPEG-1/2/4 part 2).
+ENC_PARAMS_KINDS = {0: "VP9", 1: "H.264", 2: "MPEG"}
+DECODERS = {"h264": "H.264", "vp9": "VP9", "mpeg1video": "MPEG", "mpeg2video": "MPEG", "mpeg4": "MPEG"}
+UNITS = {"H.264": "QP", "VP9": "qindex", "MPEG": "quantiser step"}
 
 
-def frame_qp(frame: av.VideoFrame) -> float | None:
-    """The mean quantiser of an H.264 frame's macroblocks, None without H.264 parameters."""
+@dataclass(frozen=True)
+class Quantiser:
+    """A video's mean quantiser: H.264 QP, VP9 qindex or MPEG quantiser step (2 x qscale)."""
+
+    codec: str  # a value of ENC_PARAMS_KINDS
+    value: float
+
+    def describe(self) -> str:
+        """E.g. ``H.264 mean QP 33.0``."""
+        return f"{self.codec} mean {UNITS[self.codec]} {self.value:.1f}"
+
+
+def frame_quantiser(frame: av.VideoFrame) -> Quantiser | None:
+    """The mean quantiser of a decoded frame's blocks, None without encoder parameters."""
     for data in frame.side_data:
         if data.type != av.sidedata.sidedata.Type.VIDEO_ENC_PARAMS:
             continue
         raw = bytes(data)
         count, offset, size, kind, qp = _HEADER.unpack_from(raw)
-        if kind != ENC_PARAMS_H264:
+        if kind not in ENC_PARAMS_KINDS:
             return None
         if count == 0:
-            return float(qp)
+            return Quantiser(ENC_PARAMS_KINDS[kind], float(qp))
         deltas = np.ndarray((count,), dtype=np.int32, buffer=raw, offset=offset + _BLOCK_DELTA_AT,
                             strides=(size,))
-        return float(qp + deltas.mean())
+        return Quantiser(ENC_PARAMS_KINDS[kind], float(qp + deltas.mean()))
     return None
 
 
+def frame_qp(frame: av.VideoFrame) -> float | None:
+    """The mean quantiser of an H.264 frame's macroblocks, None without H.264 parameters."""
+    quantiser = frame_quantiser(frame)
+    return quantiser.value if quantiser is not None and quantiser.codec == "H.264" else None
+
+
 def mean_qp(source: str | Path | IO[bytes], frames: int = 60, spots: int = 5) -> float | None:
-    """The H.264 quantiser of a video (a path or a file object), None when it is not H.264
-    or cannot be read: the median over ``spots`` places spread over its length of the mean
-    of ``frames / spots`` frames at each (a fade from black or a title card, which x264 codes
-    at a low quantiser, must not speak for the whole video); from the first place only when
-    it cannot seek."""
+    """The mean H.264 quantiser of a video (:func:`mean_quantiser`), None for other codecs."""
+    quantiser = mean_quantiser(source, frames, spots)
+    return quantiser.value if quantiser is not None and quantiser.codec == "H.264" else None
+
+
+def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int = 5) -> Quantiser | None:
+    """The quantiser of a video (a path or a file object), None when its codec exports none
+    (:data:`DECODERS`) or it cannot be read: the median over ``spots`` places spread over its
+    length of the mean of ``frames / spots`` frames at each (a fade from black or a title
+    card, which encoders code at a low quantiser, must not speak for the whole video); from
+    the first place only when it cannot seek."""
     try:
         with av.open(source if not isinstance(source, Path) else str(source)) as container:
             if not container.streams.video:
                 return None
             stream = container.streams.video[0]
-            if stream.codec_context.name != "h264":
+            codec = DECODERS.get(stream.codec_context.name)
+            if codec is None:
                 return None
             stream.codec_context.options = {"export_side_data": "venc_params"}
             duration = container.duration  # microseconds (av.time_base), None when unknown
@@ -69,21 +100,21 @@ def mean_qp(source: str | Path | IO[bytes], frames: int = 60, spots: int = 5) ->
                         container.seek(duration * spot // spots, backward=True)
                     except av.error.FFmpegError:
                         break  # cannot seek: what was read
-                values = _quantisers(container.decode(stream), per_spot)
+                values = _quantisers(container.decode(stream), per_spot, codec)
                 if values:
                     means.append(float(np.mean(values)))
     except (av.error.FFmpegError, OSError):
         return None
-    return float(np.median(means)) if means else None
+    return Quantiser(codec, float(np.median(means))) if means else None
 
 
-def _quantisers(decoded, count: int) -> list[float]:
-    """The quantisers of the next ``count`` H.264 frames of ``decoded``."""
+def _quantisers(decoded, count: int, codec: str) -> list[float]:
+    """The quantisers of the next ``count`` frames of ``decoded`` that have ``codec``'s."""
     values = []
     for frame in decoded:
-        qp = frame_qp(frame)
-        if qp is not None:
-            values.append(qp)
+        quantiser = frame_quantiser(frame)
+        if quantiser is not None and quantiser.codec == codec:
+            values.append(quantiser.value)
         if len(values) >= count:
             break
     return values
@@ -96,14 +127,30 @@ def _quantisers(decoded, count: int) -> list[float]:
 # on, a frame of the 300-frame flat sky at CRF 28 falls below bicubic
 # (benchmarks/denoise_sky.py), and the default must not.
 QP_STRENGTHS: Sequence[tuple[float, float]] = ((21.0, 0.0), (26.0, 0.25))  # (below this mean QP, strength)
+# The same measure for VP9 (``--degradation bi+vp9 --crf N``, x4; 2026-12-05, Intel Xeon): BI
+# best at qindex 12.5 and 38.9 (CRF 4, 12), 0.25 at 65.5 and 113.1 (CRF 20, 32; at 113.1 0.5
+# within 0.003 dB), 0.5 at 138.3, 163.3, 212.1 (CRF 38, 44, 56). MPEG-2 and MPEG-4 part 2
+# (``bi+mpeg2``/``bi+mpeg4 --qscale Q``, quantiser step 2Q): BI at steps 2 and 4 (MPEG-2 at 4:
+# 0.25 by 0.003 dB), 0.25 at 8, 0.5 at 12, 16 and 28. Thresholds halfway between.
+STRENGTHS: dict[str, Sequence[tuple[float, float]]] = {
+    "H.264": QP_STRENGTHS,
+    "VP9": ((52.0, 0.0), (126.0, 0.25)),
+    "MPEG": ((6.0, 0.0), (10.0, 0.25)),
+}
 AUTO_CEILING = 0.5
 
 
 def strength_for_qp(qp: float | None, fallback: float = AUTO_CEILING) -> float:
     """The denoise strength for a video of mean H.264 quantiser ``qp`` (``fallback`` for None)."""
-    if qp is None:
+    return strength_for(None if qp is None else Quantiser("H.264", qp), fallback)
+
+
+def strength_for(quantiser: Quantiser | None, fallback: float = AUTO_CEILING) -> float:
+    """The denoise strength for a video of that mean quantiser (``fallback`` for None, or a
+    codec without measured thresholds)."""
+    if quantiser is None or quantiser.codec not in STRENGTHS:
         return fallback
-    for below, strength in QP_STRENGTHS:
-        if qp < below:
+    for below, strength in STRENGTHS[quantiser.codec]:
+        if quantiser.value < below:
             return strength
     return AUTO_CEILING

@@ -70,6 +70,7 @@ def write_video(
     pix_fmt: str | None = None,
     interlaced: bool = False,
     pixel_aspect: Fraction | None = None,
+    codec_options: dict[str, str] | None = None,
 ) -> Path:
     """Encode uint8 RGB frames into a video file.
 
@@ -82,7 +83,8 @@ def write_video(
     are encoded as 4:4:4; ``pix_fmt`` chooses another format (e.g. ``yuv420p10le``).
     ``interlaced`` encodes (x264) as interlaced, top field first: weave the fields into the
     frames yourself (:func:`weave_fields`). ``pixel_aspect`` tags non-square pixels (32:27:
-    an anamorphic 16:9 DVD frame of 720x480).
+    an anamorphic 16:9 DVD frame of 720x480). ``codec_options`` are the encoder's (other than
+    x264's ``crf``: ``{"crf": "40", "b": "0"}`` for VP9, ``{"qmin": "4", "qmax": "4"}`` for MPEG-2).
     """
     path = Path(path)
     fps = Fraction(fps)
@@ -94,7 +96,7 @@ def write_video(
             first = next(frames)
             height, width = first.shape[:2]
             x264 = {"crf": str(crf), **({"x264-params": "interlaced=1:tff=1"} if interlaced else {})}
-            stream = container.add_stream(codec, rate=fps, options=x264 if codec == "libx264" else {})
+            stream = container.add_stream(codec, rate=fps, options=codec_options or (x264 if codec == "libx264" else {}))
             stream.width, stream.height = width, height
             # yuv420p cannot hold odd sizes: odd test videos are 4:4:4.
             pix_fmt = pix_fmt or ("bgr0" if codec == "ffv1" else ("yuv444p" if width % 2 or height % 2 else "yuv420p"))
