@@ -3,6 +3,7 @@
 * :mod:`.reader` - PyAV decoding (or a folder of frames) to uint8 RGB (uint16 for 10-bit video), with checks.
 * :mod:`.colour` - YUV <-> RGB with the input's matrix and range, and the tags; alpha planes.
 * :mod:`.hdr` - HDR10 mastering-display and light-level metadata, read and written again.
+* :mod:`.timecode` - SMPTE timecodes (drop-frame too) moved to the first frame written.
 * :mod:`.writer` - encoding with the input's timestamps, colour, rotation, pixel aspect and alpha; PNG folders.
 * :mod:`.encoding_defaults` - the default CRF and x264 preset (a leaf module).
 * :mod:`.remux` - audio and subtitle streams copied (or re-encoded, converted) into the output.

@@ -90,6 +90,8 @@ class SourceInfo:
     pixel_aspect: Fraction | None = None
     alpha: bool = False  # frames carry transparency (ProRes 4444, PNG/FFV1 RGBA, RGBA PNG frames)
     hdr: HDRMetadata | None = None  # HDR10 mastering display / light level of the first frame
+    timecode: str | None = None  # SMPTE timecode of the first frame (camera files: MOV tmcd, MXF)
+    start_time: Fraction = Fraction(0)  # the first frame's time, seconds
 
     @property
     def display_aspect(self) -> Fraction:
@@ -106,6 +108,7 @@ class SourceInfo:
         text += f", {self.bits}-bit" if self.bits > 8 else ""
         text += ", with alpha (transparency)" if self.alpha else ""
         text += f", {self.hdr.describe()}" if self.hdr else ""
+        text += f", timecode {self.timecode}" if self.timecode else ""
         return text + (", interlaced (deinterlaced)" if self.deinterlaced else "")
 
 
@@ -282,6 +285,8 @@ class VideoFileReader(VideoReader):
         self.info.bits = bits = format_bits(first.format.name)
         self.info.alpha = has_alpha(first.format.name)
         self.info.hdr = hdr_of(first)
+        self.info.timecode = timecode_of(self._container, stream)
+        self.info.start_time = (self._first_pts or 0) * self._stream_time_base
         if bits > 8 and not self.deep:  # decoded to rgb24: the extra bits are lost
             self.info.warnings.append(
                 f"{path}: {first.format.name} has {bits} bits per sample; it is read as 8-bit RGB, "
@@ -613,6 +618,17 @@ def deinterlaced(frames: Iterator[av.VideoFrame], which: str = "interlaced") -> 
     if graph is not None:
         graph.push(None)
         yield from ready()
+
+
+def timecode_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> str | None:
+    """The SMPTE timecode (``HH:MM:SS:FF``, ``;`` for drop-frame) of the video's first frame:
+    the video stream's tag, a timecode track's (MOV ``tmcd``), or the container's (MXF, MKV)."""
+    tags = [stream.metadata, *(s.metadata for s in container.streams if s.type == "data"), container.metadata]
+    for tag in tags:
+        value = next((v for k, v in tag.items() if k.lower() == "timecode"), None)  # Matroska: TIMECODE
+        if value and re.fullmatch(r"\d{1,2}[:;.]\d{2}[:;.]\d{2}[:;.,]\d{2,3}", value.strip()):
+            return value.strip()
+    return None
 
 
 def decoder_for(stream: av.video.stream.VideoStream) -> av.codec.context.CodecContext:

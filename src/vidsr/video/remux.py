@@ -150,7 +150,10 @@ class SideStreams:
         for stream in self._input.streams:
             if stream.index == video_index:
                 continue
-            label = f"stream #{stream.index} ({stream.type}, {stream.codec_context.name})"
+            codec = stream.codec_context.name if stream.codec_context is not None else (stream.name or "unknown codec")
+            label = f"stream #{stream.index} ({stream.type}, {codec})"
+            if stream.type == "data" and any(key.lower() == "timecode" for key in stream.metadata):
+                continue  # a timecode track: the writer gives the video its timecode (MOV/MP4: a new track)
             if stream.type == "audio":
                 route = self._audio_route(stream, output, label)
             elif stream.type == "subtitle":

@@ -33,6 +33,7 @@ from vidsr.video.colour import Colour, format_bits, has_alpha, rgb_to_frame, tag
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET
 from vidsr.video.reader import SourceInfo, pixel_aspect_of, ratio
 from vidsr.video.remux import SideStreams, Window, can_hold
+from vidsr.video.timecode import shift_timecode
 
 # Output suffix -> FFmpeg muxer (the temporary file's name may not show the suffix).
 MUXERS = {
@@ -281,7 +282,7 @@ class VideoFileWriter(FrameWriter):
                     self.side.close()
                     self.side = None
             for key, value in source.metadata.items():
-                if key.lower() not in _DROPPED_METADATA:
+                if key.lower() not in _DROPPED_METADATA and key.lower() != "timecode":
                     self.container.metadata[key] = value
         except BaseException:
             self.abort()
@@ -328,11 +329,27 @@ class VideoFileWriter(FrameWriter):
         tag_codec_context(stream.codec_context, self.colour, rgb=av.video.format.VideoFormat(self.pix_fmt).is_rgb)
         if source.pixel_aspect:  # anamorphic input: the same pixel shape, so the same shown aspect
             stream.codec_context.sample_aspect_ratio = source.pixel_aspect
+        timecode = self._timecode(source)
+        if timecode is not None:  # MOV/MP4 make a timecode track of it; Matroska keeps the tag
+            stream.metadata["timecode"] = timecode
         if source.display_matrix is not None:
             if suffix == ".avi":
                 self.warn("AVI files cannot store the input's rotation; the output is not rotated")
             stream.set_display_matrix(list(source.display_matrix))
         return stream
+
+    def _timecode(self, source: SourceInfo) -> str | None:
+        """The input's timecode, moved to the first frame written (a time range starts later)."""
+        if source.timecode is None:
+            return None
+        start = self._window.start
+        if start is None or start <= source.start_time:
+            return source.timecode
+        frames = round((start - source.start_time) * (source.rate or 25))
+        try:
+            return shift_timecode(source.timecode, frames, source.rate or Fraction(25))
+        except VidsrError:
+            return None
 
     def write(self, rgb: np.ndarray, pts: int, duration: int | None, alpha: np.ndarray | None = None) -> None:
         if self.bits == 8:
