@@ -154,6 +154,13 @@ class SideStreams:
             label = f"stream #{stream.index} ({stream.type}, {codec})"
             if stream.type == "data" and any(key.lower() == "timecode" for key in stream.metadata):
                 continue  # a timecode track: the writer gives the video its timecode (MOV/MP4: a new track)
+            if stream.type == "attachment":  # fonts of styled subtitles, cover art: Matroska only
+                if output.format.name == "matroska":
+                    output.add_attachment(name=stream.name, mimetype=stream.mimetype, data=stream.data)
+                    self.copied["attachment"] = self.copied.get("attachment", 0) + 1
+                else:
+                    warn(f"{label} of {input_path.name} is not carried: only Matroska (.mkv) holds attachments")
+                continue
             if stream.type == "audio":
                 route = self._audio_route(stream, output, label)
             elif stream.type == "subtitle":

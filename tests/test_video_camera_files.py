@@ -1,4 +1,5 @@
-"""Camera files with a timecode track: upscaled without error, and with their timecode."""
+"""Files from cameras, editors and fansubs: a timecode track (kept, and moved with --start)
+and attachments (fonts of styled subtitles: kept in Matroska) neither crash nor get lost."""
 
 from __future__ import annotations
 
@@ -80,3 +81,29 @@ def test_a_time_range_starts_at_its_own_timecode(camera_mov, tmp_path):
     upscale_video(camera_mov, out, "bicubic", quiet=True, on_warning=lambda m: None,
                   time_range=TimeRange.parse(start="0.2"))  # fmt: skip
     assert timecode_of_output(out) == "10:00:01:00"  # 5 frames after 10:00:00:20 at 25 fps
+
+
+@pytest.fixture(scope="module")
+def mkv_with_font(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("in") / "fansub.mkv"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
+        container.add_attachment(name="font.ttf", mimetype="font/ttf", data=b"\x00\x01\x00\x00font")
+        for index in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 48, 3), 40 * index, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_attachments_stay_in_matroska_and_are_named_elsewhere(mkv_with_font, tmp_path):
+    notes: list[str] = []
+    upscale_video(mkv_with_font, tmp_path / "out.mkv", "bicubic", quiet=True, on_warning=notes.append)
+    with av.open(str(tmp_path / "out.mkv")) as container:
+        kept = [(s.name, s.mimetype, bytes(s.data)) for s in container.streams if s.type == "attachment"]
+    assert kept == [("font.ttf", "font/ttf", b"\x00\x01\x00\x00font")] and not notes
+    upscale_video(mkv_with_font, tmp_path / "out.mp4", "bicubic", quiet=True, on_warning=notes.append)
+    assert any("font.ttf" in note and "only Matroska" in note for note in notes)
