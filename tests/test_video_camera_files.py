@@ -3,6 +3,7 @@ and attachments (fonts of styled subtitles: kept in Matroska) neither crash nor 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -43,20 +44,26 @@ def test_shifting_there_and_back_is_the_identity(start: int, frames: int):
         assert shift_timecode(shift_timecode(base, frames, rate), -frames, rate) == base
 
 
-@pytest.fixture(scope="module")
-def camera_mov(tmp_path_factory) -> Path:
-    """10 frames of 48x32 at 25 fps with a timecode track (as cameras and editors write)."""
-    path = tmp_path_factory.mktemp("in") / "camera.mov"
+def write_grey_clip(path: Path, frames: int, extra: Callable[[av.container.OutputContainer, av.VideoStream], None]) -> Path:
+    """``frames`` grey frames of 48x32 at 25 fps (H.264); ``extra`` adds to the container first."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
-        stream.metadata["timecode"] = "10:00:00:20"
-        for index in range(10):
+        extra(container, stream)
+        for index in range(frames):
             frame = av.VideoFrame.from_ndarray(np.full((32, 48, 3), 20 * index, np.uint8), format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="module")
+def camera_mov(tmp_path_factory) -> Path:
+    """10 frames with a timecode track (as cameras and editors write)."""
+    path = write_grey_clip(tmp_path_factory.mktemp("in") / "camera.mov", 10,
+                           lambda container, stream: stream.metadata.__setitem__("timecode", "10:00:00:20"))
     with av.open(str(path)) as container:
         assert [s.type for s in container.streams] == ["video", "data"]  # the tmcd track is there
     return path
@@ -85,18 +92,10 @@ def test_a_time_range_starts_at_its_own_timecode(camera_mov, tmp_path):
 
 @pytest.fixture(scope="module")
 def mkv_with_font(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("in") / "fansub.mkv"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
+    def attach(container: av.container.OutputContainer, stream: av.VideoStream) -> None:
         container.add_attachment(name="font.ttf", mimetype="font/ttf", data=b"\x00\x01\x00\x00font")
-        for index in range(3):
-            frame = av.VideoFrame.from_ndarray(np.full((32, 48, 3), 40 * index, np.uint8), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
+
+    return write_grey_clip(tmp_path_factory.mktemp("in") / "fansub.mkv", 3, attach)
 
 
 def test_attachments_stay_in_matroska_and_are_named_elsewhere(mkv_with_font, tmp_path):
