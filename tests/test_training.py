@@ -66,6 +66,16 @@ def test_overrides_are_yaml_scalars_with_dotted_keys() -> None:
     assert config.data.flip is False
 
 
+def test_a_config_named_after_its_model_is_renamed_by_overrides_that_change_it() -> None:
+    """flow_x4_bi.yaml with model.scale=2 trains flow_x2_bi: its own bar label and run folder."""
+    config_file = Path(__file__).parents[1] / "configs" / "flow_x4_bi.yaml"
+    assert load_config(config_file).name == "flow_x4_bi"
+    assert load_config(config_file, ["model.scale=2"]).name == "flow_x2_bi"
+    assert load_config(config_file, ["data.degradation=bd"]).name == "flow_x4_bd"
+    assert load_config(config_file, ["model.scale=2", "name=mine"]).name == "mine"  # a name given stays
+    assert load_config(None, ["model.scale=2"]).name == "run"
+
+
 @pytest.mark.parametrize(
     "override, message",
     [

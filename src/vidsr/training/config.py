@@ -429,9 +429,20 @@ def config_from_dict(tree: dict[str, Any], overrides: list[str] = (), origin: st
     """Defaults, then ``tree``, then the ``key=value`` overrides; validated."""
     resolved = Config().to_dict()
     _merge(resolved, tree, "", origin)
+    derived = resolved.get("name") == _derived_name(resolved)  # e.g. flow_x4_bi for that model
     for text in overrides:
         _merge(resolved, parse_override(text), "", f"override {text!r}")
+    if derived and not any(text.partition("=")[0].strip() == "name" for text in overrides):
+        # model.scale=2 on flow_x4_bi.yaml trains flow_x2_bi: its name (progress bar, default
+        # run folder) follows, so that it cannot resume or overwrite the x4 run's folder.
+        resolved["name"] = _derived_name(resolved)
     return validate(_build(Config, resolved, "", origin), origin)
+
+
+def _derived_name(tree: dict[str, Any]) -> str:
+    """``<model>_x<scale>_<degradation>``, the name of the configs in ``configs/``."""
+    model, data = tree.get("model", {}), tree.get("data", {})
+    return f"{model.get('name')}_x{model.get('scale')}_{data.get('degradation')}"
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -483,6 +494,7 @@ RESUMABLE_CHANGES = {
     "train.ema",  # switched on mid-run: the average starts from the weights of that step
     "data.num_workers",
     "data.lr_cache",
+    "name",  # a label: runs started before names followed model.scale overrides still resume
 }
 
 
