@@ -37,10 +37,10 @@ import av
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.video.hdr import HDRMetadata, hdr_of
 from vidsr.video.colour import (
     RGB_SOURCE_COLOUR, Colour, colour_of, format_bits, frame_alpha, frame_to_rgb, has_alpha,
 )  # fmt: skip
+from vidsr.video.hdr import HDRMetadata, hdr_of
 
 DEFAULT_FOLDER_FPS = Fraction(25)
 # Containers that store when each frame is decoded but not when it is shown: the i-th frame

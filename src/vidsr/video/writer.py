@@ -101,7 +101,7 @@ def upscale_alpha(alpha: np.ndarray | None, rgb: np.ndarray) -> np.ndarray:
         alpha = to_8bit(alpha) if rgb.dtype == np.uint8 else alpha.astype(np.uint16) * 257
     if alpha.shape == (height, width):
         return alpha
-    resized = Image.fromarray(alpha.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BICUBIC)
+    resized = Image.fromarray(alpha.astype(np.float32)).resize((width, height), Image.Resampling.BICUBIC)  # mode F
     return np.clip(np.asarray(resized) + 0.5, 0, top).astype(rgb.dtype)
 
 
