@@ -1,5 +1,6 @@
-"""Files from cameras, editors and fansubs: a timecode track (kept, and moved with --start)
-and attachments (fonts of styled subtitles: kept in Matroska) neither crash nor get lost."""
+"""Files from cameras, editors, disc rips and fansubs: a timecode track (kept, and moved with
+--start), chapters (kept, and cut to a time range) and attachments (fonts of styled
+subtitles: kept in Matroska) neither crash nor get lost."""
 
 from __future__ import annotations
 
@@ -106,3 +107,33 @@ def test_attachments_stay_in_matroska_and_are_named_elsewhere(mkv_with_font, tmp
     assert kept == [("font.ttf", "font/ttf", b"\x00\x01\x00\x00font")] and not notes
     upscale_video(mkv_with_font, tmp_path / "out.mp4", "bicubic", quiet=True, on_warning=notes.append)
     assert any("font.ttf" in note and "only Matroska" in note for note in notes)
+
+
+@pytest.fixture(scope="module")
+def mkv_with_chapters(tmp_path_factory) -> Path:
+    def chapters(container: av.container.OutputContainer, stream: av.VideoStream) -> None:
+        base = Fraction(1, 1000)
+        container.set_chapters([{"id": 1, "start": 0, "end": 200, "time_base": base, "metadata": {"title": "Opening"}},
+                                {"id": 2, "start": 200, "end": 400, "time_base": base, "metadata": {"title": "Part 2"}}])
+
+    return write_grey_clip(tmp_path_factory.mktemp("in") / "rip.mkv", 10, chapters)
+
+
+def chapter_times(path: Path) -> list[tuple[Fraction, Fraction, str]]:
+    with av.open(str(path)) as container:
+        return [(c["start"] * c["time_base"], c["end"] * c["time_base"], c["metadata"]["title"])
+                for c in container.chapters()]  # fmt: skip
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_chapters_are_kept(mkv_with_chapters, tmp_path, suffix):
+    out = tmp_path / f"out{suffix}"
+    upscale_video(mkv_with_chapters, out, "bicubic", quiet=True, on_warning=lambda m: None)
+    assert chapter_times(out) == [(0, Fraction(1, 5), "Opening"), (Fraction(1, 5), Fraction(2, 5), "Part 2")]
+
+
+def test_a_time_range_keeps_the_chapters_it_reaches(mkv_with_chapters, tmp_path):
+    out = tmp_path / "part.mkv"
+    upscale_video(mkv_with_chapters, out, "bicubic", quiet=True, on_warning=lambda m: None,
+                  time_range=TimeRange.parse(start="0.24"))  # fmt: skip
+    assert chapter_times(out) == [(0, Fraction(4, 25), "Part 2")]  # from 0.24 s: 0.16 s of it left

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "PNG/JPEG frames) into OUTPUT: a video file (.mp4 .mkv .mov .avi .webm .ts; H.264 yuv420p "
             "CRF 18 by default) or, when OUTPUT has no suffix or is an existing folder, a folder of PNG "
             "frames (with the input's frame names when INPUT is a frame folder). Frame count, timestamps, "
-            "duration, audio and subtitles, colour tags, rotation, pixel aspect, timecode and transparency (where the "
+            "duration, audio, subtitles and chapters, colour tags, rotation, pixel aspect, timecode and transparency (where the "
             "codec has alpha: png, prores_ks, ffv1, VP9 in .webm) are kept. Several INPUTs, a "
             "folder of videos or a .txt list of paths make a batch into the folder OUTPUT. Inputs longer than "
             "--segment-frames are done in segments that --resume continues after an interruption; under "

@@ -92,6 +92,7 @@ class SourceInfo:
     hdr: HDRMetadata | None = None  # HDR10 mastering display / light level of the first frame
     timecode: str | None = None  # SMPTE timecode of the first frame (camera files: MOV tmcd, MXF)
     start_time: Fraction = Fraction(0)  # the first frame's time, seconds
+    chapters: list[dict] = field(default_factory=list)  # PyAV's container.chapters(): id, start, end, time_base, metadata
 
     @property
     def display_aspect(self) -> Fraction:
@@ -286,6 +287,7 @@ class VideoFileReader(VideoReader):
         self.info.alpha = has_alpha(first.format.name)
         self.info.hdr = hdr_of(first)
         self.info.timecode = timecode_of(self._container, stream)
+        self.info.chapters = list(self._container.chapters())
         self.info.start_time = (self._first_pts or 0) * self._stream_time_base
         if bits > 8 and not self.deep:  # decoded to rgb24: the extra bits are lost
             self.info.warnings.append(

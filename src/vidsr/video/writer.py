@@ -105,6 +105,22 @@ def upscale_alpha(alpha: np.ndarray | None, rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(resized) + 0.5, 0, top).astype(rgb.dtype)
 
 
+def chapters_in(chapters: list[dict], window: Window) -> list[dict]:
+    """The chapters that reach into ``window`` (all for the whole video), moved as its streams
+    are (``window.shift`` earlier) and starting no earlier than it does."""
+    kept = []
+    for chapter in chapters:
+        base = Fraction(chapter["time_base"])
+        start, end = chapter["start"] * base, chapter["end"] * base
+        if window.start is not None:
+            if end <= window.start:
+                continue
+            start = max(start, window.start)
+        kept.append({**chapter, "id": len(kept) + 1, "start": round((start - window.shift) / base),
+                     "end": round((end - window.shift) / base)})  # fmt: skip
+    return kept
+
+
 def output_is_folder(path: Path) -> bool:
     """True for a folder of PNG frames, False for a video file, by the output's name.
 
@@ -284,6 +300,8 @@ class VideoFileWriter(FrameWriter):
             for key, value in source.metadata.items():
                 if key.lower() not in _DROPPED_METADATA and key.lower() != "timecode":
                     self.container.metadata[key] = value
+            if source.chapters and packets is None:
+                self.container.set_chapters(chapters_in(source.chapters, self._window))
         except BaseException:
             self.abort()
             raise
