@@ -15,7 +15,7 @@ from PIL import Image
 
 from vidsr.cli.main import main
 from vidsr.data.frames import read_frame_alpha, write_frame
-from vidsr.video.colour import frame_alpha, has_alpha
+from vidsr.video.colour import frame_to_rgb_alpha, has_alpha
 from vidsr.video.compare import compare_videos
 from vidsr.video.pipeline import upscale_video
 from vidsr.video.reader import open_video
@@ -79,7 +79,7 @@ def test_pixel_formats_and_the_reader(rgba_mov):
         got = [frame.alpha for frame in reader]
     assert all(np.array_equal(a, b) for a, b in zip(got, alphas))
     frame = av.VideoFrame.from_ndarray(np.zeros((4, 4, 3), np.uint8), format="rgb24")
-    assert frame_alpha(frame) is None
+    assert frame_to_rgb_alpha(frame)[1] is None
 
 
 def test_upscale_alpha_is_bicubic_and_keeps_the_range():

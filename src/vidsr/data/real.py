@@ -406,8 +406,12 @@ class Encoded(NamedTuple):
     frames: np.ndarray
     bytes: int
     encoder: str  # x264's version and options string (from the stream), "" for others
-    qp: float | None = None  # mean H.264 quantiser of the decoded frames (vidsr.video.quantiser)
-    quantiser: Quantiser | None = None  # mean quantiser of any codec that exports one (VP9, MPEG)
+    quantiser: Quantiser | None = None  # mean quantiser of the decoded frames (vidsr.video.quantiser)
+
+    @property
+    def qp(self) -> float | None:
+        """The mean H.264 quantiser (None for other codecs)."""
+        return self.quantiser.value if self.quantiser is not None and self.quantiser.codec == "H.264" else None
 
 
 def _encoder_info(stream: bytes) -> str:
@@ -466,8 +470,7 @@ def compress_clip(frames: np.ndarray, codec: VideoCodec) -> Encoded:
     out = np.stack(decoded)[:, :height, :width]
     known = [q for q in quantisers if q is not None]
     mean = Quantiser(known[0].codec, float(np.mean([q.value for q in known]))) if known else None
-    qp = mean.value if mean is not None and mean.codec == "H.264" else None
-    return Encoded(np.ascontiguousarray(out), size, _encoder_info(data), qp, mean)
+    return Encoded(np.ascontiguousarray(out), size, _encoder_info(data), mean)
 
 
 def draw_video(rng: np.random.Generator, crf_range: tuple[int, int] = CRF) -> VideoCodec:

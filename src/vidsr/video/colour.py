@@ -136,34 +136,45 @@ def has_alpha(pix_fmt: str) -> bool:
     return any(component.is_alpha for component in av.video.format.VideoFormat(pix_fmt).components)
 
 
-def frame_alpha(frame: av.VideoFrame, deep: bool = False) -> np.ndarray | None:
-    """A decoded frame's alpha ``(H, W)``: uint8, or uint16 (full scale) with ``deep`` when the
-    frame has more than 8 bits, as :func:`frame_to_rgb`; None for a frame without alpha."""
-    if not has_alpha(frame.format.name):
-        return None
-    target = "rgba64le" if deep and format_bits(frame.format.name) > 8 else "rgba"
-    return np.ascontiguousarray(frame.to_ndarray(format=target)[..., 3])
-
-
 def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None, deep: bool = False) -> np.ndarray:
     """A decoded frame as RGB ``(H, W, 3)``, using its own (or the given) tags.
 
     uint8, or uint16 (full 16-bit scale) with ``deep`` when the frame has more than 8 bits.
     """
-    target = "rgb48le" if deep and format_bits(frame.format.name) > 8 else "rgb24"
+    return _frame_to_array(frame, colour, deep, alpha=False)[0]
+
+
+def frame_to_rgb_alpha(frame: av.VideoFrame, deep: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`frame_to_rgb` and, from the same conversion, the frame's alpha ``(H, W)`` in the
+    same dtype (None for a frame without alpha)."""
+    return _frame_to_array(frame, None, deep, alpha=has_alpha(frame.format.name))
+
+
+def _frame_to_array(
+    frame: av.VideoFrame, colour: Colour | None, deep: bool, alpha: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """One swscale conversion to RGB (RGBA with ``alpha``), split into RGB and alpha."""
+    deep = deep and format_bits(frame.format.name) > 8
+    target = {(False, False): "rgb24", (True, False): "rgb48le", (False, True): "rgba", (True, True): "rgba64le"}[
+        (deep, alpha)
+    ]
     if is_rgb_format(frame):
-        return frame.to_ndarray(format=target)
-    colour = colour or colour_of(frame)
-    rgb = frame.reformat(
-        format=target,
-        src_colorspace=colour.sws_matrix,
-        src_color_range=colour.sws_range,
-        interpolation=SWS_FLAGS,
-    ).to_ndarray()
-    if target == "rgb24":
-        return rgb
-    gain = np.float32(65535.0 / swscale_white(frame.format.name, colour.full_range))
-    return np.clip(rgb.astype(np.float32) * gain + 0.5, 0, 65535).astype(np.uint16)
+        pixels = frame.to_ndarray(format=target)
+    else:
+        colour = colour or colour_of(frame)
+        pixels = frame.reformat(
+            format=target,
+            src_colorspace=colour.sws_matrix,
+            src_color_range=colour.sws_range,
+            interpolation=SWS_FLAGS,
+        ).to_ndarray()
+        if deep:  # swscale's 16-bit RGB is not full scale: rescale the colour (not the alpha)
+            gain = np.float32(65535.0 / swscale_white(frame.format.name, colour.full_range))
+            rgb = np.clip(pixels[..., :3].astype(np.float32) * gain + 0.5, 0, 65535).astype(np.uint16)
+            return rgb, (np.ascontiguousarray(pixels[..., 3]) if alpha else None)
+    if not alpha:
+        return pixels, None
+    return np.ascontiguousarray(pixels[..., :3]), np.ascontiguousarray(pixels[..., 3])
 
 
 @functools.lru_cache(maxsize=64)

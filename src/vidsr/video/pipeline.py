@@ -174,7 +174,7 @@ def run_stage(
     frames with ``keep=False`` (warm-up and look-ahead frames) are dropped.
     """
     timing: deque[tuple[int, int | None, bool, Any]] = deque()
-    keep_alpha = getattr(writer, "alpha", False)
+    keep_alpha = writer.alpha
     reader = Prefetcher(frames, depth=2 * chunk)
     sink: BackgroundWorker[tuple[Any, int, int | None, Any]] = BackgroundWorker(
         lambda item: writer.write(*item), depth=2 * chunk

@@ -63,18 +63,6 @@ def frame_quantiser(frame: av.VideoFrame) -> Quantiser | None:
     return None
 
 
-def frame_qp(frame: av.VideoFrame) -> float | None:
-    """The mean quantiser of an H.264 frame's macroblocks, None without H.264 parameters."""
-    quantiser = frame_quantiser(frame)
-    return quantiser.value if quantiser is not None and quantiser.codec == "H.264" else None
-
-
-def mean_qp(source: str | Path | IO[bytes], frames: int = 60, spots: int = 5) -> float | None:
-    """The mean H.264 quantiser of a video (:func:`mean_quantiser`), None for other codecs."""
-    quantiser = mean_quantiser(source, frames, spots)
-    return quantiser.value if quantiser is not None and quantiser.codec == "H.264" else None
-
-
 def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int = 5) -> Quantiser | None:
     """The quantiser of a video (a path or a file object), None when its codec exports none
     (:data:`DECODERS`) or it cannot be read: the median over ``spots`` places spread over its
@@ -126,23 +114,18 @@ def _quantisers(decoded, count: int, codec: str) -> list[float]:
 # 23.8 (CRF 18), 0.5 at 28.9 (CRF 23); the thresholds lie halfway. Never above 0.5: from 0.75
 # on, a frame of the 300-frame flat sky at CRF 28 falls below bicubic
 # (benchmarks/denoise_sky.py), and the default must not.
-QP_STRENGTHS: Sequence[tuple[float, float]] = ((21.0, 0.0), (26.0, 0.25))  # (below this mean QP, strength)
 # The same measure for VP9 (``--degradation bi+vp9 --crf N``, x4; 2026-12-05, Intel Xeon): BI
 # best at qindex 12.5 and 38.9 (CRF 4, 12), 0.25 at 65.5 and 113.1 (CRF 20, 32; at 113.1 0.5
 # within 0.003 dB), 0.5 at 138.3, 163.3, 212.1 (CRF 38, 44, 56). MPEG-2 and MPEG-4 part 2
 # (``bi+mpeg2``/``bi+mpeg4 --qscale Q``, quantiser step 2Q): BI at steps 2 and 4 (MPEG-2 at 4:
 # 0.25 by 0.003 dB), 0.25 at 8, 0.5 at 12, 16 and 28. Thresholds halfway between.
+# (below this mean quantiser, strength) per codec
 STRENGTHS: dict[str, Sequence[tuple[float, float]]] = {
-    "H.264": QP_STRENGTHS,
+    "H.264": ((21.0, 0.0), (26.0, 0.25)),
     "VP9": ((52.0, 0.0), (126.0, 0.25)),
     "MPEG": ((6.0, 0.0), (10.0, 0.25)),
 }
 AUTO_CEILING = 0.5
-
-
-def strength_for_qp(qp: float | None, fallback: float = AUTO_CEILING) -> float:
-    """The denoise strength for a video of mean H.264 quantiser ``qp`` (``fallback`` for None)."""
-    return strength_for(None if qp is None else Quantiser("H.264", qp), fallback)
 
 
 def strength_for(quantiser: Quantiser | None, fallback: float = AUTO_CEILING) -> float:

@@ -38,7 +38,7 @@ import numpy as np
 
 from vidsr.errors import VidsrError
 from vidsr.video.colour import (
-    RGB_SOURCE_COLOUR, Colour, colour_of, format_bits, frame_alpha, frame_to_rgb, has_alpha,
+    RGB_SOURCE_COLOUR, Colour, colour_of, format_bits, frame_to_rgb_alpha, has_alpha,
 )  # fmt: skip
 from vidsr.video.hdr import HDRMetadata, hdr_of
 
@@ -472,8 +472,7 @@ class VideoFileReader(VideoReader):
                 pts = last_pts + 1
             rgb = alpha = None
             if self.wants is None or self.wants(pts):
-                rgb = frame_to_rgb(frame, deep=self.deep)
-                alpha = frame_alpha(frame, deep=self.deep) if info.alpha else None
+                rgb, alpha = frame_to_rgb_alpha(frame, deep=self.deep)
             self.frames_read += 1
             last_pts, last_duration = pts, duration or 0
             yield DecodedFrame(rgb, pts, duration, alpha=alpha)
