@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import Image
 
 from vidsr.cli import upscale as upscale_cli
 from vidsr.cli.upscale import video_default_denoise
@@ -33,6 +34,12 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         made[f"mpeg2-q{qscale}"] = write_video(folder / f"mpeg2-{qscale}.ts", frames, codec="mpeg2video",
                                                codec_options={"qmin": str(qscale), "qmax": str(qscale)})  # fmt: skip
     made["hevc"] = write_video(folder / "hevc.mkv", frames, codec="libx265")
+    made["ffv1"] = write_video(folder / "ffv1.mkv", frames, codec="ffv1")
+    made["prores"] = write_video(folder / "prores.mov", frames[:2], codec="prores_ks", pix_fmt="yuv422p10le")
+    made["png"] = folder / "still.png"
+    Image.fromarray(frames[0]).save(made["png"])
+    made["jpeg"] = folder / "still.jpg"
+    Image.fromarray(frames[0]).save(made["jpeg"], quality=60)
     return made
 
 
@@ -77,7 +84,7 @@ def test_one_h264_video_gets_the_strength_of_its_quantiser(clips: dict[str, Path
     monkeypatch.setattr(upscale_cli, "VIDEO_DEFAULT_DENOISE", {"delta": 0.5})
     args = argparse.Namespace(degradation=None, scale=4, quiet=False, denoise=None)
     assert video_default_denoise(args, [clips["crf5"]], ["delta"]) == 0.0
-    assert "at denoise strength 0 (H.264 mean QP" in capsys.readouterr().err
+    assert "delta with the BI weights (H.264 mean QP" in capsys.readouterr().err
     assert video_default_denoise(args, [clips["crf18"]], ["delta"]) == 0.25
     assert video_default_denoise(args, [clips["crf33"]], ["delta"]) == 0.5
     # VP9 and MPEG by their own rules; no quantiser (HEVC), or a batch of several videos (one
@@ -87,6 +94,11 @@ def test_one_h264_video_gets_the_strength_of_its_quantiser(clips: dict[str, Path
     assert video_default_denoise(args, [clips["mpeg2-q10"]], ["delta"]) == 0.5
     assert video_default_denoise(args, [clips["hevc"]], ["delta"]) == 0.5
     assert video_default_denoise(args, [clips["crf5"], clips["crf18"]], ["delta"]) == 0.5
+    # Lossless and master codecs, and lossless images, have nothing to clean: the BI weights.
+    for name, said in (("ffv1", "FFV1, lossless"), ("prores", "ProRes, master quality"), ("png", "PNG, lossless")):
+        assert video_default_denoise(args, [clips[name]], ["delta"]) == 0.0
+        assert f"delta with the BI weights ({said}, nothing to clean up" in capsys.readouterr().err
+    assert video_default_denoise(args, [clips["jpeg"]], ["delta"]) == 0.5  # lossy, no quantiser read
 
 
 def test_a_batch_gives_each_video_the_strength_of_its_own_quantiser(clips: dict[str, Path], tmp_path: Path,
@@ -123,6 +135,14 @@ def test_vp9_and_mpeg_quantisers_are_read_and_rise_with_compression(clips: dict[
     assert (fine.value, coarse.value) == (4.0, 20.0)  # the step, twice the qscale
     assert strength_for(fine) == 0.0 and strength_for(coarse) == AUTO_CEILING
     assert mean_quantiser(clips["hevc"]) is None  # HEVC exports none: the fixed default
+
+
+def test_lossless_and_master_codecs_are_clean(clips: dict[str, Path]) -> None:
+    for name, codec in (("ffv1", "FFV1"), ("prores", "ProRes"), ("png", "PNG")):
+        quantiser = mean_quantiser(clips[name])
+        assert quantiser is not None and quantiser.codec == codec and quantiser.clean
+        assert strength_for(quantiser) == 0.0
+    assert mean_quantiser(clips["jpeg"]) is None
 
 
 def test_compress_clip_reports_every_codec_quantiser(rng: np.random.Generator) -> None:

@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("input", metavar="INPUT", help="LR video file or folder of frames")
-    parser.add_argument("output", metavar="OUTPUT", help="video file (.mp4 .mkv ...) or folder of PNG frames")
+    parser.add_argument("output", metavar="OUTPUT", help="video file (.mp4 .mkv ...), folder of PNG frames, or "
+                        "image (.png .jpg ...) of a one-frame INPUT")
     parser.add_argument("--models", default=None, metavar="LIST",
                         help=f"comma-separated model names (default: bicubic,{DEFAULT_MODEL}: bicubic and "
                              "the default model of `vidsr upscale`, with its shipped weights)")  # fmt: skip

@@ -28,9 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "upscale",
         help="upscale a video file or a folder of frames",
         description=(
-            "Upscale INPUT (any video FFmpeg reads: mp4, mkv, mov, avi, webm...; or a folder of "
-            "PNG/JPEG frames) into OUTPUT: a video file (.mp4 .mkv .mov .avi .webm .ts; H.264 yuv420p "
-            "CRF 18 by default) or, when OUTPUT has no suffix or is an existing folder, a folder of PNG "
+            "Upscale INPUT (any video FFmpeg reads: mp4, mkv, mov, avi, webm, gif...; a folder of "
+            "PNG/JPEG frames; or one image) into OUTPUT: a video file (.mp4 .mkv .mov .avi .webm .ts; H.264 "
+            "yuv420p CRF 18 by default), one image (.png .jpg .tif .webp .bmp: a photo, or a still of a "
+            "video with --start TIME --frames 1; its ICC profile and EXIF kept) or, when OUTPUT has no "
+            "suffix or is an existing folder, a folder of PNG "
             "frames (with the input's frame names when INPUT is a frame folder). Frame count, timestamps, "
             "duration, audio, subtitles and chapters, colour tags, rotation, pixel aspect, timecode and transparency (where the "
             "codec has alpha: png, prores_ks, ffv1, VP9 in .webm) are kept. Several INPUTs, a "
@@ -43,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="video file or folder of frames; several, a folder of videos or a .txt list "
                              "of paths for a batch")  # fmt: skip
     parser.add_argument("output", metavar="OUTPUT",
-                        help="video file (.mp4 .mkv .mov .avi .webm .ts) or folder (no suffix); "
-                             "the output folder of a batch")  # fmt: skip
+                        help="video file (.mp4 .mkv .mov .avi .webm .ts), image (.png .jpg .tif .webp .bmp: "
+                             "one frame) or folder (no suffix); the output folder of a batch")  # fmt: skip
     add_model_options(parser)
     parser.add_argument("--tile", type=int, default=None, metavar="N",
                         help="process frames in overlapping tiles of N LR pixels (automatic when "
@@ -177,12 +179,16 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
         from vidsr.video.quantiser import STRENGTHS, mean_quantiser, strength_for
 
         quantiser = mean_quantiser(sources[0])
-        if quantiser is not None and quantiser.codec in STRENGTHS:
+        if quantiser is not None and (quantiser.clean or quantiser.codec in STRENGTHS):
             strength = min(ceiling, strength_for(quantiser, ceiling))
             why = f"{quantiser.describe()}, "
     if not args.quiet and os.environ.get("RANK", "0") == "0":  # (under torchrun: once, not per rank)
-        print(f"vidsr: video input: {', '.join(trained)} at denoise strength {strength:g} ({why}between the BI "
-              "and real weights; --denoise S to choose, 0 for clean, lossless sources)", file=sys.stderr)
+        if strength == 0:
+            print(f"vidsr: video input: {', '.join(trained)} with the BI weights ({why}nothing to clean up; "
+                  "--denoise S to choose a strength)", file=sys.stderr)
+        else:
+            print(f"vidsr: video input: {', '.join(trained)} at denoise strength {strength:g} ({why}between the "
+                  "BI and real weights; --denoise S to choose, 0 for clean, lossless sources)", file=sys.stderr)
     return strength
 
 

@@ -39,12 +39,13 @@ from vidsr.video.messages import say, warn
 from vidsr.video.pipeline import InputStoppedEarly, make_progress
 from vidsr.video.safety import remove_stale_partials
 from vidsr.video.segments import claim
-from vidsr.video.writer import VIDEO_SUFFIXES
+from vidsr.video.writer import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 # Files in a folder of videos that are taken as videos (the output suffixes and a few more).
 INPUT_SUFFIXES = (*VIDEO_SUFFIXES, ".mpg", ".mpeg", ".m2ts", ".mts", ".flv", ".wmv", ".3gp", ".ogv", ".y4m", ".vob")
 LIST_SUFFIXES = (".txt", ".list")
 DEFAULT_BATCH_SUFFIX = ".mp4"  # for inputs (frame folders, .flv...) whose suffix is no output suffix
+# (an image, .png .jpg ..., gives an image of its own suffix)
 _GROUP_TIMEOUT = datetime.timedelta(days=7)  # ranks wait at the end for the slowest one
 
 
@@ -113,7 +114,8 @@ def collect_inputs(inputs: Sequence[str | Path]) -> tuple[list[Path], bool]:
 
 
 def batch_items(sources: Sequence[Path], output: Path, suffix: str | None = None, create: bool = True) -> list[Item]:
-    """``output/<name><suffix>`` for each source; the folder is created when missing (``create``)."""
+    """``output/<name><suffix>`` for each source (default: its own suffix, where it is a video or
+    image suffix); the folder is created when missing (``create``)."""
     if output.exists() and not output.is_dir():
         raise VidsrError(f"with several inputs, OUTPUT must be a folder ({output} is a file)")
     if suffix is not None:
@@ -126,7 +128,8 @@ def batch_items(sources: Sequence[Path], output: Path, suffix: str | None = None
         output.mkdir(exist_ok=True)
     items, seen = [], {}
     for source in sources:
-        own = source.suffix if source.suffix.lower() in VIDEO_SUFFIXES else DEFAULT_BATCH_SUFFIX
+        keeps = source.is_file() and source.suffix.lower() in (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES)
+        own = source.suffix if keeps else DEFAULT_BATCH_SUFFIX
         name = f"{source.stem if source.suffix else source.name}{suffix or own}"
         target = output / name
         if target.name in seen:

@@ -231,7 +231,7 @@ def compare_videos(
     from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
     from vidsr.video.reader import open_video
     from vidsr.video.safety import check_paths
-    from vidsr.video.writer import check_output_size, output_is_folder
+    from vidsr.video.writer import check_output_size, output_is_folder, output_is_image
 
     if layout not in LAYOUTS:
         raise VidsrError(f"unknown layout {layout!r}; use side or split")
@@ -270,6 +270,9 @@ def compare_videos(
     started = time.perf_counter()
     with open_video(source, fps, deinterlace=deinterlace) as reader:
         info = reader.info
+        if output_is_image(target) and (info.expected_frames or 1) > 1:
+            raise VidsrError(f"{target.name} is an image, which holds one frame, and {source.name} has "
+                             f"{info.expected_frames}: name a folder (no suffix) or a video file")  # fmt: skip
         panel_w, panel_h = info.width * scale, info.height * scale
         gt_reader = open_video(gt, fps) if gt is not None else None
         try:

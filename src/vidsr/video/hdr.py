@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from vidsr.video.sidedata import side_data as frame_side_data
+
 # FFmpeg's AVMasteringDisplayMetadata: display_primaries[3][2] (R, G, B; x, y), white_point[2],
 # min_luminance, max_luminance (AVRationals: int32 num, den), has_primaries, has_luminance.
 _MASTERING_INTS = 22
@@ -64,7 +66,7 @@ def hdr_of(frame: av.VideoFrame) -> HDRMetadata | None:
     """The HDR10 static metadata a decoded frame carries (side data), or None."""
     from av.sidedata.sidedata import Type
 
-    side_data = frame.side_data
+    side_data = frame_side_data(frame)
     mastering = light_level = max_luminance = None
     if Type.MASTERING_DISPLAY_METADATA in side_data:
         values = np.frombuffer(bytes(side_data[Type.MASTERING_DISPLAY_METADATA]), np.int32)

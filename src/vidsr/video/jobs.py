@@ -41,7 +41,7 @@ from vidsr.models.base import VSRModel
 from vidsr.video.colour import format_bits, has_alpha
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
-from vidsr.video.messages import say, warn
+from vidsr.video.messages import format_bytes, say, warn
 from vidsr.video.pipeline import (
     DEFAULT_CHUNK,
     DEFAULT_SEGMENT_FRAMES,
@@ -58,7 +58,9 @@ from vidsr.video.safety import atomic_output, check_paths, remove_stale_partials
 from vidsr.video.segments import PacketFile, WorkFolder, input_identity
 from vidsr.video.selection import Selection, Span, SpanFrames, TimeRange, format_time, plan_spans, select
 from vidsr.video.tiling import DEFAULT_OVERLAP, plan_tiles
-from vidsr.video.writer import VideoFileWriter, check_output_size, output_is_folder, pixel_format
+from vidsr.video.writer import (
+    IMAGE_ALPHA_SUFFIXES, VideoFileWriter, check_output_size, output_is_folder, output_is_image, pixel_format,
+)  # fmt: skip
 
 RECURRENT_OVERLAP = 16  # warm-up frames before each segment for models with a recurrent state
 LARGE_OUTPUT = (3840, 2160)  # more pixels than 4K UHD needs --force-large
@@ -304,6 +306,7 @@ class Job:
         self.engine, self.options = engine, options
         self.runner = engine.runner  # a resumed job's: the backend its journal names (Engine.pinned)
         self.folder = output_is_folder(self.target)
+        self.image = output_is_image(self.target)  # one frame, as an image file
         self.work = WorkFolder(self.target, token or new_token())
         self.label = label or self.source.name
         self.messages = messages if messages is not None else []  # every warning, for the result
@@ -344,7 +347,7 @@ class Job:
             info = self.info = reader.info
             scale = self.engine.net.scale
             self.size = (info.width * scale, info.height * scale)
-            check_output_size(*self.size, self.folder)
+            check_output_size(*self.size, self.folder or self.image)
             if not (options.force_large or dry_run):
                 check_large(*self.size)
             if journal is not None:
@@ -352,7 +355,13 @@ class Job:
                 return self.mode
             self.selection, stamps = select(reader, options.time_range)
         count, frames = self.selection.count, options.segment_frames
-        if self.folder or frames == 0 or (count is not None and count <= frames):
+        if self.image and count is not None and count > 1:
+            raise VidsrError(
+                f"{self.target.name} is an image, which holds one frame, and {self.source.name} has {count} "
+                f"{'in that range ' if not options.time_range.whole else ''}(name a folder, without a suffix, or a "
+                "video file; or pick one frame with --start TIME --frames 1)"
+            )
+        if self.folder or self.image or frames == 0 or (count is not None and count <= frames):
             if not dry_run and self.work.exists():  # (--force) an unfinished job's segments are of no use now
                 self.work.remove()
             self.mode, self._stamps = "single", stamps
@@ -373,7 +382,7 @@ class Job:
     def deep(self) -> bool:
         """Whether a source of more than 8 bits per sample stays deeper than 8 bits (video-file
         output, ``--bit-depth auto``); PNG frames are 8-bit."""
-        return self.options.bit_depth == "auto" and not self.folder
+        return self.options.bit_depth == "auto" and not (self.folder or self.image)
 
     def _first_size(self) -> tuple[int, int]:
         """The LR size a segment's streamer first gets: the frame's, or its first tile's."""
@@ -658,18 +667,21 @@ class Job:
         )  # fmt: skip
         with SpanFrames(self.source, selection, span, fps=options.fps, threads=options.threads,
                         deinterlace=options.deinterlace, deep=self.deep) as frames:
-            writer = VideoFileWriter(
-                None, info, *self.size, codec=options.codec, crf=options.crf, copy_streams=False,
-                final_suffix=self.target.suffix if not self.folder else ".mkv", threads=options.threads,
+            writer = VideoFileWriter(  # (PNG frames and images: their size as PNG frames in QuickTime)
+                None, info, *self.size, codec="png" if self.folder or self.image else options.codec,
+                crf=options.crf, copy_streams=False, threads=options.threads,
+                final_suffix=".mov" if self.folder or self.image else self.target.suffix,
                 packets=lambda packet: sizes.append(packet.size), preset=options.preset, deep=self.deep,
             )  # fmt: skip
             done = run_stage(frames, ModelStage(streamer, engine.device), writer, chunk=options.chunk, progress=clock)
             writer.close()
         seconds_per_frame = clock.per_frame(time.perf_counter(), options.chunk)
         total = count or done
+        size = None if self.image and self.target.suffix.lower() not in (".png", ".tif", ".tiff", ".bmp") else (
+            sum(sizes) / max(done, 1) * total)  # (no estimate for JPEG or WebP)
         return {
             "sample": done, "sample_seconds": clock.elapsed(), "seconds": seconds_per_frame * total,
-            "bytes": sum(sizes) / max(done, 1) * total, "frames": total,
+            "bytes": size, "frames": total,
         }  # fmt: skip
 
     def describe(self, estimate: dict[str, Any] | None) -> list[str]:
@@ -681,10 +693,13 @@ class Job:
         if not options.time_range.whole:
             lines.append(f"range:    {options.time_range.describe()}")
         lines.append(f"frames:   {exact}{count if count is not None else 'unknown'}")
-        codec = options.codec or ("PNG frames" if self.folder else "libx264" if self.target.suffix != ".webm" else "libvpx-vp9")
+        suffix = self.target.suffix.lower()
+        codec = options.codec or ("PNG frames" if self.folder else "libx264" if suffix != ".webm" else "libvpx-vp9")
+        if self.image:
+            codec = f"a {suffix[1:].upper()} image"
         large = "  (above 4K: needs --force-large)" if too_large(*self.size) else ""
         bits = ""
-        if self.settings()["bits"] > 8 or info.alpha:  # kept where the encoder has a 10-bit / alpha format
+        if (self.settings()["bits"] > 8 or info.alpha) and not self.image:  # where the encoder has 10 bits / alpha
             import av
 
             try:
@@ -696,10 +711,12 @@ class Job:
             if chosen and info.alpha:
                 bits += ", with alpha" if has_alpha(chosen) else ", opaque (the alpha channel is dropped)"
             if self.folder and info.alpha:
-                bits += ", RGBA"
+                bits = ", RGBA"
+        if self.image and info.alpha:
+            bits = ", RGBA" if suffix in IMAGE_ALPHA_SUFFIXES else ", opaque (the alpha channel is dropped)"
         size = f"{self.size[0]}x{self.size[1]} (x{self.engine.net.scale})"
-        lines.append(f"output:   {self.target}: {size}, {codec}{bits}, "
-                     f"CRF {options.crf}{large}")  # fmt: skip
+        quality = "" if self.folder or self.image else f", CRF {options.crf}"
+        lines.append(f"output:   {self.target}: {size}, {codec}{bits}{quality}{large}")
         lines.append(f"model:    {self.engine.name}; backend {self.engine.backend()}")
         if self.mode == "segments":
             lines.append(f"work:     {len(self.spans)} segments of {options.segment_frames} frames "
@@ -708,7 +725,8 @@ class Job:
             lines.append("work:     one pass")
         if estimate is not None:
             lines.append(
-                f"estimate: {format_time(estimate['seconds'])} and {estimate['bytes'] / 1e6:.1f} MB "
+                f"estimate: {format_time(estimate['seconds'])}"
+                f"{'' if estimate['bytes'] is None else ' and ' + format_bytes(estimate['bytes'])} "
                 f"(from {estimate['sample']} frames timed in {estimate['sample_seconds']:.1f} s)"
             )
         return lines

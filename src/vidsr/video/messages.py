@@ -21,3 +21,10 @@ def say(message: str) -> None:
     """``vidsr: <message>`` on stderr."""
     tqdm.write(f"vidsr: {message}\n", file=sys.stderr, end="")
     sys.stderr.flush()
+
+
+def format_bytes(count: float) -> str:
+    """``12.3 MB``, ``456 kB`` or ``789 bytes`` (decimal units)."""
+    if count >= 1e6:
+        return f"{count / 1e6:.1f} MB"
+    return f"{count / 1e3:.0f} kB" if count >= 1e3 else f"{count:.0f} bytes"

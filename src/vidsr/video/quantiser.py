@@ -9,7 +9,9 @@ content (on the held-out clips, x4 BI then x264 preset medium: QP 13.7 at CRF 8,
 13, 23.8 at CRF 18, 28.9 at CRF 23; ``benchmarks/validation.py --degradation bi+h264``
 prints it). :func:`strength_for` turns it into the denoise strength that ``vidsr upscale``
 picks for a video file when no ``--denoise`` is given, with thresholds measured per codec
-(:data:`STRENGTHS`). HEVC and AV1 export none: None, and the fixed default.
+(:data:`STRENGTHS`). HEVC and AV1 export none: None, and the fixed default. Lossless
+codecs (FFV1, PNG, raw...) and intra-only master codecs (ProRes, DNxHD) have no
+compression artefacts to clean: a "clean" quantiser, and the BI weights (strength 0).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import IO
 import av
 import numpy as np
 
+from vidsr.video.sidedata import side_data as frame_side_data
+
 # libavutil/video_enc_params.h: AVVideoEncParams {unsigned nb_blocks; size_t blocks_offset;
 # size_t block_size; enum type; int32 qp; int32 delta_qp[4][2]} and AVVideoBlockParams
 # {int src_x, src_y, w, h; int32 delta_qp}, in the machine's own layout.
@@ -32,23 +36,34 @@ _BLOCK_DELTA_AT = 16  # bytes from the start of a block to its delta_qp
 ENC_PARAMS_KINDS = {0: "VP9", 1: "H.264", 2: "MPEG"}
 DECODERS = {"h264": "H.264", "vp9": "VP9", "mpeg1video": "MPEG", "mpeg2video": "MPEG", "mpeg4": "MPEG"}
 UNITS = {"H.264": "QP", "VP9": "qindex", "MPEG": "quantiser step"}
+# Decoders whose pictures carry no compression artefacts: lossless codecs, and the intra-only
+# master codecs of editing (ProRes, DNxHD/HR, CineForm; "visually lossless" at their rates).
+LOSSLESS_DECODERS = {
+    "ffv1": "FFV1", "png": "PNG", "apng": "APNG", "rawvideo": "raw video", "huffyuv": "HuffYUV",
+    "ffvhuff": "FFVHuff", "utvideo": "Ut Video", "magicyuv": "MagicYUV", "qtrle": "QuickTime Animation",
+    "tiff": "TIFF", "bmp": "BMP", "v210": "v210", "r210": "r210", "v410": "v410", "dpx": "DPX",
+}  # fmt: skip
+MASTER_DECODERS = {"prores": "ProRes", "dnxhd": "DNxHD/HR", "cfhd": "CineForm"}
 
 
 @dataclass(frozen=True)
 class Quantiser:
     """A video's mean quantiser: H.264 QP, VP9 qindex or MPEG quantiser step (2 x qscale)."""
 
-    codec: str  # a value of ENC_PARAMS_KINDS
+    codec: str  # a value of ENC_PARAMS_KINDS, or of LOSSLESS_DECODERS / MASTER_DECODERS when clean
     value: float
+    clean: str | None = None  # "lossless" or "master quality": no artefacts to clean (value 0)
 
     def describe(self) -> str:
-        """E.g. ``H.264 mean QP 33.0``."""
+        """E.g. ``H.264 mean QP 33.0``, ``FFV1, lossless``."""
+        if self.clean:
+            return f"{self.codec}, {self.clean}"
         return f"{self.codec} mean {UNITS[self.codec]} {self.value:.1f}"
 
 
 def frame_quantiser(frame: av.VideoFrame) -> Quantiser | None:
     """The mean quantiser of a decoded frame's blocks, None without encoder parameters."""
-    for data in frame.side_data:
+    for data in frame_side_data(frame):
         if data.type != av.sidedata.sidedata.Type.VIDEO_ENC_PARAMS:
             continue
         raw = bytes(data)
@@ -65,7 +80,9 @@ def frame_quantiser(frame: av.VideoFrame) -> Quantiser | None:
 
 def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int = 5) -> Quantiser | None:
     """The quantiser of a video (a path or a file object), None when its codec exports none
-    (:data:`DECODERS`) or it cannot be read: the median over ``spots`` places spread over its
+    (:data:`DECODERS`) or it cannot be read; a clean one (:attr:`Quantiser.clean`) for the
+    codecs of :data:`LOSSLESS_DECODERS` and :data:`MASTER_DECODERS`. Else the median over
+    ``spots`` places spread over its
     length of the mean of ``frames / spots`` frames at each (a fade from black or a title
     card, which encoders code at a low quantiser, must not speak for the whole video); from
     the first place only when it cannot seek."""
@@ -74,7 +91,11 @@ def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int 
             if not container.streams.video:
                 return None
             stream = container.streams.video[0]
-            codec = DECODERS.get(stream.codec_context.name)
+            name = stream.codec_context.name
+            if name in LOSSLESS_DECODERS or name in MASTER_DECODERS:
+                clean = "lossless" if name in LOSSLESS_DECODERS else "master quality"
+                return Quantiser(LOSSLESS_DECODERS.get(name) or MASTER_DECODERS[name], 0.0, clean)
+            codec = DECODERS.get(name)
             if codec is None:
                 return None
             stream.codec_context.options = {"export_side_data": "venc_params"}
@@ -130,7 +151,9 @@ AUTO_CEILING = 0.5
 
 def strength_for(quantiser: Quantiser | None, fallback: float = AUTO_CEILING) -> float:
     """The denoise strength for a video of that mean quantiser (``fallback`` for None, or a
-    codec without measured thresholds)."""
+    codec without measured thresholds; 0, the BI weights, for a clean one)."""
+    if quantiser is not None and quantiser.clean:
+        return 0.0
     if quantiser is None or quantiser.codec not in STRENGTHS:
         return fallback
     for below, strength in STRENGTHS[quantiser.codec]:

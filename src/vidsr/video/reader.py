@@ -41,6 +41,7 @@ from vidsr.video.colour import (
     RGB_SOURCE_COLOUR, Colour, colour_of, format_bits, frame_to_rgb_alpha, has_alpha,
 )  # fmt: skip
 from vidsr.video.hdr import HDRMetadata, hdr_of
+from vidsr.video.sidedata import side_data as frame_side_data
 
 DEFAULT_FOLDER_FPS = Fraction(25)
 # Containers that store when each frame is decoded but not when it is shown: the i-th frame
@@ -284,7 +285,7 @@ class VideoFileReader(VideoReader):
                     f"{path}: interlaced; deinterlaced (FFmpeg bwdif, one frame per frame; "
                     "--deinterlace off keeps the fields as they are)")
         self.info.bits = bits = format_bits(first.format.name)
-        self.info.alpha = has_alpha(first.format.name)
+        self.info.alpha = has_alpha(first.format.name) and not self._opaque_still(first, expected)
         self.info.hdr = hdr_of(first)
         self.info.timecode = timecode_of(self._container, stream)
         self.info.chapters = list(self._container.chapters())
@@ -293,6 +294,14 @@ class VideoFileReader(VideoReader):
             self.info.warnings.append(
                 f"{path}: {first.format.name} has {bits} bits per sample; it is read as 8-bit RGB, "
                 "so the output is 8-bit (smooth gradients may show banding)")
+
+    def _opaque_still(self, first: av.VideoFrame, expected: int | None) -> bool:
+        """True for a GIF (FFmpeg decodes every GIF with alpha) or an image file (one frame)
+        whose first frame is opaque everywhere: its alpha plane says nothing, and is not kept."""
+        image = expected == 1 or self._container.format.name.endswith("_pipe")  # (png_pipe, jpeg_pipe...)
+        if not (self.stream.codec_context.name == "gif" or image):
+            return False
+        return bool(first.to_ndarray(format="rgba")[..., 3].min() == 255)
 
     def _stored_timeline(self, header_rate: Fraction) -> tuple[Fraction, int | None, int]:
         """Rate, frame count and time-base multiple from the packets (AVI), not the header.
@@ -399,7 +408,7 @@ class VideoFileReader(VideoReader):
         """The rotation/flip matrix (display matrix side data, or the legacy ``rotate`` tag)."""
         from av.sidedata.sidedata import Type
 
-        side_data = frame.side_data
+        side_data = frame_side_data(frame)
         if Type.DISPLAYMATRIX in side_data:
             values = np.frombuffer(bytes(side_data[Type.DISPLAYMATRIX]), dtype=np.int32)
             if values.size == 9:

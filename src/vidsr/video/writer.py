@@ -1,5 +1,5 @@
 """Writing video: an encoded file that keeps the input's timing, colour, rotation, pixel
-aspect, audio and subtitles, or a folder of PNG frames.
+aspect, audio and subtitles, a folder of PNG frames, or one image (a still, or a photo).
 
 Video files are H.264 (libx264, yuv420p, CRF 18, preset veryfast) by default (VP9 for ``.webm``); the
 container follows the suffix (.mp4 .m4v .mkv .mov .avi .webm, and .ts for MPEG-TS). Frames
@@ -43,6 +43,10 @@ VIDEO_SUFFIXES = tuple(MUXERS)
 MOV_FAMILY = (".mp4", ".m4v", ".mov")
 MAX_VIDEO_SIDE = 8192  # H.264 level 6.2 / what players decode
 MAX_FRAME_SIDE = 16384  # PNG frames
+# One-frame outputs, written by Pillow (:class:`ImageFileWriter`): a photo upscaled, or a
+# still of a video (``--start TIME --frames 1``). Those that hold transparency:
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+IMAGE_ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
 CRF_CODECS = ("libx264", "libx264rgb", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
 # Lossless codecs written as 8-bit RGB (no YUV matrix, exact frames), and those formats.
 RGB_CODECS = ("ffv1", "png", "libx264rgb", "qtrle", "utvideo")
@@ -122,20 +126,26 @@ def chapters_in(chapters: list[dict], window: Window) -> list[dict]:
 
 
 def output_is_folder(path: Path) -> bool:
-    """True for a folder of PNG frames, False for a video file, by the output's name.
+    """True for a folder of PNG frames, False for a video file or an image, by the output's name.
 
     A folder is an existing folder or a name without a suffix; a video file has one of
-    :data:`VIDEO_SUFFIXES`. Any other suffix is an error (rather than a surprise folder).
+    :data:`VIDEO_SUFFIXES`, an image one of :data:`IMAGE_SUFFIXES`. Any other suffix is an
+    error (rather than a surprise folder).
     """
     suffix = path.suffix.lower()
     if path.is_dir() or not suffix:
         return True
-    if suffix in VIDEO_SUFFIXES:
+    if suffix in VIDEO_SUFFIXES or suffix in IMAGE_SUFFIXES:
         return False
     raise VidsrError(
         f"unknown output suffix {path.suffix} ({path.name}): use {' '.join(VIDEO_SUFFIXES)} for a video file, "
-        "or a name without a suffix for a folder of PNG frames"
+        f"{' '.join(IMAGE_SUFFIXES)} for one image, or a name without a suffix for a folder of PNG frames"
     )
+
+
+def output_is_image(path: Path) -> bool:
+    """True when ``path`` names one image (:data:`IMAGE_SUFFIXES`), not a folder or a video."""
+    return not path.is_dir() and path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def default_codec(path: Path) -> str:
@@ -202,6 +212,82 @@ class FrameFolderWriter(FrameWriter):
             rgb = np.concatenate([rgb, to_8bit(upscale_alpha(alpha, rgb))[..., None]], axis=-1)
         write_frame(self.folder / f"{name}.png", rgb)
         self.frames_written += 1
+
+
+class ImageFileWriter(FrameWriter):
+    """One frame as an image file (Pillow; the format from ``suffix``), 8-bit.
+
+    The input's ICC profile and EXIF (an image input's: a phone photo's colour space and
+    orientation) are written again, with the new size, where the format holds them; its
+    alpha where the format has one (:data:`IMAGE_ALPHA_SUFFIXES`), with a warning
+    otherwise. JPEG is written at quality 95 without chroma subsampling, WebP at quality 95.
+    A second frame is an error: an image holds one.
+    """
+
+    def __init__(
+        self, path: Path, source: SourceInfo, suffix: str, warn: Callable[[str], None] | None = None,
+        alpha: bool = True,
+    ) -> None:  # fmt: skip
+        self.path, self.source, self.suffix = path, source, suffix.lower()
+        self.warnings: list[str] = []
+        self.alpha = alpha and source.alpha and self.suffix in IMAGE_ALPHA_SUFFIXES
+        if alpha and source.alpha and not self.alpha:
+            self._warn(
+                f"{source.path} has an alpha channel (transparency) that {self.suffix} cannot store: the "
+                f"output is opaque; {' '.join(IMAGE_ALPHA_SUFFIXES)} keep it", warn,
+            )  # fmt: skip
+
+    def _warn(self, message: str, warn: Callable[[str], None] | None) -> None:
+        self.warnings.append(message)
+        if warn is not None:
+            warn(message)
+
+    def write(self, rgb: np.ndarray, pts: int, duration: int | None, alpha: np.ndarray | None = None) -> None:
+        from PIL import Image
+
+        if self.frames_written:
+            raise VidsrError(
+                f"the output {self.suffix} image holds one frame, and {self.source.path.name} has more: name a "
+                "folder (no suffix) or a video file"
+            )
+        rgb = to_8bit(rgb)
+        if self.alpha:
+            rgb = np.concatenate([rgb, to_8bit(upscale_alpha(alpha, rgb))[..., None]], axis=-1)
+        image = Image.fromarray(np.ascontiguousarray(rgb))
+        options = image_metadata(self.source.path, image.size)
+        if self.suffix in (".jpg", ".jpeg"):
+            options.update(quality=95, subsampling=0)
+        elif self.suffix == ".webp":
+            options.update(quality=95)
+        try:
+            image.save(self.path, format=Image.registered_extensions()[self.suffix], **options)
+        except (OSError, ValueError, KeyError) as error:
+            raise VidsrError(f"cannot write the image {self.path}: {error}") from None
+        self.frames_written = 1
+
+
+def image_metadata(source: Path, size: tuple[int, int]) -> dict:
+    """The ICC profile and EXIF of an image file ``source`` as Pillow ``save`` options, the EXIF
+    sizes set to ``size``; empty for anything else (a video, a folder, an image without them)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not source.is_file():
+        return {}
+    try:
+        with Image.open(source) as image:
+            options = {}
+            if image.info.get("icc_profile"):
+                options["icc_profile"] = image.info["icc_profile"]
+            exif = image.getexif()
+            if exif:
+                details = exif.get_ifd(0x8769)  # the Exif IFD: PixelXDimension, PixelYDimension
+                for tag, value in ((0xA002, size[0]), (0xA003, size[1])):
+                    if tag in details:
+                        details[tag] = value
+                options["exif"] = exif.tobytes()
+            return options
+    except (UnidentifiedImageError, OSError, ValueError):
+        return {}
 
 
 class VideoFileWriter(FrameWriter):
@@ -485,8 +571,9 @@ def open_writer(
     deep: bool = False,
     alpha: bool = True,
 ) -> FrameWriter:
-    """A PNG folder writer (frames named ``names``, default the input's) or a video file writer
-    (``deep``: 10-bit where the source has more than 8 bits; see :class:`VideoFileWriter`).
+    """A PNG folder writer (frames named ``names``, default the input's), an image writer (a
+    name with one of :data:`IMAGE_SUFFIXES`) or a video file writer (``deep``: 10-bit where
+    the source has more than 8 bits; see :class:`VideoFileWriter`).
     ``alpha``: keep the input's transparency where it has one and the output can hold it."""
     if folder:
         if source.pixel_aspect and warn is not None:
@@ -497,6 +584,8 @@ def open_writer(
             )
         return FrameFolderWriter(path, names if names is not None else source.frame_names, warn,
                                  alpha=alpha and source.alpha)  # fmt: skip
+    if (final_suffix or path.suffix).lower() in IMAGE_SUFFIXES:
+        return ImageFileWriter(path, source, final_suffix or path.suffix, warn, alpha=alpha)
     return VideoFileWriter(
         path,
         source,

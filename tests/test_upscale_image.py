@@ -1,0 +1,151 @@
+"""One image in or out: a photo upscaled to an image file, or a still of a video
+(``--start TIME --frames 1``); its ICC profile, EXIF and alpha kept where the format holds
+them; GIFs and opaque RGBA images are not taken for transparent ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vidsr.cli.main import main
+from vidsr.data.frames import read_frame
+from vidsr.errors import VidsrError
+from vidsr.video.pipeline import upscale_video
+from vidsr.video.reader import open_video
+from vidsr.video.synthetic import pattern_frames, write_video
+
+H, W = 18, 26
+
+
+@pytest.fixture()
+def photo(tmp_path: Path) -> np.ndarray:
+    return next(iter(pattern_frames(1, H, W)))
+
+
+def upscale(source: Path, target: Path, **kwargs) -> list[str]:
+    notes: list[str] = []
+    upscale_video(source, target, "bicubic", quiet=True, on_warning=notes.append, **kwargs)
+    return notes
+
+
+def test_a_png_photo_gives_the_same_pixels_as_a_frame_folder(tmp_path: Path, photo: np.ndarray) -> None:
+    source = tmp_path / "photo.png"
+    Image.fromarray(photo).save(source)
+    assert upscale(source, tmp_path / "big.png") == []
+    upscale(source, tmp_path / "frames")
+    (frame,) = sorted((tmp_path / "frames").iterdir())
+    big = read_frame(tmp_path / "big.png")
+    assert big.shape == (4 * H, 4 * W, 3)
+    np.testing.assert_array_equal(big, read_frame(frame))
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".webp", ".tif", ".bmp"])
+def test_other_image_formats_are_written(tmp_path: Path, photo: np.ndarray, suffix: str) -> None:
+    source = tmp_path / "photo.png"
+    Image.fromarray(photo).save(source)
+    upscale(source, tmp_path / f"big{suffix}")
+    with Image.open(tmp_path / f"big{suffix}") as image:
+        assert image.size == (4 * W, 4 * H) and image.mode == "RGB"
+
+
+def test_icc_profile_and_exif_are_kept_with_the_new_size(tmp_path: Path, photo: np.ndarray) -> None:
+    source = tmp_path / "phone.jpg"
+    profile = b"\x00\x00\x02\x0cnot-a-real-profile-but-bytes" * 4
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 to display
+    exif[0x010F] = "vidsr test camera"
+    exif.get_ifd(0x8769)[0xA002] = W
+    exif.get_ifd(0x8769)[0xA003] = H
+    Image.fromarray(photo).save(source, quality=95, icc_profile=profile, exif=exif.tobytes())
+    upscale(source, tmp_path / "big.jpg")
+    with Image.open(tmp_path / "big.jpg") as image:
+        assert image.info.get("icc_profile") == profile
+        kept = image.getexif()
+        assert kept[0x0112] == 6 and kept[0x010F] == "vidsr test camera"
+        assert (kept.get_ifd(0x8769)[0xA002], kept.get_ifd(0x8769)[0xA003]) == (4 * W, 4 * H)
+    # FFmpeg 8 attaches the EXIF to the decoded frame as side data of a type that PyAV does not
+    # know (reading it crashed); the orientation also comes as a display matrix, which a
+    # video output keeps as its rotation.
+    with open_video(source) as reader:
+        matrix = reader.info.display_matrix
+    assert matrix is not None
+    upscale(source, tmp_path / "big.mp4")
+    with open_video(tmp_path / "big.mp4") as reader:
+        assert reader.info.display_matrix == matrix
+
+
+def test_transparency_is_kept_in_png_and_dropped_with_a_warning_in_jpeg(tmp_path: Path, photo: np.ndarray) -> None:
+    source = tmp_path / "logo.png"
+    alpha = np.full((H, W), 255, np.uint8)
+    alpha[:, : W // 2] = 0
+    Image.fromarray(np.dstack([photo, alpha])).save(source)
+    assert upscale(source, tmp_path / "big.png") == []
+    with Image.open(tmp_path / "big.png") as image:
+        assert image.mode == "RGBA"
+        planes = np.asarray(image)[..., 3]
+    assert planes[:, : 4 * W // 2 - 4].max() == 0 and planes[:, 4 * W // 2 + 4 :].min() == 255
+    notes = upscale(source, tmp_path / "big.jpg")
+    assert any("alpha channel" in note and ".jpg cannot store" in note for note in notes)
+    # An RGBA image that is opaque everywhere has no transparency to lose: no warning.
+    Image.fromarray(np.dstack([photo, np.full((H, W), 255, np.uint8)])).save(tmp_path / "opaque.png")
+    assert upscale(tmp_path / "opaque.png", tmp_path / "opaque.jpg") == []
+
+
+def test_gifs_are_transparent_only_when_they_are(tmp_path: Path, photo: np.ndarray) -> None:
+    frames = [Image.fromarray(np.roll(photo, 2 * i, axis=1)) for i in range(3)]
+    frames[0].save(tmp_path / "opaque.gif", save_all=True, append_images=frames[1:], duration=100)
+    edge = np.where(np.arange(W) < 5, 0, 255).astype(np.uint8)[None].repeat(H, 0)  # transparent at the left
+    clear = [Image.fromarray(np.dstack([np.asarray(f), edge])) for f in frames]
+    clear[0].save(tmp_path / "clear.gif", save_all=True, append_images=clear[1:], duration=100, disposal=2)
+    with open_video(tmp_path / "opaque.gif") as reader:
+        assert not reader.info.alpha  # (FFmpeg decodes every GIF as BGRA)
+    with open_video(tmp_path / "clear.gif") as reader:
+        assert reader.info.alpha
+    assert upscale(tmp_path / "opaque.gif", tmp_path / "opaque.mp4") == []
+
+
+def test_a_video_into_an_image_needs_one_frame(tmp_path: Path, capsys) -> None:
+    video = write_video(tmp_path / "clip.mp4", list(pattern_frames(6, H + 2, W + 2)))
+    target = tmp_path / "still.png"
+    with pytest.raises(VidsrError, match="holds one frame, and clip.mp4 has 6"):
+        upscale(video, target)
+    assert not target.exists() and not list(tmp_path.glob(".still.png.partial-*"))
+    assert main(["upscale", str(video), str(target), "--model", "bicubic", "--start", "0.12", "--frames", "1",
+                 "-q"]) == 0  # fmt: skip
+    assert read_frame(target).shape == (4 * (H + 2), 4 * (W + 2), 3)
+    assert main(["upscale", str(video), str(tmp_path / "s.jpg"), "--model", "bicubic", "--frames", "1",
+                 "--dry-run"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "a JPG image" in out and "CRF" not in out and not (tmp_path / "s.jpg").exists()
+
+
+def test_an_unknown_suffix_names_the_image_suffixes(tmp_path: Path, photo: np.ndarray, capsys) -> None:
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    assert main(["upscale", str(tmp_path / "photo.png"), str(tmp_path / "big.xyz"), "-q"]) != 0
+    err = capsys.readouterr().err
+    assert "unknown output suffix .xyz" in err and ".jpg" in err and ".webp" in err
+
+
+def test_a_batch_of_images_gives_images(tmp_path: Path, photo: np.ndarray) -> None:
+    Image.fromarray(photo).save(tmp_path / "a.png")
+    Image.fromarray(photo).save(tmp_path / "b.jpg")
+    assert main(["upscale", str(tmp_path / "a.png"), str(tmp_path / "b.jpg"), str(tmp_path / "out"),
+                 "--model", "bicubic", "-q"]) == 0  # fmt: skip
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.png", "b.jpg"]
+    with Image.open(tmp_path / "out" / "b.jpg") as image:
+        assert image.format == "JPEG" and image.size == (4 * W, 4 * H)
+
+
+def test_compare_into_an_image_needs_one_frame(tmp_path: Path, photo: np.ndarray) -> None:
+    from vidsr.video.compare import compare_videos
+
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    compare_videos(tmp_path / "photo.png", tmp_path / "side.png", ["bicubic", "bicubic"], quiet=True)
+    with Image.open(tmp_path / "side.png") as image:
+        assert image.size == (2 * 4 * W, 4 * H)
+    video = write_video(tmp_path / "clip.mp4", list(pattern_frames(4, H + 2, W + 2)))
+    with pytest.raises(VidsrError, match="holds one frame, and clip.mp4 has 4"):
+        compare_videos(video, tmp_path / "side2.png", ["bicubic", "bicubic"], quiet=True)
