@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench results clean
+.PHONY: install demo lint test bench results clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,11 @@ demo: install
 SECOND_HALF := tests/test_stability.py tests/test_streaming.py tests/test_temporal_memory_script.py \
 	$(wildcard tests/test_training*.py) $(wildcard tests/test_upscale*.py) $(wildcard tests/test_video*.py)
 
-test: install
+# Lint (pyproject.toml, [tool.ruff]): pyflakes, pycodestyle, bugbear and a few more; a second.
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test: install lint
 	$(PY) -m pytest -q --durations=10 $(addprefix --ignore=,$(SECOND_HALF))
 	$(PY) -m pytest -q --durations=10 $(SECOND_HALF)
 

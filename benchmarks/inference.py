@@ -145,7 +145,7 @@ def matmul_peaks(n: int = 2048) -> dict:
     found: dict[str, float] = {}
     for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         a, b = torch.rand(n, n).to(dtype), torch.rand(n, n).to(dtype)
-        found[f"torch {precision}"] = _best_rate(lambda: torch.mm(a, b), macs)
+        found[f"torch {precision}"] = _best_rate(lambda a=a, b=b: torch.mm(a, b), macs)
     try:
         import openvino as ov
         import openvino.opset13 as ops
@@ -153,13 +153,15 @@ def matmul_peaks(n: int = 2048) -> dict:
         from vidsr.backends.graph import openvino_core
 
         left = ops.parameter([n, n], np.float32)
-        model = ov.Model([ops.matmul(left, ops.constant(np.random.rand(n, n).astype(np.float32)), False, False)], [left])
+        right = ops.constant(np.random.rand(n, n).astype(np.float32))
+        model = ov.Model([ops.matmul(left, right, False, False)], [left])
         core = openvino_core()
         x = np.random.rand(n, n).astype(np.float32)
         for precision, hint in (("fp32", "f32"), ("bf16", "bf16")):
             config = {"INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": torch.get_num_threads()}
             request = core.compile_model(model, "CPU", config).create_infer_request()
-            found[f"openvino {precision}"] = _best_rate(lambda: request.infer({0: x}, share_inputs=True), macs)
+            found[f"openvino {precision}"] = _best_rate(
+                lambda request=request: request.infer({0: x}, share_inputs=True), macs)
     except ImportError:
         pass
     peaks = {p: max(v for k, v in found.items() if k.endswith(p)) for p in ("fp32", "bf16")}
@@ -463,14 +465,16 @@ def markdown(report: dict) -> str:
     if peaks:
         lines.append(f"Matmul peaks measured in the same run: fp32 {peaks['fp32'] / 1e9:.0f} GMAC/s, "
                      f"bf16 {peaks['bf16'] / 1e9:.0f} GMAC/s.")  # fmt: skip
-    lines += ["", "| model | LR -> HR | backend | ms/frame | fps | peak MiB | GMAC/s | % of peak | x bicubic | vs eager fp32 |",
+    lines += ["", "| model | LR -> HR | backend | ms/frame | fps | peak MiB | GMAC/s | % of peak | x bicubic "
+                  "| vs eager fp32 |",
               "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for row in report.get("models", []):
         if "skipped" in row:
             continue
         h, w = row["size"]
         share = f"{row['share_of_peak'] * 100:.0f}%" if "share_of_peak" in row else "-"
-        config = row["config"] if row["config"] != "auto" else f"auto ({row['backend'].split(':', 1)[1].split('(')[0].strip()})"
+        chosen = row["backend"].split(":", 1)[1].split("(")[0].strip()
+        config = row["config"] if row["config"] != "auto" else f"auto ({chosen})"
         ratio = f"{row['ratio_to_bicubic']:.2f}" if "ratio_to_bicubic" in row else "-"  # bicubic not run
         speedup = f"{row['speedup_vs_eager']:.2f}x" if "speedup_vs_eager" in row else "-"
         lines.append(

@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/train_speed.py                       # CPU: fp32 and bf16
     .venv/bin/python benchmarks/train_speed.py --device cuda --precisions fp32 bf16 fp16
-    .venv/bin/python benchmarks/train_speed.py --window 30 --chunk 10 --gt-patch 256 --batch 8 --warmup 3 --steps 6   # the recurrence regime
+    # the recurrence regime:
+    .venv/bin/python benchmarks/train_speed.py --window 30 --chunk 10 --gt-patch 256 --batch 8 --warmup 3 --steps 6
 
 Each (model, precision) pair runs :func:`vidsr.training.trainer.train` on clips generated
 in a temporary folder (no shared data needed, no validation, one checkpoint at the end),

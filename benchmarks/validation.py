@@ -6,14 +6,16 @@
     .venv/bin/python benchmarks/validation.py --degradation bi+vp9 --crf 40 --models delta,delta@0.25,delta@0.5
     .venv/bin/python benchmarks/validation.py --degradation bi+mpeg2 --qscale 4 --models delta,delta@0.5
     .venv/bin/python benchmarks/validation.py --scale 2 --models bicubic,delta
-    .venv/bin/python benchmarks/validation.py --scale 2 --warm-start --models delta=src/vidsr/weights/delta_x4_bi.safetensors
+    .venv/bin/python benchmarks/validation.py --scale 2 --warm-start \
+        --models delta=src/vidsr/weights/delta_x4_bi.safetensors
 
 ``bi+h264`` is the compressed benchmark of ``vidsr evaluate`` on these clips: BI, then the
 first frames of each whole LR clip through x264 (yuv420p, ``--crf``, preset medium) and
 back, then the crop; ``bi+vp9`` the same through libvpx-vp9 (``--crf``, as web video),
 ``bi+mpeg2`` and ``bi+mpeg4`` through FFmpeg's MPEG-2 (DVD) and MPEG-4 part 2 (DivX/Xvid)
 encoders at a fixed ``--qscale``. Each prints the stream's mean quantiser
-(:mod:`vidsr.video.quantiser`), from which ``vidsr upscale`` picks a denoise strength. ``NAME:DEGRADATION`` takes that model's shipped weights of another
+(:mod:`vidsr.video.quantiser`), from which ``vidsr upscale`` picks a denoise strength.
+``NAME:DEGRADATION`` takes that model's shipped weights of another
 degradation (``delta:real``); ``NAME@S`` takes it at denoise strength ``S`` (``delta@0.5``:
 between its BI and real weights, :mod:`vidsr.models.denoise`). ``--warm-start`` loads each
 ``NAME=WEIGHTS`` as ``model.init_weights`` starts a run: weights of a related model or of
@@ -87,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         level = f"CRF {args.crf}" if codec.crf is not None else f"qscale {args.qscale}"
         mean = Quantiser(quantisers[0].codec, sum(q.value for q in quantisers) / len(quantisers))
         settings = f" {level} ({mean.describe()})"
-    print(f"x{scale} {args.degradation.upper()}{settings}, clips {args.clips} (crop {args.crop}, {args.frames} frames), fp32")
+    print(f"x{scale} {args.degradation.upper()}{settings}, clips {args.clips} "
+          f"(crop {args.crop}, {args.frames} frames), fp32")
     print(f"{'model':40} {'PSNR-Y':>8} {'SSIM-Y':>8}")
     for spec in args.models.split(","):
         head, _, weights = spec.partition("=")

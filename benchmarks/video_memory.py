@@ -179,7 +179,8 @@ def main() -> None:
     if alone is not None:
         end_to_end = rows[-1]["fps"]
         print(f"model alone on {alone['frames']} decoded frames (no decoding/encoding): {alone['fps']:.1f} fps; "
-              f"end to end: {end_to_end:.1f} fps ({end_to_end / alone['fps'] * 100:.0f}% of the model alone)")  # fmt: skip
+              f"end to end: {end_to_end:.1f} fps "
+              f"({end_to_end / alone['fps'] * 100:.0f}% of the model alone)")  # fmt: skip
 
 
 if __name__ == "__main__":

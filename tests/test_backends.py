@@ -318,7 +318,7 @@ def test_int8_is_calibrated_once_close_to_fp32_and_streams_like_whole_clip(tmp_p
     assert whole.shape == parts.shape == expected.shape
     assert (whole - parts).abs().max() <= 1e-5
     mse = (whole.clamp(0, 1) - expected).square().mean().item()
-    assert 0 < mse and -10 * math.log10(mse) > 30  # quantized: close (32 dB on noise, never calibrated on), not equal
+    assert mse > 0 and -10 * math.log10(mse) > 30  # quantized: close (32 dB on noise, never calibrated on), not equal
 
 
 def test_int8_is_opt_in_openvino_only_and_names_its_remedies(monkeypatch):

@@ -161,7 +161,7 @@ def test_tensor_round_trip(frames: np.ndarray) -> None:
     tensor = to_tensor(frames)
     assert tensor.dtype == torch.float32
     assert tensor.shape == (frames.shape[0], 3, frames.shape[1], frames.shape[2])
-    assert 0.0 <= float(tensor.min()) and float(tensor.max()) <= 1.0
+    assert float(tensor.min()) >= 0.0 and float(tensor.max()) <= 1.0
     np.testing.assert_array_equal(to_uint8(tensor), frames)
 
 

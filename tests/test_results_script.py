@@ -218,7 +218,8 @@ def test_x2_measures_bi_with_the_x2_weights_and_cards(
     markdown = capsys.readouterr().out
     assert "### Vid4 x2 BI" in markdown and "x4" not in markdown and "BD" not in markdown
     assert "skipped (never evaluated untrained): BI: delta." in markdown  # no x2 delta weights here
-    models = {"bicubic": create("bicubic", 2), "fsrcnn": create("fsrcnn", 2, weights=tmp_path / "fsrcnn_x2_bi.safetensors")}
+    fsrcnn = create("fsrcnn", 2, weights=tmp_path / "fsrcnn_x2_bi.safetensors")
+    models = {"bicubic": create("bicubic", 2), "fsrcnn": fsrcnn}
     library = evaluate(models, open_dataset(data, scale=2, degradation="bi", notify=None), progress=False)
     assert average_row(library, "fsrcnn") in markdown
     card = json.loads((tmp_path / "fsrcnn_x2_bi.json").read_text())

@@ -90,7 +90,7 @@ def test_pan_samples_are_degraded_shifted_crops_of_one_frame(kind: str) -> None:
         lr_u8 = (lr * 255).round().byte().permute(0, 2, 3, 1).numpy()
         offsets = []
         for t, frame in enumerate(gt_u8):
-            hits = [(y, x) for y in range(0, 120 - 31) for x in range(0, 140 - 31)
+            hits = [(y, x) for y in range(120 - 31) for x in range(140 - 31)
                     if np.array_equal(still[y : y + 32, x : x + 32], frame)]
             assert len(hits) == 1  # a crop of the still frame
             y, x = hits[0]

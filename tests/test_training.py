@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -386,7 +387,7 @@ def test_checkpoints_are_atomic_and_restore_every_rng(tmp_path: Path) -> None:
     expected = (np.random.rand(), torch.rand(1), __import__("random").random())
     set_rng_state(state)
     assert (np.random.rand(), torch.rand(1), __import__("random").random()) == expected
-    with pytest.raises(Exception):
+    with pytest.raises((pickle.PicklingError, AttributeError)):  # (a local lambda: AttributeError)
         save_checkpoint({"step": 2, "model": lambda: None}, path)  # cannot be saved
     assert load_checkpoint(path)["step"] == 1  # the old checkpoint survives a failed write
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary left behind

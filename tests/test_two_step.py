@@ -246,7 +246,7 @@ def test_one_step_weights_start_step_2_and_the_model_starts_as_its_step_1(name, 
     assert_step1_is_the_shipped_fsrcnn(model.state_dict())
     state = model.state_dict()
     for key, value in source.state_dict().items():
-        if key.startswith("core.trunk.") or key.startswith("core.temporal."):
+        if key.startswith(("core.trunk.", "core.temporal.")):
             assert torch.equal(state[f"step2.{key}"], value), key
     assert not state["step2.core.head.conv.weight"].any()
     first = "features.0.weight" if one_step is Delta else "stacks.0.weight"

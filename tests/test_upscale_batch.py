@@ -203,7 +203,7 @@ def test_a_rank_that_comes_late_to_a_joined_long_video_does_nothing(videos, tmp_
             remove(work)
 
         monkeypatch.setattr(WorkFolder, "remove", remove_after_rank_one)
-        first.other.append(lambda: {})
+        first.other.append(dict)
     else:
         first.other.append(rank_one)
     outcomes = BatchRun(items, lambda device: Engine("bicubic", 4), options, ranks=first).run()

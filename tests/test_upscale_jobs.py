@@ -105,10 +105,12 @@ def test_subtitles_are_cut_to_the_range(tmp_path, capsys):
     cues = [(0.1, 0.5, "Hello"), (0.6, 0.9, "World"), (1.0, 1.1, "Late")]
     source = write_video(tmp_path / "subs.mkv", pattern_frames(30, 24, 32), audio_seconds=1.2, subtitles=cues)
     out = tmp_path / "cut.mkv"
-    assert run_cli(capsys, str(source), str(out), "--start", "0.3", "--duration", "0.5", "--model", "bicubic", "-q")[0] == 0
+    code = run_cli(capsys, str(source), str(out), "--start", "0.3", "--duration", "0.5", "--model", "bicubic", "-q")[0]
+    assert code == 0
     start = probe(out, decode_rgb=False).times[0]
     with av.open(str(out)) as container:
-        shown = [(p.pts * p.time_base - start, p.duration * p.time_base) for p in container.demux(subtitles=0) if p.size]
+        shown = [(p.pts * p.time_base - start, p.duration * p.time_base)
+                 for p in container.demux(subtitles=0) if p.size]  # fmt: skip
     times = probe(source, decode_rgb=False).times
     first = next(t for t in times if t - times[0] >= Fraction(3, 10))  # the first frame kept (0.32 s)
     # "Hello" (still showing at the start) is shortened to start with the video, "Late" is past the end.
@@ -124,7 +126,8 @@ def test_range_past_the_end_is_a_one_line_error(clip, tmp_path, capsys):
 def test_segments_equal_one_pass_within_one_code_value(clip, tmp_path, capsys):
     """Each segment's warm-up overlap brings the recurrent state close to that of one pass."""
     for name, frames in (("one.mkv", "0"), ("seg.mkv", "8")):
-        code, err = run_cli(capsys, str(clip), str(tmp_path / name), "--codec", "ffv1", "--segment-frames", frames, "-q")
+        code, err = run_cli(capsys, str(clip), str(tmp_path / name), "--codec", "ffv1", "--segment-frames", frames,
+                            "-q")  # fmt: skip
         assert code == 0, err
     one, seg = probe(tmp_path / "one.mkv"), probe(tmp_path / "seg.mkv")
     assert seg.times == one.times  # (Matroska shifts both by the MP4's AAC priming)

@@ -45,7 +45,9 @@ def test_shifting_there_and_back_is_the_identity(start: int, frames: int):
         assert shift_timecode(shift_timecode(base, frames, rate), -frames, rate) == base
 
 
-def write_grey_clip(path: Path, frames: int, extra: Callable[[av.container.OutputContainer, av.VideoStream], None]) -> Path:
+def write_grey_clip(
+    path: Path, frames: int, extra: Callable[[av.container.OutputContainer, av.VideoStream], None]
+) -> Path:
     """``frames`` grey frames of 48x32 at 25 fps (H.264); ``extra`` adds to the container first."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=25)
@@ -113,8 +115,10 @@ def test_attachments_stay_in_matroska_and_are_named_elsewhere(mkv_with_font, tmp
 def mkv_with_chapters(tmp_path_factory) -> Path:
     def chapters(container: av.container.OutputContainer, stream: av.VideoStream) -> None:
         base = Fraction(1, 1000)
-        container.set_chapters([{"id": 1, "start": 0, "end": 200, "time_base": base, "metadata": {"title": "Opening"}},
-                                {"id": 2, "start": 200, "end": 400, "time_base": base, "metadata": {"title": "Part 2"}}])
+        container.set_chapters([
+            {"id": 1, "start": 0, "end": 200, "time_base": base, "metadata": {"title": "Opening"}},
+            {"id": 2, "start": 200, "end": 400, "time_base": base, "metadata": {"title": "Part 2"}},
+        ])  # fmt: skip
 
     return write_grey_clip(tmp_path_factory.mktemp("in") / "rip.mkv", 10, chapters)
 

@@ -66,4 +66,4 @@ def test_colour_of_untagged_yuv_is_bt601_limited_and_rgb_frames_are_rgb():
     tagged = av.VideoFrame(16, 16, "yuv420p")
     tagged.colorspace, tagged.color_range, tagged.color_primaries, tagged.color_trc = 1, 2, 1, 1
     assert colour_of(tagged) == Colour(SPC_BT709, True, 1, 1)
-    assert "BT.709 full range" == colour_of(tagged).describe()
+    assert colour_of(tagged).describe() == "BT.709 full range"

@@ -30,7 +30,8 @@ def decoded(keyframed) -> list:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90", 90), ("1.5", Fraction(3, 2)), ("00:01:30.5", Fraction(181, 2)), ("1:02:03", 3723), ("02:03.25", Fraction(493, 4))],
+    [("90", 90), ("1.5", Fraction(3, 2)), ("00:01:30.5", Fraction(181, 2)), ("1:02:03", 3723),
+     ("02:03.25", Fraction(493, 4))],
 )
 def test_times_in_seconds_or_clock_form(text, seconds):
     assert parse_time(text) == seconds

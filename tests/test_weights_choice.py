@@ -99,7 +99,9 @@ def test_upscale_says_which_weights_it_chose(tmp_path: Path, capsys: pytest.Capt
     assert f"delta at denoise strength {upscale_cli.VIDEO_DEFAULT_DENOISE['delta']:g}" in err, err
 
 
-def test_compare_on_a_compressed_clip_shows_the_real_weights_ahead(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_compare_on_a_compressed_clip_shows_the_real_weights_ahead(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """The README's visual proof, small: the demo's photograph, moved, downscaled with BI and
     compressed at CRF 35; `vidsr compare` of bicubic, delta BI and delta real against the GT."""
     if (4, "real") not in registry.shipped_weights("delta"):
@@ -111,7 +113,8 @@ def test_compare_on_a_compressed_clip_shows_the_real_weights_ahead(tmp_path: Pat
     from vidsr.data.frames import read_clip, write_frame
     from vidsr.video.demo import make_clip
 
-    spec = importlib.util.spec_from_file_location("real_proof", Path(__file__).parents[1] / "benchmarks" / "real_proof.py")
+    script = Path(__file__).parents[1] / "benchmarks" / "real_proof.py"
+    spec = importlib.util.spec_from_file_location("real_proof", script)
     proof = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(proof)
     gt = make_clip(frames=8, height=192, width=256)

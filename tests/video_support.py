@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 
 import av
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn

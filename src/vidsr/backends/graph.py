@@ -125,7 +125,9 @@ class GraphBackend(Backend):
                 raise
             except Exception as error:  # noqa: BLE001 - runtimes raise their own types
                 reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise ExportError(f"{self.name} cannot load the exported graphs ({reason}); use --backend torch") from None
+                raise ExportError(
+                    f"{self.name} cannot load the exported graphs ({reason}); use --backend torch"
+                ) from None
         return self._compiled[key]
 
     def compile(self, export: Export) -> Compiled:

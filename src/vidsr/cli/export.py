@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     onnx.add_argument("--size", default="180x320", metavar="HxW", help="LR frame size (default 180x320)")
     onnx.add_argument("--weights", default=None, metavar="FILE", help="weights (default: the shipped ones)")
     onnx.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default 4)")
-    onnx.add_argument("--degradation", default="bi", choices=("bi", "bd", "real"), help="shipped weights: bi, bd or real")
+    onnx.add_argument("--degradation", default="bi", choices=("bi", "bd", "real"),
+                      help="shipped weights: bi, bd or real")  # fmt: skip
     parser.set_defaults(func=run)
 
 

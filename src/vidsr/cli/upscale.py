@@ -34,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "video with --start TIME --frames 1; its ICC profile and EXIF kept) or, when OUTPUT has no "
             "suffix or is an existing folder, a folder of PNG "
             "frames (with the input's frame names when INPUT is a frame folder). Frame count, timestamps, "
-            "duration, audio, subtitles and chapters, colour tags, rotation, pixel aspect, timecode and transparency (where the "
-            "codec has alpha: png, prores_ks, ffv1, VP9 in .webm) are kept. Several INPUTs, a "
+            "duration, audio, subtitles and chapters, colour tags, rotation, pixel aspect, timecode and "
+            "transparency (where the codec has alpha: png, prores_ks, ffv1, VP9 in .webm) are kept. Several INPUTs, a "
             "folder of videos or a .txt list of paths make a batch into the folder OUTPUT. Inputs longer than "
             "--segment-frames are done in segments that --resume continues after an interruption; under "
             "torchrun, the ranks share the videos and segments."
@@ -119,7 +119,8 @@ def add_degradation_option(parser: argparse.ArgumentParser) -> None:
                         help="shipped weights to use: bi for clean sources, bd for sources blurred before "
                              "downscaling, real (delta x4 and x2) for compressed, noisy or blurred video. Default: "
                              "the weights that do best on compressed input for video files (README: delta "
-                             "at --denoise 0.5, less for a lightly compressed H.264, VP9 or MPEG video, from its quantiser; "
+                             "at --denoise 0.5, less for a lightly compressed H.264, VP9 or MPEG video, from its "
+                             "quantiser, and the BI weights for lossless and master codecs; "
                              "other models bi; measured with benchmarks/validation.py), "
                              "bi for frame folders. Not used with --weights")  # fmt: skip
     parser.add_argument("--denoise", type=float, default=None, metavar="S",

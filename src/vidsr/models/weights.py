@@ -63,7 +63,8 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
 def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """A ``.safetensors`` file's tensors and metadata, in one read."""
     with safe_open(str(path), framework="pt") as handle:
-        return {key: handle.get_tensor(key) for key in handle.keys()}, dict(handle.metadata() or {})
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is no dict)
+        return tensors, dict(handle.metadata() or {})
 
 
 def _checkpoint_grid(checkpoint: dict) -> str | None:

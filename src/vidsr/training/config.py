@@ -242,9 +242,9 @@ def _coerce(value: Any, default: Any, dotted: str, origin: str) -> Any:
         items = value if isinstance(value, list) else [value]
         if dotted == "data.train_dirs":
             return [str(v) for v in items]
-        if dotted in ("data.interval", "schedule.milestones"):
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-                raise VidsrError(f"{origin}: {dotted} must be a list of integers, not {value!r}")
+        integers = all(isinstance(v, int) and not isinstance(v, bool) for v in items)
+        if dotted in ("data.interval", "schedule.milestones") and not integers:
+            raise VidsrError(f"{origin}: {dotted} must be a list of integers, not {value!r}")
         if dotted == "optim.betas":
             items = [_number(v) for v in items]
             if len(items) != 2 or not all(isinstance(v, (int, float)) for v in items):

@@ -493,7 +493,9 @@ class Job:
         remove_stale_partials(self.target)
         result = self._result(count, started, tile)
         if outcome.problem:
-            raise InputStoppedEarly(f"{outcome.problem}; the {count} frames before it were written to {self.target}", result)
+            raise InputStoppedEarly(
+                f"{outcome.problem}; the {count} frames before it were written to {self.target}", result
+            )
         return result
 
     def _window(self, first_pts: int | None, shift: int | None) -> Window | None:

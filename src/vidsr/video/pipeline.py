@@ -267,9 +267,9 @@ def upscale_video(
     ``model`` is a name from :data:`vidsr.models.MODELS` (shipped weights are used when
     present: those for ``degradation``, ``"bi"`` for clean sources, ``"bd"`` for blurred ones,
     ``"real"`` for compressed, noisy video; `vidsr upscale` picks ``"real"`` for video files
-    when it ships, this function does not guess) or a :class:`VSRModel`. ``tile`` (LR pixels) processes frames in overlapping
-    tiles of that size (``overlap`` pixels of context); tiling is chosen automatically when
-    a frame would not fit in memory. ``fps`` applies to frame-folder input.
+    when it ships, this function does not guess) or a :class:`VSRModel`. ``tile`` (LR pixels)
+    processes frames in overlapping tiles of that size (``overlap`` pixels of context); tiling
+    is chosen automatically when a frame would not fit in memory. ``fps`` applies to frame-folder input.
 
     ``time_range`` (a :class:`~vidsr.video.selection.TimeRange`) upscales part of the input,
     with the audio and subtitles cut to it. A video-file output of more than

@@ -93,7 +93,8 @@ class SourceInfo:
     hdr: HDRMetadata | None = None  # HDR10 mastering display / light level of the first frame
     timecode: str | None = None  # SMPTE timecode of the first frame (camera files: MOV tmcd, MXF)
     start_time: Fraction = Fraction(0)  # the first frame's time, seconds
-    chapters: list[dict] = field(default_factory=list)  # PyAV's container.chapters(): id, start, end, time_base, metadata
+    # PyAV's container.chapters(): id, start, end, time_base, metadata
+    chapters: list[dict] = field(default_factory=list)
 
     @property
     def display_aspect(self) -> Fraction:

@@ -95,7 +95,7 @@ class PacketFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._handle = open(path, "wb")
+        self._handle = open(path, "wb")  # noqa: SIM115 (held open across write() calls; close() closes it)
         self._handle.write(_MAGIC)
         self.count = 0
 
@@ -168,7 +168,9 @@ class WorkFolder:
         except FileNotFoundError:
             raise VidsrError(f"no unfinished job for {self.output} (no {self.journal_path})") from None
         except (OSError, ValueError) as error:
-            raise VidsrError(f"{self.journal_path} is not a vidsr journal ({error}); use --force to start again") from None
+            raise VidsrError(
+                f"{self.journal_path} is not a vidsr journal ({error}); use --force to start again"
+            ) from None
         if not isinstance(data, dict) or data.get("version") != JOURNAL_VERSION:
             raise VidsrError(f"{self.journal_path} is not a vidsr journal of this version; use --force to start again")
         return data

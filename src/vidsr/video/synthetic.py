@@ -96,7 +96,8 @@ def write_video(
             first = next(frames)
             height, width = first.shape[:2]
             x264 = {"crf": str(crf), **({"x264-params": "interlaced=1:tff=1"} if interlaced else {})}
-            stream = container.add_stream(codec, rate=fps, options=codec_options or (x264 if codec == "libx264" else {}))
+            options_of_codec = codec_options or (x264 if codec == "libx264" else {})
+            stream = container.add_stream(codec, rate=fps, options=options_of_codec)
             stream.width, stream.height = width, height
             # yuv420p cannot hold odd sizes: odd test videos are 4:4:4.
             pix_fmt = pix_fmt or ("bgr0" if codec == "ffv1" else ("yuv444p" if width % 2 or height % 2 else "yuv420p"))
