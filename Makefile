@@ -53,9 +53,9 @@ bench: install
 # The README's Results section (Vid4 from ../shared/data; about 5 min on 2 quiet CPU cores).
 results: install
 	$(PY) benchmarks/results.py --data ../shared/data/vid4/GT --markdown results/vid4_x4.md \
-		--json results/vid4_x4.json --cards
+		--json results/vid4_x4.json --cards --plots docs/frames
 	$(PY) benchmarks/results.py --data ../shared/data/vid4/GT --scale 2 --markdown results/vid4_x2.md \
-		--json results/vid4_x2.json --cards
+		--json results/vid4_x2.json --cards --plots docs/frames
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -56,6 +56,9 @@ from vidsr.training.environment import git_commit, hardware_summary  # noqa: E40
 
 SCALES = (4, 2)
 SIGMA = 1.6  # BD blur, as in the literature (and vidsr's default)
+# The models of the per-frame plots (--plots): the founding rows, fsrcnn and flow (raw would
+# stretch the scale; the others lie among these).
+PLOT_MODELS = ("bicubic", "fsrcnn", "delta", "five_parallel", "flow")
 DEGRADATIONS = {
     "bi": "MATLAB bicubic downscaling",
     "bd": f"Gaussian blur sigma {SIGMA}, then every 4th pixel",
@@ -97,6 +100,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="LR frames streamed per model for the fps figure (default: 20)")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="write the Markdown here")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure as JSON")
+    parser.add_argument("--plots", type=Path, metavar="DIR",
+                        help="draw each degradation's per-frame PSNR-Y of " + ", ".join(PLOT_MODELS)
+                             + " to DIR/vid4_x<scale>_<degradation>_frames.png")
     parser.add_argument("--cards", action="store_true",
                         help="also write the Vid4 figures into the shipped models' cards (full runs only)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -533,6 +539,15 @@ def report(run: Run, args: argparse.Namespace) -> None:
     if args.json is not None:
         write_file(args.json, json.dumps(json_document(run, args), indent=2) + "\n")
         print(f"JSON written to {args.json} (infinite PSNR as \"inf\")", file=sys.stderr)
+    if args.plots is not None:
+        from vidsr.evaluation.plot import plot_per_frame
+
+        for degradation, result in run.results.items():
+            if result is not None:
+                path = args.plots / f"vid4_x{args.scale}_{degradation}_frames.png"
+                title = f"Vid4 x{args.scale} {degradation.upper()}: PSNR-Y per frame"
+                plot_per_frame(result, path, title, [name for name in PLOT_MODELS if name in result.models])
+                print(f"plot written to {path}", file=sys.stderr)
     if args.cards:
         for path in update_cards(run):
             print(f"model card updated: {path}", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from vidsr.cli.main import main
@@ -301,3 +302,36 @@ def test_vid4_bicubic_matches_published_figure(shared_data: Path, tmp_path: Path
         assert figures["psnr_y"] == pytest.approx(psnr_y, abs=1e-3)
         assert figures["ssim_y"] == pytest.approx(ssim_y, abs=1e-4)
     assert not math.isinf(bicubic["average"]["psnr_rgb"])
+
+
+def test_plot_draws_each_frame_of_each_model_and_the_gain_over_bicubic(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from vidsr.evaluation.plot import per_frame_figure
+
+    data = make_dataset(tmp_path / "data", {"a": 3, "b": 2}, size=32)
+    plot = tmp_path / "plots" / "frames.png"
+    argv = ["evaluate", "--data", str(data), "--models", "bicubic,raw", "--quiet", "--json", str(tmp_path / "r.json"),
+            "--per-frame", "--plot", str(plot)]  # fmt: skip
+    assert main(argv) == 0
+    assert f"Per-frame plot written to {plot}" in capsys.readouterr().out
+    with Image.open(plot) as image:
+        assert image.format == "PNG" and image.size[0] > 500
+    scores = json.loads((tmp_path / "r.json").read_text())["models"]
+    models = {"bicubic": create("bicubic", 4), "raw": create("raw", 4)}
+    figure = per_frame_figure(evaluate(models, open_dataset(data, scale=4), progress=False), "t")
+    axes = figure.axes  # row-major: PSNR of clips a, b; then the gains over bicubic
+    assert len(axes) == 4 and [axis.get_title() for axis in axes[:2]] == ["a", "b"]
+    for column, clip in enumerate("ab"):
+        drawn = {line.get_label(): list(line.get_ydata()) for line in axes[column].get_lines()}
+        for name in models:
+            assert drawn[name] == pytest.approx(scores[name]["clips"][clip]["per_frame"]["psnr_y"], abs=1e-9)
+        (gain, zero) = axes[2 + column].get_lines()
+        expected = np.subtract(scores["raw"]["clips"][clip]["per_frame"]["psnr_y"],
+                               scores["bicubic"]["clips"][clip]["per_frame"]["psnr_y"])  # fmt: skip
+        assert list(gain.get_ydata()) == pytest.approx(expected, abs=1e-9) and max(expected) < 0  # raw is worse
+    # Without bicubic: one row. A name that is no PNG: a one-line error before any work.
+    assert len(per_frame_figure(evaluate({"raw": models["raw"]}, open_dataset(data, scale=4), progress=False),
+                                "t").axes) == 2  # fmt: skip
+    assert main(["evaluate", "--data", str(data), "--quiet", "--plot", str(tmp_path / "frames.pdf")]) == 2
+    assert "--plot writes a PNG" in capsys.readouterr().err

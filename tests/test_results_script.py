@@ -109,9 +109,11 @@ def test_max_frames_markdown_file_and_skipped_models(
     monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "no-weights")
     out = tmp_path / "results.md"
     argv = ["--data", str(data), "--degradations", "bd", "--models", "raw,bicubic,delta",
-            "--max-frames", "2", "--no-speed", "--quiet", "--markdown", str(out)]
+            "--max-frames", "2", "--no-speed", "--quiet", "--markdown", str(out), "--plots", str(tmp_path / "plots")]
     assert results.main(argv) == 0
     assert capsys.readouterr().out == ""
+    # The per-frame plot of each degradation evaluated, of the plotted models among those.
+    assert [path.name for path in (tmp_path / "plots").iterdir()] == ["vid4_x4_bd_frames.png"]
     markdown = out.read_text()
     assert "### Vid4 x4 BI" not in markdown
     # No shipped weights here: delta is skipped, never evaluated untrained.

@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--per-frame", action="store_true",
                         help="add each frame's PSNR and SSIM (Y) to the --json figures")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png",
+                        help="draw each frame's PSNR-Y per clip and model (and the gain over bicubic "
+                             "when it is among --models) to a PNG")
     parser.add_argument("--weights", metavar="FILE|NAME=FILE,...",
                         help="weights for the trained model(s): one file, or name=file pairs")
     parser.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=True,
@@ -174,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
         raise VidsrError(f"--sigma must be positive, not {args.sigma}")
     if args.per_frame and args.json is None:
         raise VidsrError("--per-frame adds each frame's figures to the JSON file: give --json FILE")
+    if args.plot is not None and args.plot.suffix.lower() != ".png":
+        raise VidsrError(f"--plot writes a PNG: give a name ending in .png, not {args.plot.name}")
     codec = video_codec(args)
     if args.device == "cuda":
         import torch
@@ -196,4 +201,12 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             raise VidsrError(f"cannot write {args.json}: {error}") from None
         print(f"\nFigures written to {args.json} (infinite PSNR written as \"inf\").")
+    if args.plot is not None:
+        from vidsr.evaluation.plot import plot_per_frame
+
+        what = args.degradation.upper() + (f" CRF {codec.crf}" if codec is not None else "")
+        data = args.data.resolve()
+        name = data.parent.name if data.name.lower() in ("gt", "hr") else data.name  # vid4/GT: "vid4"
+        plot_per_frame(result, args.plot, f"{name} x{args.scale} {what}: PSNR-Y per frame")
+        print(f"Per-frame plot written to {args.plot}.")
     return 0
