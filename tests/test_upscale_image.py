@@ -149,3 +149,19 @@ def test_compare_into_an_image_needs_one_frame(tmp_path: Path, photo: np.ndarray
     video = write_video(tmp_path / "clip.mp4", list(pattern_frames(4, H + 2, W + 2)))
     with pytest.raises(VidsrError, match="holds one frame, and clip.mp4 has 4"):
         compare_videos(video, tmp_path / "side2.png", ["bicubic", "bicubic"], quiet=True)
+
+
+def test_a_folder_of_images_of_other_sizes_is_refused_before_any_output(tmp_path: Path, photo: np.ndarray,
+                                                                         capsys) -> None:  # fmt: skip
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(photo).save(folder / "a.png")
+    Image.fromarray(photo[:10, :12]).save(folder / "b.jpg")
+    assert main(["upscale", str(folder), str(tmp_path / "out"), "--model", "bicubic", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "b.jpg is 12x10, not 26x18 like a.png" in err and f"vidsr upscale {folder}/* OUTPUT_FOLDER" in err
+    assert not (tmp_path / "out").exists()
+    # As the error says: named one by one, they are a batch of images.
+    assert main(["upscale", str(folder / "a.png"), str(folder / "b.jpg"), str(tmp_path / "out"), "--model",
+                 "bicubic", "-q"]) == 0  # fmt: skip
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.png", "b.jpg"]

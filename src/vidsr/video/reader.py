@@ -537,6 +537,7 @@ class FrameFolderReader(VideoReader):
         self._files = list_frames(path)
         first, alpha = read_frame_alpha(self._files[0])
         self._first: tuple[np.ndarray, np.ndarray | None] | None = (first, alpha)
+        self._check_sizes((first.shape[1], first.shape[0]))
         time_base = Fraction(1) / fps
         self.info = SourceInfo(
             path=path,
@@ -551,6 +552,27 @@ class FrameFolderReader(VideoReader):
             alpha=alpha is not None,
         )
         self._start = 0
+
+    def _check_sizes(self, size: tuple[int, int], most: int = 500) -> None:
+        """Refuse a folder whose images are not all one size (from the headers of at most
+        ``most`` of them, spread over the folder, before any output; a frame of another size
+        among the others stops the reading when it is reached): separate photos, not the
+        frames of a video; the error says how to do those."""
+        from PIL import Image, UnidentifiedImageError
+
+        step = max(1, len(self._files) // most)
+        for file in [*self._files[1::step], self._files[-1]]:
+            try:
+                with Image.open(file) as image:
+                    other = image.size
+            except (OSError, UnidentifiedImageError):
+                return  # an unreadable frame: said (with the frames before it written) when it is reached
+            if other != size:
+                raise VidsrError(
+                    f"{file.name} is {other[0]}x{other[1]}, not {size[0]}x{size[1]} like {self._files[0].name}: a "
+                    f"folder of frames is one video, and its frames are one size; to upscale separate images, "
+                    f"name them (a batch): vidsr upscale {self.path}/* OUTPUT_FOLDER"
+                )
 
     def timeline(self) -> list[int] | None:
         """Frame ``i`` is at ``i`` ticks of ``1/fps``."""
