@@ -13,6 +13,7 @@ from PIL import Image
 from vidsr.cli.main import main
 from vidsr.data.frames import read_frame
 from vidsr.errors import VidsrError
+from vidsr.video.colour import palette_frame
 from vidsr.video.pipeline import upscale_video
 from vidsr.video.reader import open_video
 from vidsr.video.synthetic import pattern_frames, write_video
@@ -165,3 +166,30 @@ def test_a_folder_of_images_of_other_sizes_is_refused_before_any_output(tmp_path
     assert main(["upscale", str(folder / "a.png"), str(folder / "b.jpg"), str(tmp_path / "out"), "--model",
                  "bicubic", "-q"]) == 0  # fmt: skip
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.png", "b.jpg"]
+
+
+def test_a_gif_in_gives_a_gif_out_with_its_timing_and_transparency(tmp_path: Path, photo: np.ndarray) -> None:
+    frames = [Image.fromarray(np.roll(photo, 3 * i, axis=1)) for i in range(4)]
+    durations = [100, 200, 100, 300]  # ms, as GIFs keep them (centiseconds)
+    frames[0].save(tmp_path / "in.gif", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    assert upscale(tmp_path / "in.gif", tmp_path / "out.gif") == []
+    upscale(tmp_path / "in.gif", tmp_path / "frames")  # the same frames, lossless, for reference
+    with Image.open(tmp_path / "out.gif") as image:
+        assert (image.size, image.n_frames, image.info.get("loop")) == ((4 * W, 4 * H), 4, 0)
+        shown = []
+        for index, reference in enumerate(sorted((tmp_path / "frames").iterdir())):
+            image.seek(index)
+            shown.append(image.info["duration"])
+            # Exactly the frame's own 256-colour palette image (dithered), close to the full colour.
+            shown_rgb, full = np.asarray(image.convert("RGB")), read_frame(reference)
+            np.testing.assert_array_equal(shown_rgb, palette_frame(full).to_ndarray(format="rgb24"))
+            assert 10 * np.log10(255**2 / np.mean((shown_rgb.astype(np.float64) - full) ** 2)) > 25
+    assert shown == durations
+    # GIF transparency is on or off per pixel: the transparent columns stay transparent.
+    edge = np.where(np.arange(W) < 5, 0, 255).astype(np.uint8)[None].repeat(H, 0)
+    clear = [Image.fromarray(np.dstack([np.asarray(f), edge])) for f in frames]
+    clear[0].save(tmp_path / "clear.gif", save_all=True, append_images=clear[1:], duration=100, disposal=2)
+    assert upscale(tmp_path / "clear.gif", tmp_path / "clear_x4.gif") == []
+    with Image.open(tmp_path / "clear_x4.gif") as image:
+        alpha = np.asarray(image.convert("RGBA"))[..., 3]
+    assert alpha[:, : 4 * 5 - 2].max() == 0 and alpha[:, 4 * 5 + 2 :].min() == 255

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="upscale a video file or a folder of frames",
         description=(
             "Upscale INPUT (any video FFmpeg reads: mp4, mkv, mov, avi, webm, gif...; a folder of "
-            "PNG/JPEG frames; or one image) into OUTPUT: a video file (.mp4 .mkv .mov .avi .webm .ts; H.264 "
+            "PNG/JPEG frames; or one image) into OUTPUT: a video file (.mp4 .mkv .mov .avi .webm .ts .gif; H.264 "
             "yuv420p CRF 18 by default), one image (.png .jpg .tif .webp .bmp: a photo, or a still of a "
             "video with --start TIME --frames 1; its ICC profile and EXIF kept) or, when OUTPUT has no "
             "suffix or is an existing folder, a folder of PNG "
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="video file or folder of frames; several, a folder of videos or a .txt list "
                              "of paths for a batch")  # fmt: skip
     parser.add_argument("output", metavar="OUTPUT",
-                        help="video file (.mp4 .mkv .mov .avi .webm .ts), image (.png .jpg .tif .webp .bmp: "
+                        help="video file (.mp4 .mkv .mov .avi .webm .ts .gif), image (.png .jpg .tif .webp .bmp: "
                              "one frame) or folder (no suffix); the output folder of a batch")  # fmt: skip
     add_model_options(parser)
     parser.add_argument("--tile", type=int, default=None, metavar="N",

@@ -228,6 +228,23 @@ def to_8bit(rgb: np.ndarray) -> np.ndarray:
     return ((rgb.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
 
 
+def palette_frame(rgb: np.ndarray, alpha: np.ndarray | None = None) -> av.VideoFrame:
+    """uint8 RGB as a ``pal8`` frame (a GIF's): its own palette of 256 colours (median cut,
+    Floyd-Steinberg dithering: Pillow's ``quantize``); with ``alpha``, 255 colours and a
+    transparent one for the pixels below half opacity (GIF transparency is on or off)."""
+    from PIL import Image
+
+    colours = 256 if alpha is None else 255
+    indexed = Image.fromarray(np.ascontiguousarray(rgb)).quantize(colours, Image.Quantize.MEDIANCUT)
+    indices = np.array(indexed, dtype=np.uint8)
+    used = np.array(indexed.getpalette() or [], dtype=np.uint8).reshape(-1, 3)[:colours]
+    palette = np.zeros((256, 4), np.uint8)  # ARGB
+    palette[: len(used), 0], palette[: len(used), 1:] = 255, used
+    if alpha is not None:
+        indices[alpha < 128] = 255  # (entry 255 stays (0, 0, 0, 0): transparent)
+    return av.VideoFrame.from_ndarray((indices, palette), format="pal8")
+
+
 def rgb_to_frame(
     rgb: np.ndarray, colour: Colour, pix_fmt: str = "yuv420p", alpha: np.ndarray | None = None
 ) -> av.VideoFrame:
@@ -236,6 +253,8 @@ def rgb_to_frame(
 
     ``alpha`` ``(H, W)`` of the same dtype goes into the alpha plane of an alpha ``pix_fmt``.
     """
+    if pix_fmt == "pal8":
+        return palette_frame(to_8bit(rgb), None if alpha is None else to_8bit(alpha))
     deep = rgb.dtype == np.uint16
     source = ("rgba64le" if deep else "rgba") if alpha is not None else ("rgb48le" if deep else "rgb24")
     target = av.video.format.VideoFormat(pix_fmt)

@@ -38,6 +38,7 @@ from vidsr.video.timecode import shift_timecode
 # Output suffix -> FFmpeg muxer (the temporary file's name may not show the suffix).
 MUXERS = {
     ".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".avi": "avi", ".webm": "webm", ".ts": "mpegts",
+    ".gif": "gif",
 }  # fmt: skip
 VIDEO_SUFFIXES = tuple(MUXERS)
 MOV_FAMILY = (".mp4", ".m4v", ".mov")
@@ -74,6 +75,8 @@ def pixel_format(encoder: av.codec.Codec, deep: bool = False, alpha: bool = Fals
     :data:`ALPHA_CODECS` (rgba for PNG, yuva444p10le for ProRes, yuva420p for VP9...).
     """
     formats = [f.name for f in encoder.video_formats or ()]
+    if encoder.name == "gif":  # 256 colours a frame (and one of them transparent, with alpha)
+        return "pal8"
     if alpha and encoder.name in ALPHA_CODECS:
         for name in (DEEP_ALPHA_FORMATS if deep else ()) + ALPHA_FORMATS + DEEP_ALPHA_FORMATS:
             if name in formats:
@@ -150,7 +153,7 @@ def output_is_image(path: Path) -> bool:
 
 def default_codec(path: Path) -> str:
     """The encoder used when none is asked for."""
-    return "libvpx-vp9" if path.suffix.lower() == ".webm" else "libx264"
+    return {".webm": "libvpx-vp9", ".gif": "gif"}.get(path.suffix.lower(), "libx264")
 
 
 def check_output_size(width: int, height: int, folder: bool) -> None:
@@ -339,11 +342,11 @@ class VideoFileWriter(FrameWriter):
         self.bits = format_bits(self.pix_fmt)
         if deep and self.bits == 8:
             self.warn(f"{codec} has no 10-bit format: the {source.bits}-bit input is written as 8-bit video")
-        self.alpha = alpha and source.alpha and has_alpha(self.pix_fmt)
+        self.alpha = alpha and source.alpha and (has_alpha(self.pix_fmt) or self.pix_fmt == "pal8")
         if alpha and source.alpha and not self.alpha:
             self.warn(
                 f"{source.path} has an alpha channel (transparency) that {codec} cannot store: the output is "
-                "opaque; --codec png (.mov), ffv1 (.mkv), libvpx-vp9 (.webm) or prores_ks (.mov) keep it"
+                "opaque; --codec png (.mov), ffv1 (.mkv), libvpx-vp9 (.webm), prores_ks (.mov) or .gif keep it"
             )
         if codec in PRORES_ENCODERS and width % 16:
             self.warn(
