@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/validation.py --degradation bi+h264 --crf 33 --models bicubic,delta,delta:real
     .venv/bin/python benchmarks/validation.py --degradation bi+vp9 --crf 40 --models delta,delta@0.25,delta@0.5
     .venv/bin/python benchmarks/validation.py --degradation bi+mpeg2 --qscale 4 --models delta,delta@0.5
+    .venv/bin/python benchmarks/validation.py --degradation bi+jpeg --quality 75 --models delta,delta@0.5
     .venv/bin/python benchmarks/validation.py --scale 2 --models bicubic,delta
     .venv/bin/python benchmarks/validation.py --scale 2 --warm-start \
         --models delta=src/vidsr/weights/delta_x4_bi.safetensors
@@ -13,7 +14,8 @@
 first frames of each whole LR clip through x264 (yuv420p, ``--crf``, preset medium) and
 back, then the crop; ``bi+vp9`` the same through libvpx-vp9 (``--crf``, as web video),
 ``bi+mpeg2`` and ``bi+mpeg4`` through FFmpeg's MPEG-2 (DVD) and MPEG-4 part 2 (DivX/Xvid)
-encoders at a fixed ``--qscale``. Each prints the stream's mean quantiser
+encoders at a fixed ``--qscale``, ``bi+jpeg`` every LR frame through Pillow's JPEG at
+``--quality`` (4:2:0, as photos and MJPEG cameras). Each prints the stream's mean quantiser
 (:mod:`vidsr.video.quantiser`), from which ``vidsr upscale`` picks a denoise strength.
 ``NAME:DEGRADATION`` takes that model's shipped weights of another
 degradation (``delta:real``); ``NAME@S`` takes it at denoise strength ``S`` (``delta@0.5``:
@@ -31,7 +33,10 @@ shipped weights can be compared on the same footing.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+
+import numpy as np
 
 import torch
 
@@ -42,10 +47,25 @@ from vidsr.models.weights import load_weights
 from vidsr.training.data import held_out_views, validation_clips
 from vidsr.training.precision import make_precision
 from vidsr.training.validation import validate
-from vidsr.video.quantiser import Quantiser
+from vidsr.video.quantiser import Quantiser, jpeg_luma_step
 
 # Compressed settings: BI, then this encoder on the LR clip.
-COMPRESSED = {"bi+h264": "libx264", "bi+vp9": "libvpx-vp9", "bi+mpeg2": "mpeg2video", "bi+mpeg4": "mpeg4"}
+COMPRESSED = {
+    "bi+h264": "libx264", "bi+vp9": "libvpx-vp9", "bi+mpeg2": "mpeg2video", "bi+mpeg4": "mpeg4", "bi+jpeg": "jpeg",
+}  # fmt: skip
+
+
+def jpeg_clip(frames: np.ndarray, quality: int) -> tuple[np.ndarray, Quantiser]:
+    """Each uint8 RGB frame through Pillow's JPEG at ``quality`` and back; the luma step."""
+    from PIL import Image
+
+    out, steps = [], []
+    for frame in frames:
+        buffer = io.BytesIO()
+        Image.fromarray(frame).save(buffer, format="JPEG", quality=quality)
+        steps.append(jpeg_luma_step(buffer.getvalue()))
+        out.append(np.asarray(Image.open(buffer).convert("RGB")))
+    return np.stack(out), Quantiser("JPEG", float(np.mean(steps)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--degradation", choices=["bi", "bd", *COMPRESSED], default="bi")
     parser.add_argument("--crf", type=int, default=23, help="bi+h264, bi+vp9: the encoder's CRF (default 23)")
     parser.add_argument("--qscale", type=int, default=4, help="bi+mpeg2, bi+mpeg4: fixed quantiser (default 4)")
+    parser.add_argument("--quality", type=int, default=75, help="bi+jpeg: Pillow's JPEG quality (default 75)")
     parser.add_argument("--models", default="bicubic,delta", help="NAME or NAME=WEIGHTS, comma-separated")
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--frames", type=int, default=30)
@@ -73,10 +94,14 @@ def main(argv: list[str] | None = None) -> int:
             from vidsr.data.real import VideoCodec, compress_clip
 
             encoder = COMPRESSED[args.degradation]
-            codec = VideoCodec(encoder, args.crf, "medium") if encoder in ("libx264", "libvpx-vp9") else \
-                VideoCodec(encoder, None, None, args.qscale)
+            codec = None if encoder == "jpeg" else VideoCodec(encoder, args.crf, "medium") \
+                if encoder in ("libx264", "libvpx-vp9") else VideoCodec(encoder, None, None, args.qscale)
             quantisers = []
             for view in views:
+                if encoder == "jpeg":
+                    view.lr, quantiser = jpeg_clip(view.lr, args.quality)
+                    quantisers.append(quantiser)
+                    continue
                 encoded = compress_clip(view.lr, codec)
                 view.lr = encoded.frames
                 quantisers.append(encoded.quantiser)
@@ -86,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = ""
     if compressed:
-        level = f"CRF {args.crf}" if codec.crf is not None else f"qscale {args.qscale}"
+        level = f"quality {args.quality}" if codec is None else \
+            f"CRF {args.crf}" if codec.crf is not None else f"qscale {args.qscale}"
         mean = Quantiser(quantisers[0].codec, sum(q.value for q in quantisers) / len(quantisers))
         settings = f" {level} ({mean.describe()})"
     print(f"x{scale} {args.degradation.upper()}{settings}, clips {args.clips} "

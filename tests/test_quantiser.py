@@ -17,7 +17,7 @@ from vidsr.cli.upscale import video_default_denoise
 from vidsr.data.real import VideoCodec, compress_clip
 from vidsr.models import registry
 from vidsr.video.quantiser import (
-    AUTO_CEILING, STRENGTHS, Quantiser, mean_quantiser, strength_for,
+    AUTO_CEILING, STRENGTHS, Quantiser, jpeg_luma_step, mean_quantiser, strength_for,
 )  # fmt: skip
 from vidsr.video.synthetic import pattern_frames, write_video
 
@@ -40,6 +40,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     Image.fromarray(frames[0]).save(made["png"])
     made["jpeg"] = folder / "still.jpg"
     Image.fromarray(frames[0]).save(made["jpeg"], quality=60)
+    made["jpeg95"] = folder / "fine.jpg"
+    Image.fromarray(frames[0]).save(made["jpeg95"], quality=95)
+    made["mjpeg"] = write_video(folder / "camera.avi", frames[:3], codec="mjpeg", pix_fmt="yuvj420p",
+                                codec_options={"qmin": "2", "qmax": "2"})  # fmt: skip
     return made
 
 
@@ -98,7 +102,10 @@ def test_one_h264_video_gets_the_strength_of_its_quantiser(clips: dict[str, Path
     for name, said in (("ffv1", "FFV1, lossless"), ("prores", "ProRes, master quality"), ("png", "PNG, lossless")):
         assert video_default_denoise(args, [clips[name]], ["delta"]) == 0.0
         assert f"delta with the BI weights ({said}, nothing to clean up" in capsys.readouterr().err
-    assert video_default_denoise(args, [clips["jpeg"]], ["delta"]) == 0.5  # lossy, no quantiser read
+    # JPEG photos (and MJPEG video) by the steps of their quantisation tables.
+    assert video_default_denoise(args, [clips["jpeg"]], ["delta"]) == 0.5
+    assert "(JPEG mean luma quantiser step 46.1" in capsys.readouterr().err
+    assert video_default_denoise(args, [clips["jpeg95"]], ["delta"]) == 0.25
 
 
 def test_a_batch_gives_each_video_the_strength_of_its_own_quantiser(clips: dict[str, Path], tmp_path: Path,
@@ -142,7 +149,17 @@ def test_lossless_and_master_codecs_are_clean(clips: dict[str, Path]) -> None:
         quantiser = mean_quantiser(clips[name])
         assert quantiser is not None and quantiser.codec == codec and quantiser.clean
         assert strength_for(quantiser) == 0.0
-    assert mean_quantiser(clips["jpeg"]) is None
+
+
+
+def test_jpeg_quantisers_come_from_the_tables_of_photos_and_mjpeg_video(clips: dict[str, Path]) -> None:
+    # Pillow scales the standard luma table (mean step 57.625 at quality 50) as libjpeg does.
+    photo, fine = mean_quantiser(clips["jpeg"]), mean_quantiser(clips["jpeg95"])
+    assert photo == Quantiser("JPEG", 46.125) and fine == Quantiser("JPEG", 5.765625)
+    assert strength_for(fine) == 0.25 and strength_for(photo) == AUTO_CEILING
+    camera = mean_quantiser(clips["mjpeg"])
+    assert camera is not None and camera.codec == "JPEG" and 0 < camera.value < 20
+    assert jpeg_luma_step(b"\xff\xd8\xff\xda\x00\x02") is None and jpeg_luma_step(b"not a jpeg") is None
 
 
 def test_compress_clip_reports_every_codec_quantiser(rng: np.random.Generator) -> None:

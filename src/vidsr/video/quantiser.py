@@ -9,7 +9,9 @@ content (on the held-out clips, x4 BI then x264 preset medium: QP 13.7 at CRF 8,
 13, 23.8 at CRF 18, 28.9 at CRF 23; ``benchmarks/validation.py --degradation bi+h264``
 prints it). :func:`strength_for` turns it into the denoise strength that ``vidsr upscale``
 picks for a video file when no ``--denoise`` is given, with thresholds measured per codec
-(:data:`STRENGTHS`). HEVC and AV1 export none: None, and the fixed default. Lossless
+(:data:`STRENGTHS`). JPEG (photos, and the MJPEG of old cameras and webcams) carries its
+quantisation tables in every picture: the mean step of its luma table (:func:`jpeg_luma_step`;
+5.8 at Pillow's quality 95, 57.6 at 50). HEVC and AV1 export none: None, and the fixed default. Lossless
 codecs (FFV1, PNG, raw...) and intra-only master codecs (ProRes, DNxHD) have no
 compression artefacts to clean: a "clean" quantiser, and the BI weights (strength 0).
 """
@@ -35,7 +37,8 @@ _BLOCK_DELTA_AT = 16  # bytes from the start of a block to its delta_qp
 # AVVideoEncParamsType -> the name the quantiser is measured in (MPEG: MPEG-1/2/4 part 2).
 ENC_PARAMS_KINDS = {0: "VP9", 1: "H.264", 2: "MPEG"}
 DECODERS = {"h264": "H.264", "vp9": "VP9", "mpeg1video": "MPEG", "mpeg2video": "MPEG", "mpeg4": "MPEG"}
-UNITS = {"H.264": "QP", "VP9": "qindex", "MPEG": "quantiser step"}
+UNITS = {"H.264": "QP", "VP9": "qindex", "MPEG": "quantiser step", "JPEG": "luma quantiser step"}
+JPEG_DECODERS = ("mjpeg", "jpegls")  # (a JPEG image is MJPEG to FFmpeg)
 # Decoders whose pictures carry no compression artefacts: lossless codecs, and the intra-only
 # master codecs of editing (ProRes, DNxHD/HR, CineForm; "visually lossless" at their rates).
 LOSSLESS_DECODERS = {
@@ -95,6 +98,8 @@ def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int 
             if name in LOSSLESS_DECODERS or name in MASTER_DECODERS:
                 clean = "lossless" if name in LOSSLESS_DECODERS else "master quality"
                 return Quantiser(LOSSLESS_DECODERS.get(name) or MASTER_DECODERS[name], 0.0, clean)
+            if name in JPEG_DECODERS:
+                return _jpeg_quantiser(container, stream, frames)
             codec = DECODERS.get(name)
             if codec is None:
                 return None
@@ -115,6 +120,42 @@ def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int 
     except (av.error.FFmpegError, OSError):
         return None
     return Quantiser(codec, float(np.median(means))) if means else None
+
+
+def jpeg_luma_step(data: bytes) -> float | None:
+    """The mean of the 64 steps of a JPEG picture's first quantisation table (the luma one),
+    from its DQT segments; None when ``data`` holds no table before the scan."""
+    at = 2 if data[:2] == b"\xff\xd8" else None
+    while at is not None and at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker, length = data[at + 1], int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker == 0xDA:  # start of scan: the tables come before it
+            return None
+        if marker == 0xDB:  # DQT: one or more tables (precision and id, then 64 steps)
+            where, end = at + 4, at + 2 + length
+            while where < end:
+                precision, table = data[where] >> 4, data[where] & 0x0F
+                size = 128 if precision else 64
+                steps = np.frombuffer(data[where + 1 : where + 1 + size], dtype=">u2" if precision else np.uint8)
+                if table == 0 and len(steps) == 64:
+                    return float(steps.mean())
+                where += 1 + size
+        at += 2 + length
+    return None
+
+
+def _jpeg_quantiser(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                    count: int) -> Quantiser | None:  # fmt: skip
+    """The mean luma quantiser step of the first ``count`` JPEG pictures of ``stream``."""
+    steps = []
+    for packet in container.demux(stream):
+        step = jpeg_luma_step(bytes(packet)) if packet.size else None
+        if step is not None:
+            steps.append(step)
+        if len(steps) >= count:
+            break
+    return Quantiser("JPEG", float(np.mean(steps))) if steps else None
 
 
 def _quantisers(decoded, count: int, codec: str) -> list[float]:
@@ -141,12 +182,15 @@ def _quantisers(decoded, count: int, codec: str) -> list[float]:
 # (``bi+mpeg2``/``bi+mpeg4 --qscale Q``, quantiser step 2Q): BI at steps 2 and 4 (MPEG-2 at 4:
 # 0.25 by 0.003 dB), 0.25 at 8, 0.5 at 12, 16 and 28. Thresholds halfway between. At x2
 # (``--scale 2``) the same rules pick the best strength in 15 of 17 settings, and lose 0.016
-# and 0.003 dB in the two others (README): one rule for both scales.
+# and 0.003 dB in the two others (README): one rule for both scales. JPEG (``--degradation
+# bi+jpeg --quality Q``, every LR frame through Pillow; x4 and x2 agree): BI at a mean luma
+# step of 2.4 (quality 98), 0.25 at 5.8 and 11.5 (95, 90), 0.5 from 17.3 (85) down to 141.5 (20).
 # (below this mean quantiser, strength) per codec
 STRENGTHS: dict[str, Sequence[tuple[float, float]]] = {
     "H.264": ((21.0, 0.0), (26.0, 0.25)),
     "VP9": ((52.0, 0.0), (126.0, 0.25)),
     "MPEG": ((6.0, 0.0), (10.0, 0.25)),
+    "JPEG": ((4.1, 0.0), (14.4, 0.25)),
 }
 AUTO_CEILING = 0.5
 
