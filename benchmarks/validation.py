@@ -12,7 +12,8 @@
 
 ``bi+h264`` is the compressed benchmark of ``vidsr evaluate`` on these clips: BI, then the
 first frames of each whole LR clip through x264 (yuv420p, ``--crf``, preset medium) and
-back, then the crop; ``bi+vp9`` the same through libvpx-vp9 (``--crf``, as web video),
+back, then the crop; ``bi+hevc`` the same through x265 (``--crf``, preset medium), ``bi+vp9``
+through libvpx-vp9 (``--crf``, as web video),
 ``bi+mpeg2`` and ``bi+mpeg4`` through FFmpeg's MPEG-2 (DVD) and MPEG-4 part 2 (DivX/Xvid)
 encoders at a fixed ``--qscale``, ``bi+jpeg`` every LR frame through Pillow's JPEG at
 ``--quality`` (4:2:0, as photos and MJPEG cameras). Each prints the stream's mean quantiser
@@ -51,7 +52,8 @@ from vidsr.video.quantiser import Quantiser, jpeg_luma_step
 
 # Compressed settings: BI, then this encoder on the LR clip.
 COMPRESSED = {
-    "bi+h264": "libx264", "bi+vp9": "libvpx-vp9", "bi+mpeg2": "mpeg2video", "bi+mpeg4": "mpeg4", "bi+jpeg": "jpeg",
+    "bi+h264": "libx264", "bi+hevc": "libx265", "bi+vp9": "libvpx-vp9", "bi+mpeg2": "mpeg2video",
+    "bi+mpeg4": "mpeg4", "bi+jpeg": "jpeg",
 }  # fmt: skip
 
 
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", default="car-roundabout,kite-surf", help="comma-separated clip names")
     parser.add_argument("--scale", type=int, choices=[2, 4], default=4)
     parser.add_argument("--degradation", choices=["bi", "bd", *COMPRESSED], default="bi")
-    parser.add_argument("--crf", type=int, default=23, help="bi+h264, bi+vp9: the encoder's CRF (default 23)")
+    parser.add_argument("--crf", type=int, default=23, help="bi+h264, bi+hevc, bi+vp9: the encoder's CRF (default 23)")
     parser.add_argument("--qscale", type=int, default=4, help="bi+mpeg2, bi+mpeg4: fixed quantiser (default 4)")
     parser.add_argument("--quality", type=int, default=75, help="bi+jpeg: Pillow's JPEG quality (default 75)")
     parser.add_argument("--models", default="bicubic,delta", help="NAME or NAME=WEIGHTS, comma-separated")
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
             encoder = COMPRESSED[args.degradation]
             codec = None if encoder == "jpeg" else VideoCodec(encoder, args.crf, "medium") \
-                if encoder in ("libx264", "libvpx-vp9") else VideoCodec(encoder, None, None, args.qscale)
+                if encoder in ("libx264", "libx265", "libvpx-vp9") else VideoCodec(encoder, None, None, args.qscale)
             quantisers = []
             for view in views:
                 if encoder == "jpeg":

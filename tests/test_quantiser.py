@@ -33,7 +33,11 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for qscale in (2, 10):
         made[f"mpeg2-q{qscale}"] = write_video(folder / f"mpeg2-{qscale}.ts", frames, codec="mpeg2video",
                                                codec_options={"qmin": str(qscale), "qmax": str(qscale)})  # fmt: skip
-    made["hevc"] = write_video(folder / "hevc.mkv", frames, codec="libx265")
+    made["hevc"] = write_video(folder / "hevc.mkv", frames, codec="libx265")  # (x265's CRF 28)
+    made["hevc-crf12"] = write_video(folder / "hevc12.mp4", frames, codec="libx265",
+                                     codec_options={"crf": "12", "x265-params": "log-level=error"})  # fmt: skip
+    made["hevc-abr"] = write_video(folder / "hevc-abr.mkv", frames, codec="libx265",
+                                   codec_options={"b": "200k", "x265-params": "log-level=error"})  # fmt: skip
     made["ffv1"] = write_video(folder / "ffv1.mkv", frames, codec="ffv1")
     made["prores"] = write_video(folder / "prores.mov", frames[:2], codec="prores_ks", pix_fmt="yuv422p10le")
     made["png"] = folder / "still.png"
@@ -91,12 +95,14 @@ def test_one_h264_video_gets_the_strength_of_its_quantiser(clips: dict[str, Path
     assert "delta with the BI weights (H.264 mean QP" in capsys.readouterr().err
     assert video_default_denoise(args, [clips["crf18"]], ["delta"]) == 0.25
     assert video_default_denoise(args, [clips["crf33"]], ["delta"]) == 0.5
-    # VP9 and MPEG by their own rules; no quantiser (HEVC), or a batch of several videos (one
-    # model for all): the fixed strength.
+    # VP9, MPEG and x265 by their own rules; no quantiser (HEVC at a bitrate, as phones make
+    # it), or a batch of several videos (one model for all): the fixed strength.
     assert video_default_denoise(args, [clips["vp9-crf10"]], ["delta"]) == 0.0
     assert "(VP9 mean qindex" in capsys.readouterr().err
     assert video_default_denoise(args, [clips["mpeg2-q10"]], ["delta"]) == 0.5
-    assert video_default_denoise(args, [clips["hevc"]], ["delta"]) == 0.5
+    assert video_default_denoise(args, [clips["hevc-crf12"]], ["delta"]) == 0.0
+    assert "(HEVC by x265 at CRF 12" in capsys.readouterr().err
+    assert video_default_denoise(args, [clips["hevc-abr"]], ["delta"]) == 0.5
     assert video_default_denoise(args, [clips["crf5"], clips["crf18"]], ["delta"]) == 0.5
     # Lossless and master codecs, and lossless images, have nothing to clean: the BI weights.
     for name, said in (("ffv1", "FFV1, lossless"), ("prores", "ProRes, master quality"), ("png", "PNG, lossless")):
@@ -128,7 +134,7 @@ def test_a_batch_gives_each_video_the_strength_of_its_own_quantiser(clips: dict[
     monkeypatch.setattr(jobs, "Engine", Recording)
     assert main(["upscale", str(folder), str(tmp_path / "out"), "-q"]) == 0
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["crf33.mp4", "crf5.mp4", "hevc.mkv"]
-    # crf5 (QP about 12): the BI weights themselves; crf33 and HEVC (no quantiser): 0.5.
+    # crf5 (QP about 12): the BI weights themselves; crf33 and HEVC (x265 at CRF 28): 0.5.
     assert str(pretrained_path("delta", 4, "bi")) in made
     assert sum("denoise0.50" in str(weights) for weights in made) == 1 and len(made) == 2
 
@@ -141,7 +147,11 @@ def test_vp9_and_mpeg_quantisers_are_read_and_rise_with_compression(clips: dict[
     assert fine is not None and coarse is not None and fine.codec == "MPEG"
     assert (fine.value, coarse.value) == (4.0, 20.0)  # the step, twice the qscale
     assert strength_for(fine) == 0.0 and strength_for(coarse) == AUTO_CEILING
-    assert mean_quantiser(clips["hevc"]) is None  # HEVC exports none: the fixed default
+    # HEVC exports no quantiser, but x265 writes its CRF into the stream (in MP4 and Matroska);
+    # at a bitrate (as phones' encoders) there is none: the fixed default.
+    assert mean_quantiser(clips["hevc"]) == Quantiser("x265", 28.0)
+    assert mean_quantiser(clips["hevc-crf12"]) == Quantiser("x265", 12.0)
+    assert mean_quantiser(clips["hevc-abr"]) is None
 
 
 def test_lossless_and_master_codecs_are_clean(clips: dict[str, Path]) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -129,3 +131,23 @@ def test_frame_names_numbered_when_stems_clash_or_input_is_a_video(clip, tmp_pat
     assert any("same name" in w for w in warnings)
     quiet_upscale(clip, tmp_path / "from_video")
     assert [p.name for p in list_frames(tmp_path / "from_video")][:2] == ["000000.png", "000001.png"]
+
+
+def test_narrow_hevc_output_does_not_crash(tmp_path):
+    """x265's AVX kernels corrupt the heap at 40 and 48 pixels wide (benchmarks/x265_width.py;
+    writing this 64x40 test video aborted the process in 4 runs of 4). Run in a child, so that
+    a crash fails only this test."""
+    child = f"""
+import numpy as np
+from vidsr.data.real import VideoCodec, compress_clip
+from vidsr.video.pipeline import upscale_video
+from vidsr.video.synthetic import pattern_frames, write_video
+source = write_video({str(tmp_path / "narrow.mkv")!r}, list(pattern_frames(4, 12, 10)), codec="ffv1")
+for index in range(3):
+    write_video({str(tmp_path / "hevc.mkv")!r}, list(pattern_frames(4, 64, 40)), codec="libx265")
+    upscale_video(source, {str(tmp_path)!r} + f"/out{{index}}.mkv", "bicubic", codec="libx265", quiet=True)
+    compress_clip(np.stack(list(pattern_frames(4, 16, 48))), VideoCodec("libx265", 24, "medium"))
+"""
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert probe(tmp_path / "out2.mkv").frames[0].shape == (48, 40, 3)

@@ -85,7 +85,8 @@ from torch import Tensor
 from vidsr.data.degradation import crop_to_multiple, degrade_uint8
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, frame_to_rgb, rgb_to_frame
-from vidsr.video.quantiser import Quantiser, frame_quantiser
+from vidsr.video.encoding_defaults import X265_NARROW_ASM, X265_SAFE_WIDTH
+from vidsr.video.quantiser import Quantiser, frame_quantiser, x265_crf
 
 __all__ = [
     "FIRST",
@@ -352,38 +353,46 @@ class VideoCodec:
     """A video round trip's encoder settings: yuv420p, BT.601 limited range, 25 fps, one
     encoder thread (so that the same input gives the same stream)."""
 
-    codec: str = "libx264"  # or "mpeg4" (MPEG-4 part 2), "mpeg2video" (DVD), "libvpx-vp9" (web)
-    crf: int | None = 23  # libx264 (0-51) or libvpx-vp9 (0-63) constant rate factor (lower: better)
-    preset: str | None = "medium"  # libx264 preset
+    codec: str = "libx264"  # or "mpeg4" (MPEG-4 part 2), "mpeg2video" (DVD), "libvpx-vp9" (web), "libx265"
+    crf: int | None = 23  # libx264, libx265 (0-51) or libvpx-vp9 (0-63) constant rate factor (lower: better)
+    preset: str | None = "medium"  # libx264 / libx265 preset (the same names)
     qscale: int | None = None  # mpeg4 / mpeg2video fixed quantiser, 1-31 (lower: better)
     gop: int | None = None  # keyframe interval (None: the encoder's own, 250 for x264)
 
     def __post_init__(self) -> None:
-        crf_top = {"libx264": 51, "libvpx-vp9": 63}.get(self.codec)
+        crf_top = {"libx264": 51, "libx265": 51, "libvpx-vp9": 63}.get(self.codec)
         if crf_top is not None:
             if not isinstance(self.crf, int) or isinstance(self.crf, bool) or not 0 <= self.crf <= crf_top:
                 raise VidsrError(f"{self.codec} CRF must be an integer from 0 to {crf_top}, not {self.crf!r}")
-            if self.codec == "libx264" and self.preset not in X264_PRESETS:
+            if self.codec in ("libx264", "libx265") and self.preset not in X264_PRESETS:
                 raise VidsrError(f"unknown x264 preset {self.preset!r}; use one of {', '.join(X264_PRESETS)}")
         elif self.codec in ("mpeg4", "mpeg2video"):
             if not isinstance(self.qscale, int) or not 1 <= self.qscale <= 31:
                 raise VidsrError(f"{self.codec} quantiser must be an integer from 1 to 31, not {self.qscale!r}")
         else:
-            raise VidsrError(f"unknown video codec {self.codec!r}; use libx264, libvpx-vp9, mpeg2video or mpeg4")
+            raise VidsrError(
+                f"unknown video codec {self.codec!r}; use libx264, libx265, libvpx-vp9, mpeg2video or mpeg4"
+            )
         if self.gop is not None and self.gop < 1:
             raise VidsrError(f"keyframe interval must be positive, not {self.gop}")
 
     @property
     def label(self) -> str:
-        """``h264``, ``vp9``, ``mpeg2`` or ``mpeg4``: the name in degradation names (``bi+h264``)."""
-        return {"libx264": "h264", "libvpx-vp9": "vp9", "mpeg2video": "mpeg2"}.get(self.codec, self.codec)
+        """``h264``, ``hevc``, ``vp9``, ``mpeg2`` or ``mpeg4``: the name in degradation names (``bi+h264``)."""
+        labels = {"libx264": "h264", "libx265": "hevc", "libvpx-vp9": "vp9", "mpeg2video": "mpeg2"}
+        return labels.get(self.codec, self.codec)
 
-    def options(self) -> dict[str, str]:
-        """The encoder's FFmpeg options."""
+    def options(self, width: int | None = None) -> dict[str, str]:
+        """The encoder's FFmpeg options (for frames ``width`` pixels wide, where that matters)."""
         if self.codec == "libx264":
             options = {"crf": str(self.crf), "preset": str(self.preset)}
             if x264_asm() is not None:
                 options["x264-params"] = f"asm={x264_asm()}"
+        elif self.codec == "libx265":  # one thread pool of one frame: the same input, the same stream
+            options = {"crf": str(self.crf), "preset": str(self.preset),
+                       "x265-params": "log-level=error:pools=1:frame-threads=1"}  # fmt: skip
+            if width is not None and width < X265_SAFE_WIDTH:  # (see vidsr.video.encoding_defaults)
+                options["x265-params"] += f":asm={X265_NARROW_ASM}"
         elif self.codec == "libvpx-vp9":  # constant quality, as YouTube-like web encodes
             options = {"crf": str(self.crf), "b": "0", "deadline": "good", "cpu-used": "4"}
         else:
@@ -442,7 +451,7 @@ def compress_clip(frames: np.ndarray, codec: VideoCodec) -> Encoded:
     size = 0
     time_base = Fraction(1, VIDEO_RATE)
     with av.open(buffer, "w", format="matroska") as container:
-        stream = container.add_stream(codec.codec, rate=VIDEO_RATE, options=codec.options())
+        stream = container.add_stream(codec.codec, rate=VIDEO_RATE, options=codec.options(padded.shape[2]))
         stream.width, stream.height = padded.shape[2], padded.shape[1]
         stream.pix_fmt = "yuv420p"
         stream.codec_context.thread_count = 1
@@ -469,7 +478,7 @@ def compress_clip(frames: np.ndarray, codec: VideoCodec) -> Encoded:
         raise VidsrError(f"{codec.codec} round trip gave {len(decoded)} frames for {count}")
     out = np.stack(decoded)[:, :height, :width]
     known = [q for q in quantisers if q is not None]
-    mean = Quantiser(known[0].codec, float(np.mean([q.value for q in known]))) if known else None
+    mean = Quantiser(known[0].codec, float(np.mean([q.value for q in known]))) if known else x265_crf(data)
     return Encoded(np.ascontiguousarray(out), size, _encoder_info(data), mean)
 
 

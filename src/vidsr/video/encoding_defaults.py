@@ -1,4 +1,4 @@
-"""Encoder settings shared by the writer and the pipeline (a leaf module: no imports)."""
+"""Encoder settings shared by the writer, the pipeline and the degradations (a leaf module: no imports)."""
 
 from __future__ import annotations
 
@@ -11,3 +11,9 @@ DEFAULT_CRF = 18
 # time adds to the model's, so the faster preset raises the end-to-end rate by half.
 DEFAULT_PRESET = "veryfast"
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+# x265's AVX (and AVX2, AVX-512) kernels corrupt the heap on frames narrower than one 64-pixel
+# CTU at some widths (8, 40 and 48 wide at heights up to 64: the process aborts, "corrupted
+# size vs. prev_size"; python benchmarks/x265_width.py): below that width x265 is kept to
+# SSE4.2 (the writer, and the compressed degradation of vidsr.data.real).
+X265_SAFE_WIDTH = 64
+X265_NARROW_ASM = "sse4.2"

@@ -11,13 +11,16 @@ prints it). :func:`strength_for` turns it into the denoise strength that ``vidsr
 picks for a video file when no ``--denoise`` is given, with thresholds measured per codec
 (:data:`STRENGTHS`). JPEG (photos, and the MJPEG of old cameras and webcams) carries its
 quantisation tables in every picture: the mean step of its luma table (:func:`jpeg_luma_step`;
-5.8 at Pillow's quality 95, 57.6 at 50). HEVC and AV1 export none: None, and the fixed default. Lossless
+5.8 at Pillow's quality 95, 57.6 at 50). HEVC exports none, but x265 writes the CRF it was
+given into the stream (:func:`x265_crf`); phones' hardware HEVC encoders and AV1 say
+nothing: None, and the fixed default. Lossless
 codecs (FFV1, PNG, raw...) and intra-only master codecs (ProRes, DNxHD) have no
 compression artefacts to clean: a "clean" quantiser, and the BI weights (strength 0).
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +40,7 @@ _BLOCK_DELTA_AT = 16  # bytes from the start of a block to its delta_qp
 # AVVideoEncParamsType -> the name the quantiser is measured in (MPEG: MPEG-1/2/4 part 2).
 ENC_PARAMS_KINDS = {0: "VP9", 1: "H.264", 2: "MPEG"}
 DECODERS = {"h264": "H.264", "vp9": "VP9", "mpeg1video": "MPEG", "mpeg2video": "MPEG", "mpeg4": "MPEG"}
-UNITS = {"H.264": "QP", "VP9": "qindex", "MPEG": "quantiser step", "JPEG": "luma quantiser step"}
+UNITS = {"H.264": "QP", "VP9": "qindex", "MPEG": "quantiser step", "JPEG": "luma quantiser step", "x265": "CRF"}
 JPEG_DECODERS = ("mjpeg", "jpegls")  # (a JPEG image is MJPEG to FFmpeg)
 # Decoders whose pictures carry no compression artefacts: lossless codecs, and the intra-only
 # master codecs of editing (ProRes, DNxHD/HR, CineForm; "visually lossless" at their rates).
@@ -61,6 +64,8 @@ class Quantiser:
         """E.g. ``H.264 mean QP 33.0``, ``FFV1, lossless``."""
         if self.clean:
             return f"{self.codec}, {self.clean}"
+        if self.codec == "x265":  # the encoder's setting, not a mean over frames
+            return f"HEVC by x265 at CRF {self.value:g}"
         return f"{self.codec} mean {UNITS[self.codec]} {self.value:.1f}"
 
 
@@ -100,6 +105,8 @@ def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int 
                 return Quantiser(LOSSLESS_DECODERS.get(name) or MASTER_DECODERS[name], 0.0, clean)
             if name in JPEG_DECODERS:
                 return _jpeg_quantiser(container, stream, frames)
+            if name == "hevc":  # no quantiser exported; x265 writes its settings into the stream
+                return _x265_quantiser(container, stream)
             codec = DECODERS.get(name)
             if codec is None:
                 return None
@@ -158,6 +165,28 @@ def _jpeg_quantiser(container: av.container.InputContainer, stream: av.video.str
     return Quantiser("JPEG", float(np.mean(steps))) if steps else None
 
 
+_X265_CRF = re.compile(rb"x265 \(build[^\0]*? rc=crf [^\0]*?crf=([0-9.]+)")
+
+
+def x265_crf(data: bytes) -> Quantiser | None:
+    """The CRF that x265 wrote into an HEVC stream (its settings SEI: ``x265 (build 215) -
+    ... options: ... rc=crf / crf=22.0 ...``); None for other encoders (phones' hardware
+    encoders write none) or other rate controls."""
+    found = _X265_CRF.search(data)
+    return Quantiser("x265", float(found.group(1))) if found else None
+
+
+def _x265_quantiser(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                    packets: int = 8) -> Quantiser | None:  # fmt: skip
+    """:func:`x265_crf` of the stream's header and first ``packets`` packets."""
+    found = x265_crf(bytes(stream.codec_context.extradata or b""))
+    for index, packet in enumerate(container.demux(stream)):
+        if found is not None or index >= packets:
+            break
+        found = x265_crf(bytes(packet)) if packet.size else None
+    return found
+
+
 def _quantisers(decoded, count: int, codec: str) -> list[float]:
     """The quantisers of the next ``count`` frames of ``decoded`` that have ``codec``'s."""
     values = []
@@ -185,12 +214,15 @@ def _quantisers(decoded, count: int, codec: str) -> list[float]:
 # and 0.003 dB in the two others (README): one rule for both scales. JPEG (``--degradation
 # bi+jpeg --quality Q``, every LR frame through Pillow; x4 and x2 agree): BI at a mean luma
 # step of 2.4 (quality 98), 0.25 at 5.8 and 11.5 (95, 90), 0.5 from 17.3 (85) down to 141.5 (20).
+# HEVC by x265, by the CRF it wrote into the stream (``bi+hevc --crf N``, preset medium; x4 and
+# x2 agree): BI at CRF 8 and 14, 0.25 at 20, 0.5 at 26, 32 and 38.
 # (below this mean quantiser, strength) per codec
 STRENGTHS: dict[str, Sequence[tuple[float, float]]] = {
     "H.264": ((21.0, 0.0), (26.0, 0.25)),
     "VP9": ((52.0, 0.0), (126.0, 0.25)),
     "MPEG": ((6.0, 0.0), (10.0, 0.25)),
     "JPEG": ((4.1, 0.0), (14.4, 0.25)),
+    "x265": ((17.0, 0.0), (23.0, 0.25)),
 }
 AUTO_CEILING = 0.5
 
