@@ -25,7 +25,7 @@ def plot_per_frame(result: EvaluationResult, path: Path, title: str, models: lis
     figure = per_frame_figure(result, title, models)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=100)
+        figure.savefig(path, dpi=80)
     except (OSError, ValueError) as error:
         raise VidsrError(f"cannot write the plot {path}: {error}") from None
     return path
