@@ -112,6 +112,15 @@ def upscale_alpha(alpha: np.ndarray | None, rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(resized) + 0.5, 0, top).astype(rgb.dtype)
 
 
+def still_pixels(rgb: np.ndarray, alpha: np.ndarray | None, keep_alpha: bool) -> np.ndarray:
+    """An SR frame as 8-bit RGB for a PNG frame or an image, or RGBA with its LR alpha plane
+    upscaled (:func:`upscale_alpha`) when ``keep_alpha``."""
+    rgb = to_8bit(rgb)
+    if not keep_alpha:
+        return rgb
+    return np.concatenate([rgb, to_8bit(upscale_alpha(alpha, rgb))[..., None]], axis=-1)
+
+
 def chapters_in(chapters: list[dict], window: Window) -> list[dict]:
     """The chapters that reach into ``window`` (all for the whole video), moved as its streams
     are (``window.shift`` earlier) and starting no earlier than it does."""
@@ -210,9 +219,7 @@ class FrameFolderWriter(FrameWriter):
 
         index = self.frames_written
         name = self.names[index] if index < len(self.names) else f"{index:06d}"
-        rgb = to_8bit(rgb)
-        if self.alpha:
-            rgb = np.concatenate([rgb, to_8bit(upscale_alpha(alpha, rgb))[..., None]], axis=-1)
+        rgb = still_pixels(rgb, alpha, self.alpha)
         write_frame(self.folder / f"{name}.png", rgb)
         self.frames_written += 1
 
@@ -253,9 +260,7 @@ class ImageFileWriter(FrameWriter):
                 f"the output {self.suffix} image holds one frame, and {self.source.path.name} has more: name a "
                 "folder (no suffix) or a video file"
             )
-        rgb = to_8bit(rgb)
-        if self.alpha:
-            rgb = np.concatenate([rgb, to_8bit(upscale_alpha(alpha, rgb))[..., None]], axis=-1)
+        rgb = still_pixels(rgb, alpha, self.alpha)
         image = Image.fromarray(np.ascontiguousarray(rgb))
         options = image_metadata(self.source.path, image.size)
         if self.suffix in (".jpg", ".jpeg"):
