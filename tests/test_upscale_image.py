@@ -193,3 +193,19 @@ def test_a_gif_in_gives_a_gif_out_with_its_timing_and_transparency(tmp_path: Pat
     with Image.open(tmp_path / "clear_x4.gif") as image:
         alpha = np.asarray(image.convert("RGBA"))[..., 3]
     assert alpha[:, : 4 * 5 - 2].max() == 0 and alpha[:, 4 * 5 + 2 :].min() == 255
+
+
+@pytest.mark.parametrize("loop", [None, 0, 3])
+def test_a_gif_keeps_its_loop_count_and_a_video_made_into_a_gif_loops(tmp_path: Path, photo: np.ndarray,
+                                                                        loop: int | None) -> None:  # fmt: skip
+    frames = [Image.fromarray(np.roll(photo, 3 * i, axis=1)) for i in range(3)]
+    extra = {} if loop is None else {"loop": loop}
+    frames[0].save(tmp_path / "in.gif", save_all=True, append_images=frames[1:], duration=100, **extra)
+    assert upscale(tmp_path / "in.gif", tmp_path / "out.gif") == []
+    with Image.open(tmp_path / "in.gif") as source, Image.open(tmp_path / "out.gif") as image:
+        assert source.info.get("loop") == loop  # (what Pillow wrote: no NETSCAPE block for None)
+        assert image.info.get("loop") == loop
+    video = write_video(tmp_path / "clip.mp4", list(pattern_frames(3, H, W)))
+    assert upscale(video, tmp_path / "clip.gif") == []
+    with Image.open(tmp_path / "clip.gif") as image:
+        assert image.info.get("loop") == 0

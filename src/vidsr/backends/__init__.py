@@ -23,6 +23,7 @@ import torch
 
 from vidsr.backends.allocator import tune_allocator
 from vidsr.backends.core import BACKENDS, PRECISIONS, Backend, BackendUnavailable, missing_package, missing_packages
+from vidsr.backends.ensemble import SelfEnsemble
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel
 
@@ -31,6 +32,7 @@ __all__ = [
     "PRECISIONS",
     "Backend",
     "BackendUnavailable",
+    "SelfEnsemble",
     "available_backends",
     "make_backend",
 ]
@@ -73,6 +75,7 @@ def make_backend(
     *,
     note: Callable[[str], None] | None = None,
     fast_bicubic: bool = False,
+    self_ensemble: int = 1,
     **options,
 ) -> Backend:
     """``model`` ready for inference with backend ``name`` (auto, torch, onnxruntime, openvino).
@@ -82,12 +85,34 @@ def make_backend(
     that cannot run here (its package missing, a precision it lacks) raises
     :class:`BackendUnavailable` with a one-line remedy; ``auto`` never does, it leaves such
     backends out, with a ``note`` when one fails. A :class:`Backend` given as ``model`` is
-    returned as it is. ``options`` go to the backend class (e.g. ``lowres=False``).
+    returned as it is (in a self-ensemble when asked). ``options`` go to the backend class (e.g. ``lowres=False``).
 
     Models without parameters (raw, bicubic) always run on torch: a graph runtime has no
     network to speed up there. ``fast_bicubic`` runs the ``bicubic`` model in float32
     (`vidsr upscale`) instead of its float64, MATLAB's to 1e-12 (evaluation, comparisons).
+
+    ``self_ensemble`` 2, 4 or 8 runs the model on that many flips and transposes of the
+    video and averages the outputs (:mod:`vidsr.backends.ensemble`; that many times the
+    work); 1, the default, runs it once. Models without parameters always run once.
     """
+    if self_ensemble not in (1, 2, 4, 8):
+        raise VidsrError(f"self-ensemble takes 1 (off), 2, 4 or 8 transforms, not {self_ensemble}")
+    backend = _make_backend(model, name, device, precision, note=note, fast_bicubic=fast_bicubic, **options)
+    if self_ensemble == 1 or isinstance(backend, SelfEnsemble) or not any(True for _ in backend.model.parameters()):
+        return backend
+    return SelfEnsemble(backend, self_ensemble)
+
+
+def _make_backend(
+    model: VSRModel | Backend,
+    name: str,
+    device: str | torch.device | None,
+    precision: str,
+    *,
+    note: Callable[[str], None] | None,
+    fast_bicubic: bool,
+    **options,
+) -> Backend:
     from vidsr.training.precision import resolve_precision
     from vidsr.video.inference import model_device, resolve_device
     from vidsr.video.messages import warn

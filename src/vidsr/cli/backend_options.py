@@ -1,4 +1,4 @@
-"""``--backend`` and ``--precision``: shared by upscale, compare and evaluate."""
+"""``--backend``, ``--self-ensemble`` and ``--precision``: shared by upscale, compare and evaluate."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16", "int8")
 
 
 def add_backend_options(parser: argparse.ArgumentParser, backend: str = "auto", precision: str = "auto") -> None:
-    """Add ``--backend`` and ``--precision`` with these defaults."""
+    """Add ``--backend``, ``--self-ensemble`` and ``--precision`` (backend and precision with these defaults)."""
     parser.add_argument(
         "--backend", default=backend, choices=BACKEND_CHOICES,
         help="inference backend: auto (the fastest one here whose output is exact enough, measured once per "
              "model and frame size), torch, onnxruntime or openvino (CPU; pip install vidsr[fast]) "
              f"(default {backend})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--self-ensemble", type=int, nargs="?", const=8, default=1, choices=(1, 2, 4, 8), metavar="N",
+        help="run the model on the 8 flips and transposes of the video (or N of them: 2, 4) and average the "
+             "outputs: a little sharper, N times slower (default 1: once; vidsr.backends.ensemble)",
     )  # fmt: skip
     parser.add_argument(
         "--precision", default=precision, choices=PRECISION_CHOICES,

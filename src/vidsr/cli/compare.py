@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
             precision=args.precision,
             deinterlace=args.deinterlace,
+            self_ensemble=args.self_ensemble,
         )
     if not args.quiet:
         print(f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}", file=sys.stderr)

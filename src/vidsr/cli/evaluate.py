@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         sigma=args.sigma,
     )
     result = evaluate(models, dataset, args.crop_border, args.device, progress=not args.quiet, backend=args.backend,
-                      precision=args.precision, compression=codec)  # fmt: skip
+                      precision=args.precision, compression=codec, self_ensemble=args.self_ensemble)  # fmt: skip
     print(format_tables(result), end="")
     if args.json is not None:
         try:

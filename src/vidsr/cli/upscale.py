@@ -278,6 +278,7 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             backend=args.backend,
             precision=args.precision,
+            self_ensemble=args.self_ensemble,
             deinterlace=args.deinterlace,
             bit_depth=args.bit_depth,
         )
@@ -348,7 +349,7 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
 
     def make_engine(device: str, weights: str | None = args.weights) -> Engine:
         return Engine(args.model, args.scale, weights, device, args.degradation, threads=args.threads,
-                      backend=args.backend, precision=args.precision)  # fmt: skip
+                      backend=args.backend, precision=args.precision, self_ensemble=args.self_ensemble)  # fmt: skip
 
     def weights_of(source: Path) -> str | None:
         from vidsr.models.denoise import denoise_weights

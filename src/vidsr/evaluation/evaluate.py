@@ -96,6 +96,7 @@ class EvaluationResult:
     models: dict[str, ModelScores] = field(default_factory=dict)
     # bi+h264: the encoder settings and each clip's LR stream (see compress_lr), else None.
     compression: dict[str, Any] | None = None
+    self_ensemble: int = 1  # transforms averaged per trained model (vidsr.backends.ensemble)
 
     @property
     def has_inf(self) -> bool:
@@ -142,6 +143,8 @@ class EvaluationResult:
         }
         if self.compression is not None:
             document["compression"] = self.compression
+        if self.self_ensemble > 1:
+            document["self_ensemble"] = self.self_ensemble
         return document
 
 
@@ -213,6 +216,7 @@ def evaluate(
     backend: str = "torch",
     precision: str = "fp32",
     compression: VideoCodec | None = None,
+    self_ensemble: int = 1,
 ) -> EvaluationResult:
     """Score every model on every clip of ``dataset`` (clips are read once, one at a time).
 
@@ -221,6 +225,8 @@ def evaluate(
     the "bi+h264" benchmark), once for all the models.
     ``backend`` and ``precision`` choose how the models run (:func:`vidsr.backends.make_backend`;
     the default, torch in fp32, is the reference; the bicubic baseline stays float64 MATLAB).
+    ``self_ensemble`` (2, 4 or 8) scores every trained model as the average of its runs on
+    that many flips and transposes of each clip (:mod:`vidsr.backends.ensemble`).
     """
     from tqdm import tqdm
 
@@ -230,7 +236,7 @@ def evaluate(
         raise VidsrError(f"crop border must be >= 0, not {crop_border}")
     if max_frames is not None:
         dataset = dataset.first_frames(max_frames)
-    result = EvaluationResult(dataset.scale, dataset.degradation, crop_border)
+    result = EvaluationResult(dataset.scale, dataset.degradation, crop_border, self_ensemble=self_ensemble)
     if compression is not None:
         result.degradation = f"{dataset.degradation}+{compression.label}"
         result.compression = {**compression.settings(), "clips": {}}
@@ -239,7 +245,8 @@ def evaluate(
             raise VidsrError(f"model {name} is x{model.scale} but the evaluation is x{dataset.scale}")
         model.eval().to(device)
         result.models[name] = ModelScores(params=count_params(model))
-    runners = {name: make_backend(model, backend, device, precision) for name, model in models.items()}
+    runners = {name: make_backend(model, backend, device, precision, self_ensemble=self_ensemble)
+               for name, model in models.items()}
     total = sum(dataset.frame_counts.values()) * len(models)
     with tqdm(total=total, unit="frame", disable=not progress, leave=False) as bar:
         for clip in dataset:

@@ -66,6 +66,9 @@ def format_tables(result: EvaluationResult) -> str:
     )
     if result.compression is not None:
         title += f"\n\nLR {_compression(result.compression)}"
+    if result.self_ensemble > 1:
+        title += (f"\n\nTrained models: x{result.self_ensemble} self-ensemble (the mean of their outputs on "
+                  f"{result.self_ensemble} flips and transposes of each clip)")
     parts = [f"# Evaluation: {title}"]
     for channel, label in channels.items():
         metric_header = ["MSE", "SSIM", "PSNR (dB)"] + (["TC"] if channel == "y" else [])

@@ -214,6 +214,7 @@ def compare_videos(
     precision: str = "auto",
     preset: str | None = None,
     deinterlace: str = "auto",
+    self_ensemble: int = 1,
 ) -> UpscaleResult:
     """Write a comparison video of ``models`` upscaling the LR video ``input``.
 
@@ -223,8 +224,8 @@ def compare_videos(
     With ``gt`` (a video or frame folder at the output size), each label shows that
     frame's PSNR on Y, and ``result.psnr`` holds each model's mean over the frames.
     Named models without weights use their shipped weights for ``degradation`` (``"bi"``
-    or ``"bd"``, as :func:`vidsr.video.pipeline.upscale_video`). ``backend`` and ``precision``
-    choose how they run (:func:`vidsr.backends.make_backend`).
+    or ``"bd"``, as :func:`vidsr.video.pipeline.upscale_video`). ``backend``, ``precision`` and
+    ``self_ensemble`` choose how they run (:func:`vidsr.backends.make_backend`).
     """
     from vidsr.backends import make_backend
     from vidsr.models.base import VSRModel
@@ -259,7 +260,8 @@ def compare_videos(
         on_warning(message)
 
     nets = [
-        make_backend(load_model(model, scale, weights, device, note, chosen), backend, device, precision, note=note)
+        make_backend(load_model(model, scale, weights, device, note, chosen), backend, device, precision, note=note,
+                     self_ensemble=self_ensemble)
         for _, model, weights, chosen in entries
     ]
     scales = {net.scale for net in nets}

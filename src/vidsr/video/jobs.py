@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from vidsr.backends.core import Backend
+from vidsr.backends.ensemble import unwrap_ensemble
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel
 from vidsr.video.colour import format_bits, has_alpha
@@ -122,7 +123,7 @@ def _file_identity(path: str | Path | None) -> dict[str, Any] | None:
 
 
 # Settings that journals written before they existed lack, with the value those jobs had.
-LEGACY_SETTINGS: dict[str, Any] = {"deinterlaced": False, "bits": 8, "alpha": False}
+LEGACY_SETTINGS: dict[str, Any] = {"deinterlaced": False, "bits": 8, "alpha": False, "self_ensemble": 1}
 BIT_DEPTHS = ("auto", "8")  # auto: keep a 10-bit (or deeper) source at 10 bits; 8: always 8-bit
 
 
@@ -179,6 +180,7 @@ class Engine:
         threads: int | None = None,
         backend: str = "auto",
         precision: str = "auto",
+        self_ensemble: int = 1,
     ) -> None:
         import torch
 
@@ -190,10 +192,13 @@ class Engine:
         self.net = load_model(model, scale, weights, device, note, degradation=degradation)
         self.name = model if isinstance(model, str) else type(model).__name__
         self.device = model_device(self.net, device)
-        self.runner = make_backend(self.net, backend, self.device, precision, note=note, fast_bicubic=True)
+        self.self_ensemble = self_ensemble
+        self.runner = make_backend(self.net, backend, self.device, precision, note=note, fast_bicubic=True,
+                                   self_ensemble=self_ensemble)  # fmt: skip
         self.identity = {
             "model": self.name, "scale": self.net.scale, "weights": _file_identity(weights),
             "degradation": degradation if weights is None else None, "backend": backend, "precision": precision,
+            "self_ensemble": self_ensemble,
         }  # fmt: skip
         self._pinned: dict[tuple[str, str], Backend] = {}
 
@@ -209,6 +214,7 @@ class Engine:
         """Let ``--backend auto`` choose now, for ``height x width`` LR frames (else it does at the first frame)."""
         from vidsr.backends.auto import AutoBackend
 
+        runner = unwrap_ensemble(runner)
         if isinstance(runner, AutoBackend) and runner.chosen is None:
             runner.resolve(height, width)
 
@@ -237,7 +243,7 @@ class Engine:
             from vidsr.backends.auto import AutoBackend
             from vidsr.backends.core import BACKENDS, missing_package, missing_packages
 
-            runner = self.runner
+            runner = unwrap_ensemble(self.runner)
             try:
                 if name not in BACKENDS:
                     raise VidsrError(f"no backend {name!r} in this vidsr")
@@ -249,6 +255,7 @@ class Engine:
                         raise VidsrError("it failed to start; see the warning above")
                 else:
                     pinned = make_backend(self.net, key[0], self.device, key[1], fast_bicubic=True)
+                pinned = make_backend(pinned, self_ensemble=self.self_ensemble)
             except VidsrError as error:
                 raise VidsrError(
                     f"{started} (what --backend {self.identity['backend']} --precision "
@@ -277,6 +284,7 @@ def runs_on(runner: Backend) -> dict[str, str] | None:
     None while it has not chosen): journals and segment records keep it."""
     from vidsr.backends.auto import AutoBackend
 
+    runner = unwrap_ensemble(runner)  # a self-ensemble computes with the backend inside it
     if isinstance(runner, AutoBackend):
         if runner.chosen is None:
             return None

@@ -256,6 +256,7 @@ def upscale_video(
     preset: str | None = None,
     deinterlace: str = "auto",
     bit_depth: str = "auto",
+    self_ensemble: int = 1,
 ) -> UpscaleResult:
     """Upscale a video file (any format FFmpeg reads) or a folder of frames.
 
@@ -278,7 +279,9 @@ def upscale_video(
     ``resume=True`` continues it. An output above 4K needs ``force_large``. ``threads`` sets
     the threads of torch, the decoder and the encoder. ``backend`` (auto, torch, onnxruntime,
     openvino) and ``precision`` (auto, fp32, bf16, fp16) choose how the model runs
-    (:func:`vidsr.backends.make_backend`). ``preset`` is x264's (default
+    (:func:`vidsr.backends.make_backend`); ``self_ensemble`` (2, 4 or 8) averages the model's
+    runs on that many flips and transposes of the video (:mod:`vidsr.backends.ensemble`:
+    that many times slower). ``preset`` is x264's (default
     :data:`~vidsr.video.encoding_defaults.DEFAULT_PRESET`). ``deinterlace``: ``auto``
     deinterlaces interlaced input (:mod:`vidsr.video.reader`), ``on`` every frame, ``off`` none.
     ``bit_depth``: ``auto`` keeps a source of more than 8 bits per sample at 10 bits in a
@@ -310,5 +313,6 @@ def upscale_video(
         messages.append(message)
         on_warning(message)
 
-    engine = Engine(model, scale, weights, device, degradation, note, threads, backend=backend, precision=precision)
+    engine = Engine(model, scale, weights, device, degradation, note, threads, backend=backend, precision=precision,
+                    self_ensemble=self_ensemble)
     return Job(source, target, engine, options, on_warning=on_warning, messages=messages).run(resume)

@@ -274,6 +274,22 @@ class ImageFileWriter(FrameWriter):
         self.frames_written = 1
 
 
+def gif_loop(source: Path) -> int:
+    """The loop count of a GIF output, FFmpeg's gif muxer's ``loop``: a GIF source's own (its
+    NETSCAPE block: 0 forever, N times more; none: played once, -1), else 0 (forever, as GIFs
+    made from video are expected to)."""
+    from PIL import Image
+
+    if source.suffix.lower() != ".gif" or not source.is_file():
+        return 0
+    try:
+        with Image.open(source) as image:
+            loop = image.info.get("loop")
+    except (OSError, ValueError):
+        return 0
+    return -1 if loop is None else int(loop)
+
+
 def image_metadata(source: Path, size: tuple[int, int]) -> dict:
     """The ICC profile and EXIF of an image file ``source`` as Pillow ``save`` options, the EXIF
     sizes set to ``size``; empty for anything else (a video, a folder, an image without them)."""
@@ -378,7 +394,8 @@ class VideoFileWriter(FrameWriter):
         self._end_time = Fraction(0)  # end of the last video frame muxed, seconds
 
         target = io.BytesIO() if packets is not None else str(path)
-        self.container = av.open(target, "w", format=MUXERS.get(suffix))
+        muxer = {"loop": str(gif_loop(source.path))} if suffix == ".gif" else None
+        self.container = av.open(target, "w", format=MUXERS.get(suffix), container_options=muxer)
         try:
             if not can_hold(self.container, codec):
                 raise VidsrError(f"{suffix} files cannot hold {codec} video; choose another --codec or suffix")
