@@ -168,6 +168,23 @@ def test_a_folder_of_images_of_other_sizes_is_refused_before_any_output(tmp_path
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a.png", "b.jpg"]
 
 
+def test_a_folder_of_turned_phone_frames_comes_out_upright(tmp_path: Path, photo: np.ndarray) -> None:
+    """Phones store portrait pictures sideways with EXIF orientation 6; viewers turn them, and
+    so does vidsr (a burst or a time-lapse exported as JPEGs), also when checking the sizes."""
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    for index in range(3):
+        Image.fromarray(np.roll(photo, index, axis=1)).save(folder / f"{index:03d}.png", exif=exif)
+    Image.fromarray(np.roll(photo, 3, axis=1).transpose(1, 0, 2)[:, ::-1]).save(folder / "003.png")  # upright
+    assert read_frame(folder / "000.png").shape == (W, H, 3)
+    np.testing.assert_array_equal(read_frame(folder / "000.png"), np.rot90(photo, k=-1))
+    assert upscale(folder, tmp_path / "out") == []
+    frames = sorted((tmp_path / "out").iterdir())
+    assert len(frames) == 4 and {read_frame(f).shape for f in frames} == {(4 * W, 4 * H, 3)}
+
+
 def test_a_gif_in_gives_a_gif_out_with_its_timing_and_transparency(tmp_path: Path, photo: np.ndarray) -> None:
     frames = [Image.fromarray(np.roll(photo, 3 * i, axis=1)) for i in range(4)]
     durations = [100, 200, 100, 300]  # ms, as GIFs keep them (centiseconds)

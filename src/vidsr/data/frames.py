@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from vidsr.errors import VidsrError
@@ -85,6 +85,26 @@ def _alpha_of(image: Image.Image) -> np.ndarray | None:
     return None
 
 
+# EXIF orientations (tag 0x0112): 1 as stored; 2-8 mirrored and/or turned, 5-8 by 90 degrees.
+EXIF_ORIENTATION = 0x0112
+TURNED_ORIENTATIONS = (5, 6, 7, 8)
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` as viewers show it: its EXIF orientation applied (a phone stores a portrait
+    photo as a landscape one with orientation 6); an image without one as it is."""
+    if image.getexif().get(EXIF_ORIENTATION, 1) in range(2, 9):
+        return ImageOps.exif_transpose(image)
+    return image
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """``(width, height)`` of :func:`upright` ``(image)``, from the header alone."""
+    width, height = image.size
+    turned = image.getexif().get(EXIF_ORIENTATION, 1) in TURNED_ORIENTATIONS
+    return (height, width) if turned else (width, height)
+
+
 def read_frame(path: str | Path) -> np.ndarray:
     """One frame as uint8 RGB ``(H, W, 3)``; gray, RGBA and 16-bit images are converted."""
     return read_frame_alpha(path, alpha=False)[0]
@@ -92,11 +112,12 @@ def read_frame(path: str | Path) -> np.ndarray:
 
 def read_frame_alpha(path: str | Path, alpha: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """One frame as uint8 RGB ``(H, W, 3)`` and its uint8 alpha ``(H, W)`` (None when the
-    image has no transparency, or when ``alpha`` is False)."""
+    image has no transparency, or when ``alpha`` is False), upright (:func:`upright`)."""
     path = Path(path)
     try:
         with Image.open(path) as image:
             image.load()
+            image = upright(image)
             array = _to_rgb8(image)
             transparency = _alpha_of(image) if alpha else None
     except FileNotFoundError:

@@ -560,11 +560,13 @@ class FrameFolderReader(VideoReader):
         frames of a video; the error says how to do those."""
         from PIL import Image, UnidentifiedImageError
 
+        from vidsr.data.frames import upright_size
+
         step = max(1, len(self._files) // most)
         for file in [*self._files[1::step], self._files[-1]]:
             try:
                 with Image.open(file) as image:
-                    other = image.size
+                    other = upright_size(image)
             except (OSError, UnidentifiedImageError):
                 return  # an unreadable frame: said (with the frames before it written) when it is reached
             if other != size:
