@@ -191,7 +191,10 @@ class SideStreams:
                 why = "does not carry PCM audio that players read" if can_hold(output, name) else f"cannot hold {name}"
                 self._warn(f"{label}: {output.format.name} {why}; re-encoded to {encoder}{resampled}")
                 return _Route(stream, target, "audio")
-        self._warn(f"{label}: {output.format.name} can hold no audio codec available here; dropped")
+        if output.format.name == "gif":  # (GIF is pictures only)
+            self._warn(f"{label}: a GIF has no sound; dropped (a video file output keeps it)")
+        else:
+            self._warn(f"{label}: {output.format.name} can hold no audio codec available here; dropped")
         return None
 
     def _subtitle_route(self, stream, output, label) -> _Route | None:
