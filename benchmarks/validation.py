@@ -7,6 +7,7 @@
     .venv/bin/python benchmarks/validation.py --degradation bi+mpeg2 --qscale 4 --models delta,delta@0.5
     .venv/bin/python benchmarks/validation.py --degradation bi+jpeg --quality 75 --models delta,delta@0.5
     .venv/bin/python benchmarks/validation.py --scale 2 --models bicubic,delta
+    .venv/bin/python benchmarks/validation.py --models delta,five_parallel,flow --self-ensemble 8
     .venv/bin/python benchmarks/validation.py --scale 2 --warm-start \
         --models delta=src/vidsr/weights/delta_x4_bi.safetensors
 
@@ -41,13 +42,14 @@ import numpy as np
 
 import torch
 
+from vidsr.backends import make_backend
 from vidsr.errors import VidsrError
 from vidsr.models import create
 from vidsr.models.registry import spec_weights
 from vidsr.models.weights import load_weights
 from vidsr.training.data import held_out_views, validation_clips
 from vidsr.training.precision import make_precision
-from vidsr.training.validation import validate
+from vidsr.training.validation import validate, validate_clip
 from vidsr.video.quantiser import Quantiser, jpeg_luma_step
 
 # Compressed settings: BI, then this encoder on the LR clip.
@@ -83,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--cache", default="~/.cache/vidsr-lr", help="LR cache folder ('' for none)")
+    parser.add_argument("--self-ensemble", type=int, choices=[2, 4, 8], default=None, metavar="N",
+                        help="also score each trained model's self-ensemble of N flips and transposes (a row each)")
     parser.add_argument("--warm-start", action="store_true",
                         help="load NAME=WEIGHTS as model.init_weights does (another scale, a related model)")
     args = parser.parse_args(argv)
@@ -134,8 +138,15 @@ def main(argv: list[str] | None = None) -> int:
         except VidsrError as error:
             print(f"validation: {error}", file=sys.stderr)
             return 2
-        scores = validate(model, views, make_precision("fp32", torch.device("cpu")))
+        fp32 = make_precision("fp32", torch.device("cpu"))
+        scores = validate(model, views, fp32)
         print(f"{spec:40} {scores['psnr_y']:8.3f} {scores['ssim_y']:8.4f}", flush=True)
+        if args.self_ensemble and any(True for _ in model.parameters()):
+            runner = make_backend(model, "torch", "cpu", "fp32", self_ensemble=args.self_ensemble)
+            figures = [validate_clip(runner, view, fp32) for view in views]
+            label = f"{spec} x{args.self_ensemble} self-ensemble"
+            print(f"{label:40} {np.mean([f['psnr_y'] for f in figures]):8.3f} "
+                  f"{np.mean([f['ssim_y'] for f in figures]):8.4f}", flush=True)
     return 0
 
 
