@@ -127,3 +127,12 @@ def test_a_resumed_job_keeps_its_self_ensemble(tmp_path, capsys, monkeypatch):
     assert "self_ensemble 2 -> 1" in capsys.readouterr().err
     assert main(["upscale", *args, "--resume"]) == 0
     assert len(probe(out, decode_rgb=False).times) == 10
+
+
+def test_compare_labels_the_ensemble_panel(tmp_path):
+    from vidsr.video.compare import compare_videos
+
+    clip = write_video(tmp_path / "lr.mp4", pattern_frames(3, 16, 24))
+    gt = write_video(tmp_path / "gt.mp4", pattern_frames(3, 64, 96))
+    result = compare_videos(clip, tmp_path / "side.mp4", ["bicubic", "delta"], gt=gt, quiet=True, self_ensemble=2)
+    assert sorted(result.psnr) == ["bicubic", "delta x2"]

@@ -268,7 +268,11 @@ def compare_videos(
     if len(scales) != 1:
         raise VidsrError(f"the models upscale by different factors ({sorted(scales)})")
     scale = scales.pop()
-    labels = [label for label, _, _, _ in entries]
+    from vidsr.backends.ensemble import SelfEnsemble
+
+    # A self-ensemble's panel says so ("delta x8"): the same name, another output.
+    labels = [f"{label} x{len(net.transforms)}" if isinstance(net, SelfEnsemble) else label
+              for (label, _, _, _), net in zip(entries, nets)]  # fmt: skip
     started = time.perf_counter()
     with open_video(source, fps, deinterlace=deinterlace) as reader:
         info = reader.info
