@@ -19,7 +19,8 @@ def add_backend_options(parser: argparse.ArgumentParser, backend: str = "auto", 
     parser.add_argument(
         "--self-ensemble", type=int, nargs="?", const=8, default=1, choices=(1, 2, 4, 8), metavar="N",
         help="run the model on the 8 flips and transposes of the video (or N of them: 2, 4) and average the "
-             "outputs: a little sharper, N times slower (default 1: once; vidsr.backends.ensemble)",
+             "outputs: +0.06 to +0.13 dB Y-PSNR on Vid4 x4 and less flicker, for up to N times the time "
+             "(README: Self-ensemble) (default 1: once)",
     )  # fmt: skip
     parser.add_argument(
         "--precision", default=precision, choices=PRECISION_CHOICES,
