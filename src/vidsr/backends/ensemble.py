@@ -80,18 +80,23 @@ class EnsembleStreamer:
     def _average(self, outputs: list[Tensor]) -> Tensor:
         if outputs[0].shape[1] == 0:  # the identity run's empty output has the right shape
             return outputs[0]
-        total: Tensor | None = None
-        weights: Tensor | None = None
-        for out, transform in zip(outputs, self.transforms):
-            out = undo_transform(out.float(), transform)
-            weight = torch.ones(1, 1, 1, *out.shape[-2:], device=out.device)
-            if self.shift:  # BD: a flipped axis moves the image by s-1 HR pixels (module doc)
-                for flipped, dim in ((transform[0], -2), (transform[1], -1)):
-                    if flipped:
-                        out, weight = _moved_back(out, weight, dim, self.shift)
-            total = out * weight if total is None else total + out * weight
-            weights = weight if weights is None else weights + weight
-        assert total is not None and weights is not None
+        turned = [undo_transform(out.float(), t) for out, t in zip(outputs, self.transforms)]
+        if not self.shift:  # BI: every run has every pixel
+            total = turned[0].clone()
+            for out in turned[1:]:
+                total += out
+            return (total / len(turned)).to(outputs[0].dtype)
+        # BD: a flipped axis moves the image by s-1 HR pixels (module doc); ``weights`` counts
+        # the runs that have each pixel.
+        total = torch.zeros_like(turned[0])
+        weights = torch.zeros(1, 1, 1, *total.shape[-2:], device=total.device)
+        for out, transform in zip(turned, self.transforms):
+            weight = torch.ones_like(weights)
+            for flipped, dim in ((transform[0], -2), (transform[1], -1)):
+                if flipped:
+                    out, weight = _moved_back(out, weight, dim, self.shift)
+            total += out * weight
+            weights += weight
         return (total / weights).to(outputs[0].dtype)
 
 
