@@ -52,6 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="process frames in overlapping tiles of N LR pixels (automatic when "
                              "a frame would not fit in memory)")  # fmt: skip
     add_output_options(parser)
+    parser.add_argument("--size", default=None, metavar="WxH",
+                        help="output frame size: 1920x1080 (the picture keeps its shape through the pixel "
+                             "aspect, as FFmpeg's scale does), x1080, 1080p or 4k (the height; width from the "
+                             "picture's shape, square pixels) or 1920x (the width); read as the video is shown "
+                             "(portrait: 1080x1920). The model upscales by --scale, then each frame is resized "
+                             "(bicubic, antialiased)")  # fmt: skip
     parser.add_argument("--bit-depth", default="auto", choices=("auto", "8"),
                         help="auto: a video of more than 8 bits per sample (10-bit HEVC from phones, HDR) "
                              "stays 10-bit (yuv420p10le: H.264 High 10 by default, --codec libx265 for HEVC "
@@ -95,7 +101,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                         help=f"model name (default: {DEFAULT_MODEL}; see `vidsr models`)")  # fmt: skip
     parser.add_argument("--weights", default=None, metavar="FILE",
                         help="weights (.safetensors or checkpoint); default: the model's shipped weights")  # fmt: skip
-    parser.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="upscaling factor (default 4)")
+    parser.add_argument("--scale", type=int, default=None, choices=(2, 3, 4),
+                        help="upscaling factor of the model (default 4; with --size, the smallest with "
+                             "weights that reaches that size)")  # fmt: skip
     add_degradation_option(parser)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     from vidsr.cli.backend_options import add_backend_options
@@ -244,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
     time_range = TimeRange.parse(args.start, args.duration, args.frames)
     sources, batch = collect_inputs(args.input)
     jobs = check_jobs(args)
+    args.scale = choose_scale(args, sources)
     per_video = False  # several videos, default strength: each one's own, from its quantiser
     if args.weights is None and args.denoise is None:
         args.denoise = video_default_denoise(args, sources, [args.model])
@@ -281,6 +290,7 @@ def run(args: argparse.Namespace) -> int:
             self_ensemble=args.self_ensemble,
             deinterlace=args.deinterlace,
             bit_depth=args.bit_depth,
+            size=args.size,
         )
     if not args.quiet:
         tiles = f", {result.tile}px tiles" if result.tile else ""
@@ -290,6 +300,40 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def choose_scale(args: argparse.Namespace, sources: list[Path]) -> int:
+    """``--scale``, else 4; with ``--size`` and no ``--scale``, the smallest scale the model has
+    weights for (any, for the baselines) that reaches the size on every input (read from their
+    headers; the largest when none does). Says which on stderr. ``--size`` is checked here."""
+    if args.size is None:
+        return args.scale or 4
+    from vidsr.video.output_size import OutputSize
+
+    size = OutputSize.parse(args.size)  # (a bad --size: a one-line error before any work)
+    if args.scale is not None or args.weights is not None:
+        return args.scale or 4
+    from vidsr.models.registry import has_parameters, shipped_weights
+    from vidsr.video.output_size import choose_scale as smallest_reaching
+    from vidsr.video.reader import open_video
+
+    scales = [scale for scale, degradation in shipped_weights(args.model) if degradation == "bi"]
+    if not has_parameters(args.model):
+        scales = [2, 3, 4]
+    if not scales:
+        return 4  # (loading says what ships)
+    factor = 1.0
+    for source in sources:
+        try:
+            with open_video(source, args.fps) as reader:
+                factor = max(factor, size.factor(reader.info))
+        except (VidsrError, OSError):
+            continue  # (its job says what is wrong with it)
+    scale = smallest_reaching(factor, scales)
+    if not args.quiet and os.environ.get("RANK", "0") == "0":
+        print(f"vidsr: --size {size}: {args.model} x{scale}, each frame then resized "
+              f"({factor:.2f} times the input{'' if len(sources) == 1 else ' at most'})", file=sys.stderr)
+    return scale
 
 
 def check_jobs(args: argparse.Namespace) -> int:
@@ -338,11 +382,13 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
     from vidsr.video.batch import distributed as ranks_of_torchrun
     from vidsr.video.jobs import Engine, Job, JobOptions
     from vidsr.video.messages import say
+    from vidsr.video.output_size import OutputSize
 
     options = JobOptions(
         tile=args.tile, crf=args.crf, codec=args.codec, fps=args.fps, chunk=DEFAULT_CHUNK, time_range=time_range,
         segment_frames=args.segment_frames, threads=args.threads, force=args.force, force_large=args.force_large,
         quiet=args.quiet, preset=args.preset, deinterlace=args.deinterlace, bit_depth=args.bit_depth,
+        size=None if args.size is None else OutputSize.parse(args.size),
     )  # fmt: skip
     output = Path(args.output)
     items = batch_items(sources, output, args.suffix, create=not args.dry_run) if batch else [Item(sources[0], output)]

@@ -30,7 +30,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from vidsr.video.colour import format_bits, has_alpha
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
 from vidsr.video.messages import format_bytes, say, warn
+from vidsr.video.output_size import OutputSize, ResizeStage
 from vidsr.video.pipeline import (
     DEFAULT_CHUNK,
     DEFAULT_SEGMENT_FRAMES,
@@ -53,7 +54,7 @@ from vidsr.video.pipeline import (
     run_stage,
     write_output,
 )
-from vidsr.video.reader import check_deinterlace, open_video
+from vidsr.video.reader import SourceInfo, check_deinterlace, open_video, ratio
 from vidsr.video.remux import Window
 from vidsr.video.safety import atomic_output, check_paths, remove_stale_partials
 from vidsr.video.segments import PacketFile, WorkFolder, input_identity
@@ -123,7 +124,7 @@ def _file_identity(path: str | Path | None) -> dict[str, Any] | None:
 
 
 # Settings that journals written before they existed lack, with the value those jobs had.
-LEGACY_SETTINGS: dict[str, Any] = {"deinterlaced": False, "bits": 8, "alpha": False, "self_ensemble": 1}
+LEGACY_SETTINGS: dict[str, Any] = {"deinterlaced": False, "bits": 8, "alpha": False, "self_ensemble": 1, "size": None}
 BIT_DEPTHS = ("auto", "8")  # auto: keep a 10-bit (or deeper) source at 10 bits; 8: always 8-bit
 
 
@@ -147,6 +148,7 @@ class JobOptions:
     preset: str = DEFAULT_PRESET
     deinterlace: str = "auto"
     bit_depth: str = "auto"
+    size: OutputSize | None = None  # --size: the output's frame size (vidsr.video.output_size)
 
     def __post_init__(self) -> None:
         check_deinterlace(self.deinterlace)
@@ -353,8 +355,7 @@ class Job:
                 remove_stale_partials(self.target)
         with open_video(self.source, options.fps, options.threads, options.deinterlace, self.deep) as reader:
             info = self.info = reader.info
-            scale = self.engine.net.scale
-            self.size = (info.width * scale, info.height * scale)
+            self.size, self.output_info = self._output_size(info)
             check_output_size(*self.size, self.folder or self.image)
             if not (options.force_large or dry_run):
                 check_large(*self.size)
@@ -386,6 +387,33 @@ class Job:
             self.work.create(self._journal(overlap))
         return self.mode
 
+    def _output_size(self, info: SourceInfo) -> tuple[tuple[int, int], SourceInfo]:
+        """The output frame size, and the input's info as the writer should see it (the output's
+        pixel aspect): the model's scale, or ``--size`` (:mod:`vidsr.video.output_size`)."""
+        scale, asked = self.engine.net.scale, self.options.size
+        if asked is None:
+            return (info.width * scale, info.height * scale), info
+        width, height, aspect = asked.frame_size(info)
+        if width <= info.width and height <= info.height:
+            raise VidsrError(
+                f"--size {asked} gives {width}x{height} frames, not larger than {self.source.name}'s "
+                f"{info.width}x{info.height}: nothing to upscale"
+            )
+        if asked.factor(info) > scale + 1e-9:
+            self.note(
+                f"--size {asked}: {width}x{height} is {asked.factor(info):.2f} times {self.source.name}'s "
+                f"{info.width}x{info.height}, more than the model's x{scale}; the rest is bicubic"
+            )
+        return (width, height), replace(info, pixel_aspect=aspect)
+
+    def _stage(self, streamer: Any) -> Any:
+        """The model's stage, its outputs resized to ``--size`` where one is asked for."""
+        stage = ModelStage(streamer, self.engine.device)
+        scale = self.engine.net.scale
+        if self.size == (self.info.width * scale, self.info.height * scale):
+            return stage
+        return ResizeStage(stage, *self.size)
+
     @property
     def deep(self) -> bool:
         """Whether a source of more than 8 bits per sample stays deeper than 8 bits (video-file
@@ -409,6 +437,7 @@ class Job:
             "segment_frames": o.segment_frames, "segment_overlap": o.segment_overlap, "preset": o.preset,
             "container": self.target.suffix.lower(), "deinterlaced": self.info.deinterlaced,
             "bits": 10 if self.deep and self.info.bits > 8 else 8, "alpha": self.info.alpha,
+            "size": None if o.size is None else str(o.size),
         }  # fmt: skip
 
     def _journal(self, overlap: int) -> dict[str, Any]:
@@ -492,11 +521,11 @@ class Job:
                 overlap=options.overlap, on_warning=self.note,
             )  # fmt: skip
             count = write_output(
-                frames, ModelStage(streamer, engine.device), self.target, self.size, folder=self.folder,
+                frames, self._stage(streamer), self.target, self.size, folder=self.folder,
                 codec=options.codec, crf=options.crf, chunk=options.chunk, label=self.label, quiet=options.quiet,
                 note=self.note, device=engine.device, window=self._window(outcome.first_pts, outcome.shift),
                 names=names, threads=options.threads, total=selection.count, preset=options.preset,
-                deep=self.deep,
+                deep=self.deep, info=self.output_info,
             )  # fmt: skip
         remove_stale_partials(self.target)
         result = self._result(count, started, tile)
@@ -565,12 +594,13 @@ class Job:
                 threads=options.threads, deinterlace=options.deinterlace, deep=self.deep,
             ) as frames:
                 writer = VideoFileWriter(
-                    None, frames.info, *self.size, codec=options.codec, crf=options.crf, copy_streams=False,
+                    None, replace(frames.info, pixel_aspect=self.output_info.pixel_aspect), *self.size,
+                    codec=options.codec, crf=options.crf, copy_streams=False,
                     final_suffix=self.target.suffix, threads=options.threads, packets=packets.write,
                     preset=options.preset, deep=self.deep,
                 )  # fmt: skip
                 try:
-                    count = run_stage(frames, ModelStage(streamer, engine.device), writer, chunk=options.chunk,
+                    count = run_stage(frames, self._stage(streamer), writer, chunk=options.chunk,
                                       progress=progress)  # fmt: skip
                 except BaseException:
                     writer.abort()
@@ -608,7 +638,8 @@ class Job:
         window = self._window(records[0]["first_pts"], records[0]["shift"])
         with output_errors(self.target, info, self.engine.device), atomic_output(self.target, folder=False) as partial:
             writer = VideoFileWriter(
-                partial, info, *self.size, codec=options.codec, crf=options.crf, final_suffix=self.target.suffix,
+                partial, self.output_info, *self.size, codec=options.codec, crf=options.crf,
+                final_suffix=self.target.suffix,
                 warn=self.note, threads=options.threads, window=window, preset=options.preset, deep=self.deep,
             )  # fmt: skip
             try:
@@ -678,12 +709,12 @@ class Job:
         with SpanFrames(self.source, selection, span, fps=options.fps, threads=options.threads,
                         deinterlace=options.deinterlace, deep=self.deep) as frames:
             writer = VideoFileWriter(  # (PNG frames and images: their size as PNG frames in QuickTime)
-                None, info, *self.size, codec="png" if self.folder or self.image else options.codec,
+                None, self.output_info, *self.size, codec="png" if self.folder or self.image else options.codec,
                 crf=options.crf, copy_streams=False, threads=options.threads,
                 final_suffix=".mov" if self.folder or self.image else self.target.suffix,
                 packets=lambda packet: sizes.append(packet.size), preset=options.preset, deep=self.deep,
             )  # fmt: skip
-            done = run_stage(frames, ModelStage(streamer, engine.device), writer, chunk=options.chunk, progress=clock)
+            done = run_stage(frames, self._stage(streamer), writer, chunk=options.chunk, progress=clock)
             writer.close()
         seconds_per_frame = clock.per_frame(time.perf_counter(), options.chunk)
         total = count or done
@@ -724,7 +755,12 @@ class Job:
                 bits = ", RGBA"
         if self.image and info.alpha:
             bits = ", RGBA" if suffix in IMAGE_ALPHA_SUFFIXES else ", opaque (the alpha channel is dropped)"
-        size = f"{self.size[0]}x{self.size[1]} (x{self.engine.net.scale})"
+        scale = self.engine.net.scale
+        size = f"{self.size[0]}x{self.size[1]} (x{scale}"
+        if self.options.size is not None and self.size != (info.width * scale, info.height * scale):
+            shape = self.output_info.pixel_aspect
+            size += f", resized to --size {self.options.size}" + (f", pixels {ratio(shape)}" if shape else "")
+        size += ")"
         quality = "" if self.folder or self.image else f", CRF {options.crf}"
         lines.append(f"output:   {self.target}: {size}, {codec}{bits}{quality}{large}")
         lines.append(f"model:    {self.engine.name}; backend {self.engine.backend()}")

@@ -75,6 +75,7 @@ def write_output(
     preset: str | None = None,
     deep: bool = False,
     alpha: bool = True,
+    info: SourceInfo | None = None,
 ) -> int:
     """Run ``stage`` over the reader's frames into ``target``, which appears only when complete.
 
@@ -84,11 +85,13 @@ def write_output(
     ``threads`` sets the encoder's threads, ``total`` the progress bar's frame count,
     ``deep`` keeps more than 8 bits per sample and ``alpha`` the input's transparency
     (:class:`~vidsr.video.writer.VideoFileWriter`; False for frames that are not the input's).
+    ``info`` is what the writer is told of the input, when not the reader's (``--size``: the
+    output's pixel aspect).
     """
     from vidsr.video.safety import atomic_output
     from vidsr.video.writer import open_writer
 
-    info = reader.info
+    info = info or reader.info
     with output_errors(target, info, device), atomic_output(target, folder=folder) as partial:
         writer = open_writer(
             partial, info, size[0], size[1], folder=folder, codec=codec, crf=crf,
@@ -102,7 +105,7 @@ def write_output(
                 writer.abort()
                 raise
         writer.close()
-    for message in info.warnings:
+    for message in reader.info.warnings:
         note(message)
     return count
 
@@ -257,6 +260,7 @@ def upscale_video(
     deinterlace: str = "auto",
     bit_depth: str = "auto",
     self_ensemble: int = 1,
+    size: str | tuple[int | None, int | None] | None = None,
 ) -> UpscaleResult:
     """Upscale a video file (any format FFmpeg reads) or a folder of frames.
 
@@ -286,12 +290,15 @@ def upscale_video(
     deinterlaces interlaced input (:mod:`vidsr.video.reader`), ``on`` every frame, ``off`` none.
     ``bit_depth``: ``auto`` keeps a source of more than 8 bits per sample at 10 bits in a
     video-file output (yuv420p10le where the encoder has it), ``8`` writes 8-bit video.
+    ``size`` (``"1920x1080"``, ``"x1080"``, ``"1080p"``, ``(None, 1080)``...) resizes each
+    output frame to that size after the model's x``scale`` (:mod:`vidsr.video.output_size`).
 
     Raises :class:`VidsrError` on bad input before any output exists. When the input is
     truncated or corrupt, the frames before that point are written and
     :class:`InputStoppedEarly` (a :class:`VidsrError`) is raised, holding the result.
     """
     from vidsr.video.jobs import Engine, Job, JobOptions
+    from vidsr.video.output_size import OutputSize
     from vidsr.video.safety import check_paths
     from vidsr.video.selection import TimeRange
     from vidsr.video.tiling import DEFAULT_OVERLAP
@@ -303,7 +310,7 @@ def upscale_video(
         chunk=chunk, time_range=time_range or TimeRange(), threads=threads, force=force,
         segment_frames=DEFAULT_SEGMENT_FRAMES if segment_frames is None else segment_frames,
         force_large=force_large, quiet=quiet, deinterlace=deinterlace, bit_depth=bit_depth,
-        **({"preset": preset} if preset else {}),
+        size=None if size is None else OutputSize.parse(size), **({"preset": preset} if preset else {}),
     )  # fmt: skip
     if not resume:  # refuse a bad request before loading the model
         check_paths(source, target, force=force, folder=output_is_folder(target))
