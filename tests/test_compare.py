@@ -171,3 +171,48 @@ def test_help_names_the_default_models(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "once trained weights ship" not in text
     assert f"(default: {','.join(default_models())}: " in text and "shipped weights" in text
+
+
+def test_a_time_range_compares_those_frames_and_its_gt(clip, tmp_path):
+    lr_dir, gt_dir, lr = clip
+    from vidsr.video.selection import TimeRange
+
+    result = compare_videos(lr_dir, tmp_path / "part", ["bicubic"], gt=gt_dir, quiet=True,
+                            time_range=TimeRange.parse("0.12", frames=3))  # frames 3-5 at 25 fps  # fmt: skip
+    frames = read_clip(tmp_path / "part")
+    assert frames.shape == (3, 96, 2 * 128, 3)
+    whole = outputs_of("bicubic", lr)
+    np.testing.assert_array_equal(frames[:, 40:, :128], whole[3:6, 40:])
+    gt = read_clip(gt_dir)
+    np.testing.assert_array_equal(frames[:, 40:, 128:], gt[3:6, 40:])  # the GT of the same frames
+    mean = np.mean([psnr(rgb_to_y(whole[i]), rgb_to_y(gt[i])) for i in range(3, 6)])
+    assert result.psnr["bicubic"] == pytest.approx(mean)
+
+
+def test_a_crop_shows_that_region_as_the_whole_frame_would(tmp_path):
+    lr = np.stack([pattern_frame(i, 64, 96) for i in range(6)])
+    for i, frame in enumerate(lr):
+        write_frame(tmp_path / "lr" / f"{i:03d}.png", frame)
+    model = TinyRecurrent()  # recurrent, with neighbouring frames: the context must be there
+    result = compare_videos(tmp_path / "lr", tmp_path / "crop", [model, "bicubic"], quiet=True,
+                            crop="20x12+40+30", backend="torch", precision="fp32")  # fmt: skip
+    frames = read_clip(tmp_path / "crop")
+    assert frames.shape == (6, 48, 2 * 80, 3) and (result.width, result.height) == (160, 48)
+    # the models saw LR rows 14-58 and columns 24-76 of the 64x96 frame: not all of it
+    for column, name in enumerate([model, "bicubic"]):
+        whole = outputs_of(name, lr)[:, 120:168, 160:240]  # rows 30-42, columns 40-60 of the LR, at x4
+        panel = frames[:, 24:, column * 80 : (column + 1) * 80]  # (below the label)
+        assert np.abs(panel.astype(int) - whole[:, 24:].astype(int)).max() <= 1
+
+
+def test_compare_cli_with_range_and_crop(clip, tmp_path, capsys):
+    lr_dir, gt_dir, _ = clip
+    out = tmp_path / "cli"
+    assert main(["compare", str(lr_dir), str(out), "--models", "raw,bicubic", "--frames", "2", "--crop",
+                 "16:8:0:0", "--quiet"]) == 0  # fmt: skip
+    assert read_clip(out).shape == (2, 32, 2 * 64, 3)
+    for bad, says in [("--crop=40x8+0+0", "reaches outside the 32x24 input"), ("--crop=big", "--crop 'big'"),
+                      ("--start=9", "no frame in the range")]:  # fmt: skip
+        assert main(["compare", str(lr_dir), str(tmp_path / "bad"), "--models", "raw", bad, "--quiet"]) == 2
+        assert says in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -6,7 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from vidsr.cli.upscale import add_degradation_option, add_output_options, interrupt_on_sigterm
+from vidsr.cli.upscale import (
+    add_degradation_option,
+    add_output_options,
+    add_time_range_options,
+    interrupt_on_sigterm,
+)
 from vidsr.video.pipeline import DEFAULT_MODEL  # light, as in cli/upscale.py
 
 
@@ -42,6 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     add_backend_options(parser)
     add_output_options(parser)
+    group = parser.add_argument_group("part of the video")
+    add_time_range_options(group, "compare")
+    group.add_argument("--crop", default=None, metavar="WxH+X+Y",
+                       help="compare one region of the input: W x H pixels from (X, Y), as "
+                            "320x180+600+400 (or FFmpeg's W:H:X:Y); the models see 16 pixels around it, "
+                            "the panels show it")  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -72,7 +83,11 @@ def run(args: argparse.Namespace) -> int:
     from vidsr.cli.upscale import apply_denoise, video_default_denoise
     from vidsr.models.registry import check_shipped_weights, has_parameters, spec_weights
     from vidsr.video.compare import compare_videos, default_models, parse_models
+    from vidsr.video.compare import Crop
+    from vidsr.video.selection import TimeRange
 
+    time_range = TimeRange.parse(args.start, args.duration, args.frames)  # (bad input: an error before any work)
+    crop = None if args.crop is None else Crop.parse(args.crop)
     names = parse_models(args.models) if args.models else default_models()
     given = weights_for(names, args.weights)
     plain = [name for name in names if given[name] is None and ":" not in name and "@" not in name]
@@ -109,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             precision=args.precision,
             deinterlace=args.deinterlace,
             self_ensemble=args.self_ensemble,
+            time_range=time_range,
+            crop=crop,
         )
     if not args.quiet:
         print(f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}", file=sys.stderr)

@@ -70,11 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def add_job_options(parser: argparse.ArgumentParser) -> None:
     """Time range, dry run, large outputs, resumable segments, batches, threads."""
     group = parser.add_argument_group("time range, jobs and batches")
-    group.add_argument("--start", default=None, metavar="TIME",
-                       help="start TIME after the first frame: seconds (90, 1.5) or HH:MM:SS.ms")  # fmt: skip
-    length = group.add_mutually_exclusive_group()
-    length.add_argument("--duration", default=None, metavar="TIME", help="upscale TIME from the start")
-    length.add_argument("--frames", type=int, default=None, metavar="N", help="upscale N frames from the start")
+    add_time_range_options(group, "upscale")
     group.add_argument("--dry-run", action="store_true",
                        help="print sizes, frame count, model, backend and an estimate of time and output "
                             "size from a short timed sample; write nothing")  # fmt: skip
@@ -93,6 +89,15 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
                        help="share the videos (and a long video's segments) among J processes on this "
                             "machine's CPU, each held to cores of its own (default 1; torchrun for GPUs "
                             "and several machines)")  # fmt: skip
+
+
+def add_time_range_options(group: argparse._ArgumentGroup, verb: str) -> None:
+    """--start, and --duration or --frames (read with :meth:`TimeRange.parse`)."""
+    group.add_argument("--start", default=None, metavar="TIME",
+                       help="start TIME after the first frame: seconds (90, 1.5) or HH:MM:SS.ms")  # fmt: skip
+    length = group.add_mutually_exclusive_group()
+    length.add_argument("--duration", default=None, metavar="TIME", help=f"{verb} TIME from the start")
+    length.add_argument("--frames", type=int, default=None, metavar="N", help=f"{verb} N frames from the start")
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:

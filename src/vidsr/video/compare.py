@@ -5,15 +5,19 @@ truth, a GT panel and each panel's per-frame PSNR (Y, BT.601, as in the papers).
 The LR input is decoded once; every model runs through its own streamer on the same
 chunks, and a frame is composed as soon as every model has produced it. Timing, audio,
 colour tags, rotation and pixel aspect of the LR input are carried over as by ``vidsr upscale``.
+A time range (``--start``/``--duration``/``--frames``) compares part of a long video, and a
+crop (``--crop WxH+X+Y`` of the input) one region of a large frame: the models then see the
+crop and :data:`CROP_CONTEXT` pixels around it (as tiles do), and the panels show the crop.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -35,10 +39,67 @@ from vidsr.video.pipeline import (
 
 if TYPE_CHECKING:
     from vidsr.models.base import VSRModel
+    from vidsr.video.reader import DecodedFrame
+    from vidsr.video.selection import SpanFrames, TimeRange
 
 LAYOUTS = ("side", "split")
 # One sweep of the split line, left -> right -> left, in frames.
 SPLIT_PERIOD = 100
+# LR pixels around a --crop that the models see, so that the crop's edges are upscaled as in
+# the whole frame (the tiles' overlap; more than delta's receptive field of 21 pixels).
+CROP_CONTEXT = 16
+_GEOMETRY = re.compile(r"(\d+)x(\d+)\+(\d+)\+(\d+)")  # ImageMagick's WxH+X+Y
+_FFMPEG_CROP = re.compile(r"(\d+):(\d+):(\d+):(\d+)")  # FFmpeg crop's W:H:X:Y
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A region of the LR input: ``width`` x ``height`` pixels from (``x``, ``y``)."""
+
+    width: int
+    height: int
+    x: int
+    y: int
+
+    @classmethod
+    def parse(cls, text: str | Crop) -> Crop:
+        """``320x180+600+400`` (ImageMagick) or ``320:180:600:400`` (FFmpeg's crop)."""
+        if isinstance(text, Crop):
+            return text
+        match = _GEOMETRY.fullmatch(text.strip()) or _FFMPEG_CROP.fullmatch(text.strip())
+        if match is None:
+            raise VidsrError(f"--crop {text!r}: give WIDTHxHEIGHT+X+Y of the input (320x180+600+400) or W:H:X:Y")
+        crop = cls(*(int(value) for value in match.groups()))
+        if crop.width < 4 or crop.height < 4:
+            raise VidsrError(f"--crop {text}: at least 4x4 pixels")
+        return crop
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}+{self.x}+{self.y}"
+
+    def region(self, width: int, height: int, context: int = CROP_CONTEXT) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) of the crop and its context inside a ``width`` x ``height`` frame."""
+        if self.x + self.width > width or self.y + self.height > height:
+            raise VidsrError(f"--crop {self} reaches outside the {width}x{height} input")
+        return (max(0, self.y - context), max(0, self.x - context),
+                min(height, self.y + self.height + context), min(width, self.x + self.width + context))  # fmt: skip
+
+
+class CropStage:
+    """A stage whose outputs are cut to ``(top, left, height, width)`` (HR pixels)."""
+
+    def __init__(self, stage, top: int, left: int, height: int, width: int) -> None:
+        self.stage, self.box = stage, (top, left, height, width)
+
+    def _cut(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        top, left, height, width = self.box
+        return [np.ascontiguousarray(frame[top : top + height, left : left + width]) for frame in frames]
+
+    def push(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        return self._cut(self.stage.push(frames))
+
+    def flush(self) -> list[np.ndarray]:
+        return self._cut(self.stage.flush())
 
 
 def default_models() -> list[str]:
@@ -136,8 +197,10 @@ class CompareStage:
         layout: str,
         gt: Iterator[np.ndarray] | None,
         on_warning: Callable[[str], None],
+        gt_offset: tuple[int, int] = (0, 0),
     ) -> None:
         self.stages = list(stages)
+        self.gt_offset = gt_offset  # (top, left) of the panels in the GT frame: a crop's
         self.labels = list(labels)
         self.layout = layout
         self.gt = gt
@@ -165,12 +228,13 @@ class CompareStage:
             self.gt = None
             return None
         height, width = shape[:2]
-        if frame.shape[0] < height or frame.shape[1] < width:
+        top, left = self.gt_offset
+        if frame.shape[0] < top + height or frame.shape[1] < left + width:
             raise VidsrError(
                 f"ground truth frames are {frame.shape[1]}x{frame.shape[0]}, smaller than the "
-                f"{width}x{height} output"
+                f"{left + width}x{top + height} output"
             )
-        return frame[:height, :width]  # GT cropped to a multiple of the scale, as degraded
+        return frame[top : top + height, left : left + width]  # GT cut to a multiple of the scale, as degraded
 
     def _compose(self) -> list[np.ndarray]:
         composed = []
@@ -215,6 +279,8 @@ def compare_videos(
     preset: str | None = None,
     deinterlace: str = "auto",
     self_ensemble: int = 1,
+    time_range: TimeRange | None = None,
+    crop: str | Crop | None = None,
 ) -> UpscaleResult:
     """Write a comparison video of ``models`` upscaling the LR video ``input``.
 
@@ -226,14 +292,21 @@ def compare_videos(
     Named models without weights use their shipped weights for ``degradation`` (``"bi"``
     or ``"bd"``, as :func:`vidsr.video.pipeline.upscale_video`). ``backend``, ``precision`` and
     ``self_ensemble`` choose how they run (:func:`vidsr.backends.make_backend`).
+    ``time_range`` (a :class:`~vidsr.video.selection.TimeRange`) compares part of the video
+    (the ground truth's frames of the same times), its audio cut alike; ``crop``
+    (``"320x180+600+400"``, LR pixels) one region, the models seeing :data:`CROP_CONTEXT`
+    pixels around it.
     """
     from vidsr.backends import make_backend
     from vidsr.models.base import VSRModel
     from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
     from vidsr.video.reader import open_video
     from vidsr.video.safety import check_paths
+    from vidsr.video.selection import SpanFrames, TimeRange, select
     from vidsr.video.writer import check_output_size, output_is_folder, output_is_image
 
+    time_range = time_range or TimeRange()
+    crop = None if crop is None else Crop.parse(crop)
     if layout not in LAYOUTS:
         raise VidsrError(f"unknown layout {layout!r}; use side or split")
     from vidsr.models.registry import spec_weights
@@ -276,10 +349,20 @@ def compare_videos(
     started = time.perf_counter()
     with open_video(source, fps, deinterlace=deinterlace) as reader:
         info = reader.info
-        if output_is_image(target) and (info.expected_frames or 1) > 1:
+        selection, _ = select(reader, time_range)
+        count = selection.count if selection.unit == "pts" else info.expected_frames
+        if output_is_image(target) and (count or 1) > 1:
             raise VidsrError(f"{target.name} is an image, which holds one frame, and {source.name} has "
-                             f"{info.expected_frames}: name a folder (no suffix) or a video file")  # fmt: skip
+                             f"{count}: name a folder (no suffix) or a video file")  # fmt: skip
+        region = (0, 0, info.height, info.width) if crop is None else crop.region(info.width, info.height)
+        top, left, bottom, right = region
         panel_w, panel_h = info.width * scale, info.height * scale
+        if crop is not None:
+            panel_w, panel_h = crop.width * scale, crop.height * scale
+        frames = SpanFrames(source, selection, selection.whole_span(), reader=reader)
+        if frames.peek() is None:  # (decoded now, so that the audio window knows where the range starts)
+            raise VidsrError(f"{source}: no frame in the range {time_range.describe()}")
+        lr_frames = frames if crop is None else _cropped(frames, region)
         gt_reader = open_video(gt, fps) if gt is not None else None
         try:
             panels = len(entries) + (1 if gt_reader is not None and layout == "side" else 0)
@@ -290,16 +373,24 @@ def compare_videos(
             for net in nets:
                 device_of = model_device(net, device)
                 streamer, _ = make_streamer(
-                    net, info.height, info.width, None, chunk=chunk, device=device_of, on_warning=note
+                    net, bottom - top, right - left, None, chunk=chunk, device=device_of, on_warning=note
                 )
                 stages.append(ModelStage(streamer, device_of))
-            stage = CompareStage(
-                stages, labels, layout, (f.rgb for f in gt_reader) if gt_reader is not None else None, note
-            )
+                if crop is not None:
+                    box = ((crop.y - top) * scale, (crop.x - left) * scale, panel_h, panel_w)
+                    stages[-1] = CropStage(stages[-1], *box)
+            gt_frames = None
+            if gt_reader is not None:
+                gt_selection, _ = select(gt_reader, time_range)
+                gt_frames = (f.rgb for f in SpanFrames(Path(gt), gt_selection, gt_selection.whole_span(),
+                                                       reader=gt_reader))  # fmt: skip
+            offset = (0, 0) if crop is None else (crop.y * scale, crop.x * scale)
+            stage = CompareStage(stages, labels, layout, gt_frames, note, gt_offset=offset)
             count = write_output(
-                reader, stage, target, (out_w, out_h), folder=folder, codec=codec, crf=crf, preset=preset,
+                lr_frames, stage, target, (out_w, out_h), folder=folder, codec=codec, crf=crf, preset=preset,
                 chunk=chunk, label=f"compare {source.name}", quiet=quiet, note=note, device=device,
-                alpha=False,
+                alpha=False, info=info, total=count,
+                window=selection.window(info.time_base, frames.outcome.first_pts, frames.outcome.shift),
             )  # fmt: skip
         finally:
             if gt_reader is not None:
@@ -318,3 +409,10 @@ def compare_videos(
     if reader.problem:
         raise InputStoppedEarly(f"{reader.problem}; the {count} frames before it were written to {target}", result)
     return result
+
+
+def _cropped(frames: SpanFrames, region: tuple[int, int, int, int]) -> Iterator[DecodedFrame]:
+    """The frames cut to ``region`` (top, left, bottom, right), without their alpha."""
+    top, left, bottom, right = region
+    for frame in frames:
+        yield replace(frame, rgb=np.ascontiguousarray(frame.rgb[top:bottom, left:right]), alpha=None)

@@ -499,10 +499,7 @@ class Job:
         return self.assemble(started)
 
     def _whole(self) -> Span:
-        selection = self.selection
-        if selection.unit == "pts":
-            return Span(selection.first, selection.first, None, selection.first_index)
-        return Span(0, 0, None)
+        return self.selection.whole_span()
 
     def run_single(self, started: float | None = None) -> UpscaleResult:
         """The whole selection in one pass, straight into the output."""
@@ -537,15 +534,7 @@ class Job:
 
     def _window(self, first_pts: int | None, shift: int | None) -> Window | None:
         """The audio/subtitle window of the selection (``first_pts``, ``shift``: found by decoding)."""
-        selection = self.selection
-        time_range = selection.time_range
-        if time_range.whole:
-            return None
-        if selection.unit == "pts":
-            first_pts, shift = selection.first, selection.shift
-        tb = self.info.time_base
-        start = None if time_range.start == 0 or first_pts is None else first_pts * tb
-        return Window(start=start, shift=(shift or 0) * tb, cut_end=time_range.cuts_end)
+        return self.selection.window(self.info.time_base, first_pts, shift)
 
     def _result(self, frames: int, started: float, tile: int | None) -> UpscaleResult:
         return UpscaleResult(

@@ -105,7 +105,7 @@ def write_output(
                 writer.abort()
                 raise
         writer.close()
-    for message in reader.info.warnings:
+    for message in info.warnings:
         note(message)
     return count
 

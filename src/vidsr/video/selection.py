@@ -22,10 +22,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vidsr.errors import VidsrError
 from vidsr.video.reader import DecodedFrame, VideoReader, open_video
+
+if TYPE_CHECKING:
+    from vidsr.video.remux import Window
 
 _CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)")
 
@@ -132,6 +135,24 @@ class Selection:
         data = asdict(self)
         data["time_range"] = self.time_range.to_json()
         return data
+
+    def whole_span(self) -> Span:
+        """The span of the whole selection (one pass, no warm-up)."""
+        if self.unit == "pts":
+            return Span(self.first, self.first, None, self.first_index)
+        return Span(0, 0, None)
+
+    def window(self, time_base: Fraction, first_pts: int | None, shift: int | None) -> Window | None:
+        """The audio and subtitles that go with the selection (None: all of them); for the
+        index unit, ``first_pts`` and ``shift`` are what decoding found (:class:`SpanOutcome`)."""
+        from vidsr.video.remux import Window
+
+        if self.time_range.whole:
+            return None
+        if self.unit == "pts":
+            first_pts, shift = self.first, self.shift
+        start = None if self.time_range.start == 0 or first_pts is None else first_pts * time_base
+        return Window(start=start, shift=(shift or 0) * time_base, cut_end=self.time_range.cuts_end)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Selection:
