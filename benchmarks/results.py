@@ -102,7 +102,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure as JSON")
     parser.add_argument("--plots", type=Path, metavar="DIR",
                         help="draw each degradation's per-frame PSNR-Y of " + ", ".join(PLOT_MODELS)
-                             + " to DIR/vid4_x<scale>_<degradation>_frames.png")
+                             + " to DIR/vid4_x<scale>_<degradation>_frames.png, and quality against cost "
+                               "(PSNR-Y against multiply-adds and fps) to DIR/vid4_x<scale>_cost.png")
     parser.add_argument("--cards", action="store_true",
                         help="also write the Vid4 figures into the shipped models' cards (full runs only)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -540,7 +541,7 @@ def report(run: Run, args: argparse.Namespace) -> None:
         write_file(args.json, json.dumps(json_document(run, args), indent=2) + "\n")
         print(f"JSON written to {args.json} (infinite PSNR as \"inf\")", file=sys.stderr)
     if args.plots is not None:
-        from vidsr.evaluation.plot import plot_per_frame
+        from vidsr.evaluation.plot import plot_cost, plot_per_frame
 
         for degradation, result in run.results.items():
             if result is not None:
@@ -548,6 +549,10 @@ def report(run: Run, args: argparse.Namespace) -> None:
                 title = f"Vid4 x{args.scale} {degradation.upper()}: PSNR-Y per frame"
                 plot_per_frame(result, path, title, [name for name in PLOT_MODELS if name in result.models])
                 print(f"plot written to {path}", file=sys.stderr)
+        document = json_document(run, args)
+        if sum(1 for cost in document["models"].values() if cost.get("params")) >= 3:  # (else a table says it)
+            path = plot_cost(document, args.plots / f"vid4_x{args.scale}_cost.png")
+            print(f"plot written to {path}", file=sys.stderr)
     if args.cards:
         for path in update_cards(run):
             print(f"model card updated: {path}", file=sys.stderr)

@@ -110,3 +110,44 @@ def test_a_run_with_ema_draws_the_raw_weights_beside_the_average(tmp_path: Path)
     half = plain.shape[0] // 2
     assert np.array_equal(plain[:half], ema[:half])
     assert (plain[2 * plain.shape[0] // 3:] != ema[2 * plain.shape[0] // 3:]).any(axis=2).mean() > 0.005
+
+
+def _results_document() -> dict:
+    costs = {"raw": (0, 0, 900.0), "bicubic": (0, 300, 180.0), "fsrcnn": (35312, 35220, 52.0),
+             "delta": (84188, 84160, 17.0), "flow": (150180, 105962, 11.0)}  # fmt: skip
+    scores = {"bi": {"raw": 22.8, "bicubic": 23.8, "fsrcnn": 24.6, "delta": 25.0, "flow": 25.1},
+              "bd": {"raw": 21.3, "bicubic": 21.8, "delta": 24.7, "flow": 25.0}}  # fmt: skip
+    return {
+        "scale": 4, "hardware": "CPU: test", "date": "2026-12-05T10:00:00+00:00",
+        "models": {name: {"params": p, "macs_per_lr_pixel": m, "fps": f} for name, (p, m, f) in costs.items()},
+        "degradations": {d: {"evaluation": {"models": {n: {"average": {"psnr_y": v}} for n, v in s.items()}}}
+                         for d, s in scores.items()},
+    }  # fmt: skip
+
+
+def test_cost_plot_draws_every_trained_model_by_degradation(tmp_path: Path) -> None:
+    from vidsr.evaluation.plot import cost_figure, plot_cost
+
+    figure = cost_figure(_results_document())
+    left, right = figure.axes
+    # 3 trained models at BI and 2 at BD, in each panel (the baselines are left out)
+    points = [sum(len(c.get_offsets()) for c in axis.collections) for axis in (left, right)]
+    assert points == [5, 5]
+    assert {text.get_text() for text in left.texts} == {"fsrcnn", "delta", "flow"}
+    assert left.get_xscale() == "log" and "multiply-adds" in left.get_xlabel()
+    path = plot_cost(_results_document(), tmp_path / "cost.png")
+    assert Image.open(path).size[0] > 500
+    with pytest.raises(VidsrError, match="no models or no scores"):
+        cost_figure({"models": {}, "degradations": {}})
+
+
+def test_cost_plot_script_reads_a_results_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import runpy
+
+    script = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "cost_plot.py"))
+    document = tmp_path / "results.json"
+    document.write_text(json.dumps(_results_document()))
+    assert script["main"]([str(document), "-o", str(tmp_path / "out.png")]) == 0
+    assert (tmp_path / "out.png").exists()
+    assert script["main"]([str(tmp_path / "missing.json"), "-o", str(tmp_path / "x.png")]) == 2
+    assert "cannot read" in capsys.readouterr().err

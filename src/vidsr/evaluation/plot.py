@@ -4,6 +4,9 @@ A table gives each model's mean; the plot shows where the frames are: the warm-u
 recurrent model over the first frames of a clip, a scene cut, a frame that falls below
 bicubic. With ``bicubic`` among the models, a lower row of panels draws each model's gain
 over it per frame (dB), the figure the stability checks of the README are about.
+
+``benchmarks/results.py --plots`` also draws quality against cost (:func:`cost_figure`):
+each model's Vid4 PSNR-Y against its multiply-adds per LR pixel and its fps.
 """
 
 from __future__ import annotations
@@ -22,13 +25,7 @@ BASELINE = "bicubic"
 
 def plot_per_frame(result: EvaluationResult, path: Path, title: str, models: list[str] | None = None) -> Path:
     """Draw :func:`per_frame_figure` into the PNG ``path``."""
-    figure = per_frame_figure(result, title, models)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=80)
-    except (OSError, ValueError) as error:
-        raise VidsrError(f"cannot write the plot {path}: {error}") from None
-    return path
+    return _save(per_frame_figure(result, title, models), path)
 
 
 def per_frame_figure(result: EvaluationResult, title: str, models: list[str] | None = None) -> Figure:
@@ -72,3 +69,76 @@ def per_frame_figure(result: EvaluationResult, title: str, models: list[str] | N
 def _finite(values: list[float]) -> np.ndarray:
     """Per-frame PSNRs with the infinite ones (identical frames) drawn at the top, 100 dB."""
     return np.array([100.0 if math.isinf(value) else value for value in values])
+
+
+# Markers of the degradations in the cost plot.
+_MARKERS = {"bi": "o", "bd": "s"}
+
+
+def cost_figure(document: dict) -> Figure:
+    """Quality against cost from a ``benchmarks/results.py`` JSON document: Vid4 PSNR-Y of
+    every trained model against its multiply-adds per LR pixel (left) and its fps on the
+    machine of the run (right), BI and BD; the cost is what a table lists in two columns, the
+    plot shows which models are worth it (the upper left of the left panel, the upper right
+    of the right one). The baselines (raw, bicubic) are far below and left out."""
+    models = {name: cost for name, cost in document.get("models", {}).items() if cost.get("params")}
+    scores = {
+        degradation: {name: figures["average"]["psnr_y"]
+                      for name, figures in part["evaluation"]["models"].items() if name in models}  # fmt: skip
+        for degradation, part in document.get("degradations", {}).items()
+        if part and part.get("evaluation")
+    }
+    if not models or not scores:
+        raise VidsrError("the results document has no models or no scores to plot")
+    figure = Figure(figsize=(10.0, 4.4), layout="constrained")
+    left, right = figure.subplots(1, 2, sharey=True)
+    colours = {name: f"C{index % 10}" for index, name in enumerate(models)}
+    for degradation, psnrs in scores.items():
+        for index, (name, psnr_y) in enumerate(psnrs.items()):
+            cost = models.get(name, {})
+            for axis, key in ((left, "macs_per_lr_pixel"), (right, "fps")):
+                value = cost.get(key)
+                if not value or not math.isfinite(float(psnr_y)):  # raw does no multiply-adds: not on a log axis
+                    continue
+                axis.scatter(value, psnr_y, marker=_MARKERS.get(degradation, "^"), color=colours[name], s=36)
+                if degradation == next(iter(scores)):
+                    axis.annotate(name, (value, psnr_y), textcoords="offset points", fontsize=8,
+                                  xytext=(5, 3 if index % 2 else -9))  # (alternately above and below)
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    fps_label = f"fps at Vid4 size, x{document.get('scale', 4)} (this run's CPU)"
+    axes = ((left, "multiply-adds per LR pixel", lambda v, _: f"{v / 1000:g}k"),
+            (right, fps_label, lambda v, _: f"{v:g}"))  # fmt: skip
+    for axis, label, tick in axes:
+        axis.set_xscale("log")
+        axis.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.xaxis.set_major_formatter(FuncFormatter(tick))
+        axis.xaxis.set_minor_formatter(NullFormatter())
+        axis.set_xlabel(label)
+        axis.grid(alpha=0.3, which="both")
+    left.set_ylabel("Vid4 PSNR-Y (dB)")
+    markers = [
+        left.scatter([], [], marker=_MARKERS.get(degradation, "^"), color="grey", label=degradation.upper())
+        for degradation in scores
+    ]
+    left.legend(handles=markers, fontsize="small", loc="lower right")
+    figure.suptitle(
+        f"Vid4 x{document.get('scale', 4)}: quality against cost "
+        f"({document.get('hardware', 'unknown CPU')}, {str(document.get('date', ''))[:10]})",
+        fontsize=10,
+    )
+    return figure
+
+
+def plot_cost(document: dict, path: Path) -> Path:
+    """Draw :func:`cost_figure` into the PNG ``path``."""
+    return _save(cost_figure(document), path)
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=80)
+    except (OSError, ValueError) as error:
+        raise VidsrError(f"cannot write the plot {path}: {error}") from None
+    return path
