@@ -51,6 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "when it is among --models) to a PNG")
     parser.add_argument("--weights", metavar="FILE|NAME=FILE,...",
                         help="weights for the trained model(s): one file, or name=file pairs")
+    parser.add_argument("--outputs", action="append", default=[], metavar="NAME=DIR",
+                        help="also score frames made elsewhere (another method's published outputs, "
+                             "another upscaler's), as a row NAME: DIR in the layout of --data (DIR/<clip>/ "
+                             "frames, or the frames of a one-clip --data); repeat for more rows")
     parser.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=True,
                         help="trained models without --weights use their shipped weights, and "
                              "without shipped weights are an error (default); --no-pretrained "
@@ -79,6 +83,22 @@ def parse_weights(spec: str | None, names: list[str]) -> dict[str, Path]:
             raise VidsrError(f"--weights names {name!r}, which is not in --models")
         result[name] = Path(file)
     return result
+
+
+def parse_outputs(items: list[str], names: list[str]) -> dict[str, Path]:
+    """``--outputs NAME=DIR`` items as {row name: folder} (one-line errors, before any work)."""
+    outputs: dict[str, Path] = {}
+    for item in items:
+        name, sep, folder = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not folder:
+            raise VidsrError(f"bad --outputs {item!r}: use NAME=DIR")
+        if name in names or name in outputs:
+            raise VidsrError(f"--outputs {name}: the name is already a row (in --models or --outputs)")
+        if not Path(folder).is_dir():
+            raise VidsrError(f"--outputs {name}: no folder {folder}")
+        outputs[name] = Path(folder)
+    return outputs
 
 
 def _model_names(spec: str) -> list[str]:
@@ -186,13 +206,15 @@ def run(args: argparse.Namespace) -> int:
         if not torch.cuda.is_available():
             raise VidsrError("--device cuda: no CUDA device is available here")
     names = _model_names(args.models)
+    outputs = parse_outputs(args.outputs, names)
     models = build_models(args, names)
     dataset = open_dataset(
         args.data, args.lr, scale=args.scale, degradation=COMPRESSED.get(args.degradation, args.degradation),
         sigma=args.sigma,
     )
     result = evaluate(models, dataset, args.crop_border, args.device, progress=not args.quiet, backend=args.backend,
-                      precision=args.precision, compression=codec, self_ensemble=args.self_ensemble)  # fmt: skip
+                      precision=args.precision, compression=codec, self_ensemble=args.self_ensemble,
+                      outputs=outputs)  # fmt: skip
     print(format_tables(result), end="")
     if args.json is not None:
         try:

@@ -4,13 +4,18 @@ Each clip's LR frames go through the model (batch 1, streamed in chunks so that 
 stays bounded), the output is rounded to uint8, and every frame is scored against GT
 (:func:`vidsr.metrics.frame_metrics`). Figures are averaged over the frames of a clip, then
 the clip figures over the clips (each clip counts once, whatever its length).
+
+Frames made elsewhere (another method's published outputs, another tool's upscale) are
+scored the same way beside the models: ``outputs`` names folders in the layout of the data
+(:func:`read_outputs`), so that every row of a table comes from the same metric code.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +36,7 @@ __all__ = [
     "ModelScores",
     "count_params",
     "evaluate",
+    "read_outputs",
     "super_resolve",
 ]
 
@@ -66,7 +72,7 @@ class ClipScores:
 class ModelScores:
     """One model's figures on every clip and their average over clips."""
 
-    params: int
+    params: int | None  # None: frames read from disk (``outputs``), not a model of ours
     clips: dict[str, ClipScores] = field(default_factory=dict)
 
     @property
@@ -182,14 +188,23 @@ def score_clip(
     progress: Any = None,
 ) -> ClipScores:
     """Run ``model`` (or a :class:`~vidsr.backends.Backend`) on one clip and average its per-frame figures."""
+    return score_frames(super_resolve(model, clip.lr, device, chunk), clip, crop_border, progress)
+
+
+def score_frames(
+    frames: Iterable[np.ndarray], clip: Clip, crop_border: int = 0, progress: Any = None, what: str = "model"
+) -> ClipScores:
+    """Score SR frames (uint8 ``(H, W, 3)``, in order) against ``clip``'s GT; ``what`` names them in errors."""
     per_frame: dict[str, list[float]] = {key: [] for key in METRIC_KEYS}
     tc = TemporalConsistency(crop_border)
     count = 0
-    for index, sr in enumerate(super_resolve(model, clip.lr, device, chunk)):
+    for index, sr in enumerate(frames):
+        if index >= clip.frames:
+            raise VidsrError(f"{what} has more frames than the {clip.frames} of clip {clip.name}")
         gt = clip.gt[index]
         if sr.shape != gt.shape:
             raise VidsrError(
-                f"model output {sr.shape[1]}x{sr.shape[0]} does not match GT "
+                f"{what} output {sr.shape[1]}x{sr.shape[0]} does not match GT "
                 f"{gt.shape[1]}x{gt.shape[0]} on clip {clip.name}"
             )
         figures = frame_metrics(sr, gt, crop_border)
@@ -200,9 +215,44 @@ def score_clip(
         if progress is not None:
             progress.update(1)
     if count != clip.frames:
-        raise VidsrError(f"model returned {count} frames for the {clip.frames} of clip {clip.name}")
+        raise VidsrError(f"{what} returned {count} frames for the {clip.frames} of clip {clip.name}")
     means = {key: _mean(values) for key, values in per_frame.items()}
     return ClipScores(count, means, tc.value, {key: per_frame[key] for key in PER_FRAME_KEYS})
+
+
+def output_folders(folder: Path, clip_names: list[str]) -> dict[str, Path]:
+    """Each clip's folder of frames under ``folder``, laid out as the data (a folder of clip
+    folders, REDS, or the frames themselves for a one-clip dataset); one-line errors."""
+    from vidsr.data.datasets import find_clips
+
+    found, layout = find_clips(folder)
+    if layout == "clip" and len(clip_names) == 1:
+        return {clip_names[0]: folder}
+    folders = dict(found)
+    missing = [name for name in clip_names if name not in folders]
+    if missing:
+        raise VidsrError(f"{folder} has no frames for clip(s) {', '.join(missing)} (expected {folder}/<clip>/)")
+    return {name: folders[name] for name in clip_names}
+
+
+def read_outputs(folder: Path, clip: Clip, scale: int, first: bool = False) -> Iterator[np.ndarray]:
+    """The frames of ``folder`` (natural order) as uint8 RGB, each cut to the GT's size when it
+    is larger by less than ``scale`` pixels (outputs of uncropped LR: the GT is cut to a
+    multiple of the scale); their count must be the clip's (``first``: at least, and the first
+    ones are read, for a slice of the clips)."""
+    from vidsr.data.frames import list_frames, read_frame
+
+    paths = list_frames(folder)
+    if first:
+        paths = paths[: clip.frames]
+    if len(paths) != clip.frames:
+        raise VidsrError(f"{folder} has {len(paths)} frames, clip {clip.name} has {clip.frames}")
+    height, width = clip.gt.shape[1:3]
+    for path in paths:
+        frame = read_frame(path)
+        if height <= frame.shape[0] < height + scale and width <= frame.shape[1] < width + scale:
+            frame = frame[:height, :width]
+        yield frame
 
 
 def evaluate(
@@ -217,6 +267,7 @@ def evaluate(
     precision: str = "fp32",
     compression: VideoCodec | None = None,
     self_ensemble: int = 1,
+    outputs: Mapping[str, Path] | None = None,
 ) -> EvaluationResult:
     """Score every model on every clip of ``dataset`` (clips are read once, one at a time).
 
@@ -227,6 +278,8 @@ def evaluate(
     the default, torch in fp32, is the reference; the bicubic baseline stays float64 MATLAB).
     ``self_ensemble`` (2, 4 or 8) scores every trained model as the average of its runs on
     that many flips and transposes of each clip (:mod:`vidsr.backends.ensemble`).
+    ``outputs`` ({row name: folder}) scores frames made elsewhere beside the models
+    (:func:`read_outputs`; their LR is not used, so a compression does not reach them).
     """
     from tqdm import tqdm
 
@@ -247,7 +300,15 @@ def evaluate(
         result.models[name] = ModelScores(params=count_params(model))
     runners = {name: make_backend(model, backend, device, precision, self_ensemble=self_ensemble)
                for name, model in models.items()}
-    total = sum(dataset.frame_counts.values()) * len(models)
+    outputs = dict(outputs or {})
+    clashes = sorted(set(outputs) & set(models))
+    if clashes:
+        raise VidsrError(f"{', '.join(clashes)}: named both as a model and as outputs")
+    clip_names = list(dataset.frame_counts)
+    folders = {name: output_folders(Path(folder), clip_names) for name, folder in outputs.items()}
+    for name in outputs:
+        result.models[name] = ModelScores(params=None)
+    total = sum(dataset.frame_counts.values()) * (len(models) + len(outputs))
     with tqdm(total=total, unit="frame", disable=not progress, leave=False) as bar:
         for clip in dataset:
             _check_sizes(clip, dataset.scale, crop_border)
@@ -257,4 +318,8 @@ def evaluate(
                 bar.set_description(f"{name} on {clip.name}")
                 scores = score_clip(runner, clip, crop_border, device, chunk, bar)
                 result.models[name].clips[clip.name] = scores
+            for name, where in folders.items():
+                bar.set_description(f"{name} on {clip.name}")
+                frames = read_outputs(where[clip.name], clip, dataset.scale, first=max_frames is not None)
+                result.models[name].clips[clip.name] = score_frames(frames, clip, crop_border, bar, what=name)
     return result

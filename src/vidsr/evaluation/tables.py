@@ -81,7 +81,7 @@ def format_tables(result: EvaluationResult) -> str:
         parts.append(f"## Per clip, {label}")
         parts.append(_table(rows, ["Clip", "Model", "Frames"] + metric_header, 2))
         rows = [
-            [model_name, f"{scores.params:,}"] + _row(scores.average, channel)
+            [model_name, "-" if scores.params is None else f"{scores.params:,}"] + _row(scores.average, channel)
             for model_name, scores in result.models.items()
         ]
         parts.append(f"## Average over clips, {label}")
