@@ -257,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
     time_range = TimeRange.parse(args.start, args.duration, args.frames)
     sources, batch = collect_inputs(args.input)
     jobs = check_jobs(args)
-    args.scale = choose_scale(args, sources)
+    args.scale = scale_for_size(args, sources)
     per_video = False  # several videos, default strength: each one's own, from its quantiser
     if args.weights is None and args.denoise is None:
         args.denoise = video_default_denoise(args, sources, [args.model])
@@ -307,7 +307,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def choose_scale(args: argparse.Namespace, sources: list[Path]) -> int:
+def scale_for_size(args: argparse.Namespace, sources: list[Path]) -> int:
     """``--scale``, else 4; with ``--size`` and no ``--scale``, the smallest scale the model has
     weights for (any, for the baselines) that reaches the size on every input (read from their
     headers; the largest when none does). Says which on stderr. ``--size`` is checked here."""
@@ -319,7 +319,7 @@ def choose_scale(args: argparse.Namespace, sources: list[Path]) -> int:
     if args.scale is not None or args.weights is not None:
         return args.scale or 4
     from vidsr.models.registry import has_parameters, shipped_weights
-    from vidsr.video.output_size import choose_scale as smallest_reaching
+    from vidsr.video.output_size import choose_scale
     from vidsr.video.reader import open_video
 
     scales = [scale for scale, degradation in shipped_weights(args.model) if degradation == "bi"]
@@ -334,7 +334,7 @@ def choose_scale(args: argparse.Namespace, sources: list[Path]) -> int:
                 factor = max(factor, size.factor(reader.info))
         except (VidsrError, OSError):
             continue  # (its job says what is wrong with it)
-    scale = smallest_reaching(factor, scales)
+    scale = choose_scale(factor, scales)
     if not args.quiet and os.environ.get("RANK", "0") == "0":
         print(f"vidsr: --size {size}: {args.model} x{scale}, each frame then resized "
               f"({factor:.2f} times the input{'' if len(sources) == 1 else ' at most'})", file=sys.stderr)
