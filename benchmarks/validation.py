@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/validation.py --degradation bd --models delta,flow=run/best.pt
     .venv/bin/python benchmarks/validation.py --degradation bi+h264 --crf 33 --models bicubic,delta,delta:real
     .venv/bin/python benchmarks/validation.py --degradation bi+vp9 --crf 40 --models delta,delta@0.25,delta@0.5
+    .venv/bin/python benchmarks/validation.py --degradation bi+av1 --crf 40 --models delta,delta@0.25,delta@0.5
     .venv/bin/python benchmarks/validation.py --degradation bi+mpeg2 --qscale 4 --models delta,delta@0.5
     .venv/bin/python benchmarks/validation.py --degradation bi+jpeg --quality 75 --models delta,delta@0.5
     .venv/bin/python benchmarks/validation.py --scale 2 --models bicubic,delta
@@ -13,8 +14,9 @@
 
 ``bi+h264`` is the compressed benchmark of ``vidsr evaluate`` on these clips: BI, then the
 first frames of each whole LR clip through x264 (yuv420p, ``--crf``, preset medium) and
-back, then the crop; ``bi+hevc`` the same through x265 (``--crf``, preset medium), ``bi+vp9``
-through libvpx-vp9 (``--crf``, as web video),
+back, then the crop; ``bi+hevc`` the same through x265 (``--crf``, preset medium; it prints
+x265's CRF and the slice QP of the headers), ``bi+vp9`` through libvpx-vp9 (``--crf``, as web
+video), ``bi+av1`` through SVT-AV1 (``--crf``, preset 8, as web video),
 ``bi+mpeg2`` and ``bi+mpeg4`` through FFmpeg's MPEG-2 (DVD) and MPEG-4 part 2 (DivX/Xvid)
 encoders at a fixed ``--qscale``, ``bi+jpeg`` every LR frame through Pillow's JPEG at
 ``--quality`` (4:2:0, as photos and MJPEG cameras). Each prints the stream's mean quantiser
@@ -54,8 +56,8 @@ from vidsr.video.quantiser import Quantiser, jpeg_luma_step
 
 # Compressed settings: BI, then this encoder on the LR clip.
 COMPRESSED = {
-    "bi+h264": "libx264", "bi+hevc": "libx265", "bi+vp9": "libvpx-vp9", "bi+mpeg2": "mpeg2video",
-    "bi+mpeg4": "mpeg4", "bi+jpeg": "jpeg",
+    "bi+h264": "libx264", "bi+hevc": "libx265", "bi+vp9": "libvpx-vp9", "bi+av1": "libsvtav1",
+    "bi+mpeg2": "mpeg2video", "bi+mpeg4": "mpeg4", "bi+jpeg": "jpeg",
 }  # fmt: skip
 
 
@@ -100,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             from vidsr.data.real import VideoCodec, compress_clip
 
             encoder = COMPRESSED[args.degradation]
-            codec = None if encoder == "jpeg" else VideoCodec(encoder, args.crf, "medium") \
-                if encoder in ("libx264", "libx265", "libvpx-vp9") else VideoCodec(encoder, None, None, args.qscale)
-            quantisers = []
+            by_crf = encoder in ("libx264", "libx265", "libvpx-vp9", "libsvtav1")
+            preset = "medium" if encoder in ("libx264", "libx265") else None
+            codec = None if encoder == "jpeg" else VideoCodec(encoder, args.crf, preset) \
+                if by_crf else VideoCodec(encoder, None, None, args.qscale)
+            quantisers, headers = [], []
             for view in views:
                 if encoder == "jpeg":
                     view.lr, quantiser = jpeg_clip(view.lr, args.quality)
@@ -111,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                 encoded = compress_clip(view.lr, codec)
                 view.lr = encoded.frames
                 quantisers.append(encoded.quantiser)
+                if encoded.headers is not None:
+                    headers.append(encoded.headers)
         views = validation_clips(views, scale, args.crop, None)
     except VidsrError as error:
         print(f"validation: {error}", file=sys.stderr)
@@ -120,7 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         level = f"quality {args.quality}" if codec is None else \
             f"CRF {args.crf}" if codec.crf is not None else f"qscale {args.qscale}"
         mean = Quantiser(quantisers[0].codec, sum(q.value for q in quantisers) / len(quantisers))
-        settings = f" {level} ({mean.describe()})"
+        settings = f" {level} ({mean.describe()}"
+        if headers:  # x265: its CRF above, and the slice QP its headers carry
+            settings += "; " + Quantiser(headers[0].codec, sum(q.value for q in headers) / len(headers)).describe()
+        settings += ")"
     print(f"x{scale} {args.degradation.upper()}{settings}, clips {args.clips} "
           f"(crop {args.crop}, {args.frames} frames), fp32")
     print(f"{'model':40} {'PSNR-Y':>8} {'SSIM-Y':>8}")

@@ -38,6 +38,13 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                      codec_options={"crf": "12", "x265-params": "log-level=error"})  # fmt: skip
     made["hevc-abr"] = write_video(folder / "hevc-abr.mkv", frames, codec="libx265",
                                    codec_options={"b": "200k", "x265-params": "log-level=error"})  # fmt: skip
+    # a fixed QP without x265's settings in the stream, as phones' hardware encoders make it
+    made["hevc-qp30"] = write_video(folder / "hevc-qp30.mp4", frames, codec="libx265", codec_options={
+        "x265-params": "log-level=error:qp=30:ipratio=1:pbratio=1:info=0"})  # fmt: skip
+    for crf in (10, 50):
+        made[f"av1-crf{crf}"] = write_video(folder / f"av1-{crf}.mkv", frames, codec="libsvtav1", codec_options={
+            "crf": str(crf), "preset": "8", "svtav1-params": "lp=1:log-level=1"})  # fmt: skip
+    made["vp8"] = write_video(folder / "vp8.webm", frames, codec="libvpx", codec_options={"crf": "20", "b": "1M"})
     made["ffv1"] = write_video(folder / "ffv1.mkv", frames, codec="ffv1")
     made["prores"] = write_video(folder / "prores.mov", frames[:2], codec="prores_ks", pix_fmt="yuv422p10le")
     made["png"] = folder / "still.png"
@@ -95,14 +102,18 @@ def test_one_h264_video_gets_the_strength_of_its_quantiser(clips: dict[str, Path
     assert "delta with the BI weights (H.264 mean QP" in capsys.readouterr().err
     assert video_default_denoise(args, [clips["crf18"]], ["delta"]) == 0.25
     assert video_default_denoise(args, [clips["crf33"]], ["delta"]) == 0.5
-    # VP9, MPEG and x265 by their own rules; no quantiser (HEVC at a bitrate, as phones make
-    # it), or a batch of several videos (one model for all): the fixed strength.
+    # VP9, MPEG, x265, HEVC and AV1 by their own rules; no quantiser (VP8), or a batch of
+    # several videos (one model for all): the fixed strength.
     assert video_default_denoise(args, [clips["vp9-crf10"]], ["delta"]) == 0.0
     assert "(VP9 mean qindex" in capsys.readouterr().err
     assert video_default_denoise(args, [clips["mpeg2-q10"]], ["delta"]) == 0.5
     assert video_default_denoise(args, [clips["hevc-crf12"]], ["delta"]) == 0.0
     assert "(HEVC by x265 at CRF 12" in capsys.readouterr().err
-    assert video_default_denoise(args, [clips["hevc-abr"]], ["delta"]) == 0.5
+    assert video_default_denoise(args, [clips["hevc-qp30"]], ["delta"]) == 0.5
+    assert "(HEVC mean slice QP 30.0" in capsys.readouterr().err
+    assert video_default_denoise(args, [clips["av1-crf10"]], ["delta"]) == 0.0
+    assert "(AV1 mean base_q_idx" in capsys.readouterr().err
+    assert video_default_denoise(args, [clips["vp8"]], ["delta"]) == 0.5
     assert video_default_denoise(args, [clips["crf5"], clips["crf18"]], ["delta"]) == 0.5
     # Lossless and master codecs, and lossless images, have nothing to clean: the BI weights.
     for name, said in (("ffv1", "FFV1, lossless"), ("prores", "ProRes, master quality"), ("png", "PNG, lossless")):
@@ -147,11 +158,20 @@ def test_vp9_and_mpeg_quantisers_are_read_and_rise_with_compression(clips: dict[
     assert fine is not None and coarse is not None and fine.codec == "MPEG"
     assert (fine.value, coarse.value) == (4.0, 20.0)  # the step, twice the qscale
     assert strength_for(fine) == 0.0 and strength_for(coarse) == AUTO_CEILING
-    # HEVC exports no quantiser, but x265 writes its CRF into the stream (in MP4 and Matroska);
-    # at a bitrate (as phones' encoders) there is none: the fixed default.
+    # HEVC exports no quantiser, but x265 writes its CRF into the stream (in MP4 and Matroska)
     assert mean_quantiser(clips["hevc"]) == Quantiser("x265", 28.0)
     assert mean_quantiser(clips["hevc-crf12"]) == Quantiser("x265", 12.0)
-    assert mean_quantiser(clips["hevc-abr"]) is None
+    # and every HEVC picture its QP in its headers: 26 + init_qp_minus26 + slice_qp_delta
+    assert mean_quantiser(clips["hevc-qp30"]) == Quantiser("HEVC", 30.0)
+    by_rate = mean_quantiser(clips["hevc-abr"])  # at a bitrate, no CRF: the headers' QP
+    assert by_rate is not None and by_rate.codec == "HEVC" and 0 < by_rate.value < 51
+    twelve, default = (mean_quantiser(clips[name], settings=False) for name in ("hevc-crf12", "hevc"))
+    assert twelve is not None and default is not None and twelve.value < default.value
+    # AV1 by the base_q_idx of its frame headers, 0-255
+    light, heavy = (mean_quantiser(clips[f"av1-crf{crf}"]) for crf in (10, 50))
+    assert light is not None and heavy is not None and light.codec == heavy.codec == "AV1"
+    assert 0 < light.value < 53 < 129 < heavy.value <= 255 and "AV1 mean base_q_idx" in light.describe()
+    assert mean_quantiser(clips["vp8"]) is None  # (VP8 exports none and its headers are not read)
 
 
 def test_lossless_and_master_codecs_are_clean(clips: dict[str, Path]) -> None:
@@ -175,12 +195,23 @@ def test_jpeg_quantisers_come_from_the_tables_of_photos_and_mjpeg_video(clips: d
 def test_compress_clip_reports_every_codec_quantiser(rng: np.random.Generator) -> None:
     frames = rng.integers(0, 256, (4, 32, 48, 3), dtype=np.uint8)
     for codec, kind in ((VideoCodec("libvpx-vp9", 40, None), "VP9"), (VideoCodec("mpeg2video", None, None, 3), "MPEG"),
-                        (VideoCodec("mpeg4", None, None, 5), "MPEG"), (VideoCodec("libx264", 23, "medium"), "H.264")):
-        quantiser = compress_clip(frames, codec).quantiser
-        assert quantiser is not None and quantiser.codec == kind
+                        (VideoCodec("mpeg4", None, None, 5), "MPEG"), (VideoCodec("libx264", 23, "medium"), "H.264"),
+                        (VideoCodec("libsvtav1", 40, None), "AV1"), (VideoCodec("libx265", 20, "medium"), "x265")):
+        encoded = compress_clip(frames, codec)
+        assert encoded.quantiser is not None and encoded.quantiser.codec == kind
+        assert (encoded.headers is not None) == (kind == "x265")  # x265: also the slice QP of the headers
+    assert encoded.headers is not None and encoded.headers.codec == "HEVC"
+
+
+def test_reading_the_headers_leaves_ffmpeg_logging_as_it_was(clips: dict[str, Path]) -> None:
+    import av.logging
+
+    before = av.logging.get_level()
+    assert mean_quantiser(clips["av1-crf10"]) is not None
+    assert av.logging.get_level() == before
 
 
 @pytest.mark.parametrize("codec", sorted(STRENGTHS))
 def test_every_codec_rule_spans_bi_to_the_ceiling(codec: str) -> None:
     assert strength_for(Quantiser(codec, 0.0)) == 0.0 and strength_for(Quantiser(codec, 255.0)) == AUTO_CEILING
-    assert strength_for(Quantiser("AV1", 10.0), 0.3) == 0.3  # no measured rule: the fallback
+    assert strength_for(Quantiser("VP8", 10.0), 0.3) == 0.3  # no measured rule: the fallback

@@ -132,8 +132,8 @@ def add_degradation_option(parser: argparse.ArgumentParser) -> None:
                         help="shipped weights to use: bi for clean sources, bd for sources blurred before "
                              "downscaling, real (delta x4 and x2) for compressed, noisy or blurred video. Default: "
                              "the weights that do best on compressed input for video files (README: delta "
-                             "at --denoise 0.5, less for a lightly compressed H.264, VP9 or MPEG video, from its "
-                             "quantiser, and the BI weights for lossless and master codecs; "
+                             "at --denoise 0.5, less for a lightly compressed H.264, HEVC, AV1, VP9 or MPEG "
+                             "video, from its quantiser, and the BI weights for lossless and master codecs; "
                              "other models bi; measured with benchmarks/validation.py), "
                              "bi for frame folders. Not used with --weights")  # fmt: skip
     parser.add_argument("--denoise", type=float, default=None, metavar="S",
@@ -165,7 +165,7 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
     """The default rule for weights: the strength in :data:`VIDEO_DEFAULT_DENOISE` when the
     user chose none (``--degradation``, ``--denoise``), every source is a video file, and every
     trained one of ``models`` (those named without weights) has that one strength and ships BI
-    and real weights at ``args.scale``; else None (BI weights). One H.264, VP9 or MPEG video
+    and real weights at ``args.scale``; else None (BI weights). One H.264, HEVC, AV1, VP9 or MPEG video
     gets less when its quantiser says it is lightly compressed (:func:`vidsr.video.quantiser.strength_for`);
     for several, the strength returned is the ceiling, and :func:`run_many` gives each video
     its own. Says so on stderr."""

@@ -85,8 +85,8 @@ from torch import Tensor
 from vidsr.data.degradation import crop_to_multiple, degrade_uint8
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, frame_to_rgb, rgb_to_frame
-from vidsr.video.encoding_defaults import X265_NARROW_ASM, X265_SAFE_WIDTH
-from vidsr.video.quantiser import Quantiser, frame_quantiser, x265_crf
+from vidsr.video.encoding_defaults import X265_SAFE_WIDTH, x265_narrow_params
+from vidsr.video.quantiser import Quantiser, frame_quantiser, mean_quantiser
 
 __all__ = [
     "FIRST",
@@ -353,14 +353,14 @@ class VideoCodec:
     """A video round trip's encoder settings: yuv420p, BT.601 limited range, 25 fps, one
     encoder thread (so that the same input gives the same stream)."""
 
-    codec: str = "libx264"  # or "mpeg4" (MPEG-4 part 2), "mpeg2video" (DVD), "libvpx-vp9" (web), "libx265"
-    crf: int | None = 23  # libx264, libx265 (0-51) or libvpx-vp9 (0-63) constant rate factor (lower: better)
+    codec: str = "libx264"  # or "mpeg4" (MPEG-4 part 2), "mpeg2video" (DVD), "libvpx-vp9" (web), "libx265", "libsvtav1"
+    crf: int | None = 23  # libx264, libx265 (0-51), libvpx-vp9 or libsvtav1 (0-63) constant rate factor (lower: better)
     preset: str | None = "medium"  # libx264 / libx265 preset (the same names)
     qscale: int | None = None  # mpeg4 / mpeg2video fixed quantiser, 1-31 (lower: better)
     gop: int | None = None  # keyframe interval (None: the encoder's own, 250 for x264)
 
     def __post_init__(self) -> None:
-        crf_top = {"libx264": 51, "libx265": 51, "libvpx-vp9": 63}.get(self.codec)
+        crf_top = {"libx264": 51, "libx265": 51, "libvpx-vp9": 63, "libsvtav1": 63}.get(self.codec)
         if crf_top is not None:
             if not isinstance(self.crf, int) or isinstance(self.crf, bool) or not 0 <= self.crf <= crf_top:
                 raise VidsrError(f"{self.codec} CRF must be an integer from 0 to {crf_top}, not {self.crf!r}")
@@ -371,7 +371,7 @@ class VideoCodec:
                 raise VidsrError(f"{self.codec} quantiser must be an integer from 1 to 31, not {self.qscale!r}")
         else:
             raise VidsrError(
-                f"unknown video codec {self.codec!r}; use libx264, libx265, libvpx-vp9, mpeg2video or mpeg4"
+                f"unknown video codec {self.codec!r}; use libx264, libx265, libvpx-vp9, libsvtav1, mpeg2video or mpeg4"
             )
         if self.gop is not None and self.gop < 1:
             raise VidsrError(f"keyframe interval must be positive, not {self.gop}")
@@ -379,7 +379,7 @@ class VideoCodec:
     @property
     def label(self) -> str:
         """``h264``, ``hevc``, ``vp9``, ``mpeg2`` or ``mpeg4``: the name in degradation names (``bi+h264``)."""
-        labels = {"libx264": "h264", "libx265": "hevc", "libvpx-vp9": "vp9", "mpeg2video": "mpeg2"}
+        labels = {"libx264": "h264", "libx265": "hevc", "libvpx-vp9": "vp9", "libsvtav1": "av1", "mpeg2video": "mpeg2"}
         return labels.get(self.codec, self.codec)
 
     def options(self, width: int | None = None) -> dict[str, str]:
@@ -391,10 +391,16 @@ class VideoCodec:
         elif self.codec == "libx265":  # one thread pool of one frame: the same input, the same stream
             options = {"crf": str(self.crf), "preset": str(self.preset),
                        "x265-params": "log-level=error:pools=1:frame-threads=1"}  # fmt: skip
-            if width is not None and width < X265_SAFE_WIDTH:  # (see vidsr.video.encoding_defaults)
-                options["x265-params"] += f":asm={X265_NARROW_ASM}"
+            try:  # (narrow frames: see vidsr.video.encoding_defaults; compress_clip pads them)
+                narrow = x265_narrow_params(width if width is not None else X265_SAFE_WIDTH)
+            except ValueError as error:
+                raise VidsrError(str(error)) from None
+            if narrow:
+                options["x265-params"] += f":{narrow}"
         elif self.codec == "libvpx-vp9":  # constant quality, as YouTube-like web encodes
             options = {"crf": str(self.crf), "b": "0", "deadline": "good", "cpu-used": "4"}
+        elif self.codec == "libsvtav1":  # SVT-AV1's default preset, one thread, no log on stderr
+            options = {"crf": str(self.crf), "preset": "8", "svtav1-params": "lp=1:log-level=1"}
         else:
             options = {"qmin": str(self.qscale), "qmax": str(self.qscale)}
         if self.gop is not None:
@@ -416,6 +422,7 @@ class Encoded(NamedTuple):
     bytes: int
     encoder: str  # x264's version and options string (from the stream), "" for others
     quantiser: Quantiser | None = None  # mean quantiser of the decoded frames (vidsr.video.quantiser)
+    headers: Quantiser | None = None  # HEVC by x265: the slice QP of its headers (quantiser: its CRF)
 
     @property
     def qp(self) -> float | None:
@@ -436,13 +443,15 @@ def compress_clip(frames: np.ndarray, codec: VideoCodec) -> Encoded:
     """Encode uint8 RGB frames ``(T, h, w, 3)`` with ``codec`` in memory, decode them back.
 
     Odd sizes are padded to even ones (the last row or column repeated: yuv420p needs even
-    sizes) and cropped back after decoding.
+    sizes) and cropped back after decoding; so are frames narrower than 64 pixels for x265
+    (:data:`~vidsr.video.encoding_defaults.X265_SAFE_WIDTH`: its kernels corrupt memory there).
     """
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"expected uint8 frames (T, h, w, 3), got {frames.dtype} {frames.shape}")
     count, height, width = frames.shape[:3]
-    padded = np.pad(frames, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+    wide = max(width + width % 2, X265_SAFE_WIDTH if codec.codec == "libx265" else 0)
+    padded = np.pad(frames, ((0, 0), (0, height % 2), (0, wide - width), (0, 0)), mode="edge")
     try:
         av.codec.Codec(codec.codec, "w")
     except (av.error.FFmpegError, ValueError):
@@ -478,8 +487,13 @@ def compress_clip(frames: np.ndarray, codec: VideoCodec) -> Encoded:
         raise VidsrError(f"{codec.codec} round trip gave {len(decoded)} frames for {count}")
     out = np.stack(decoded)[:, :height, :width]
     known = [q for q in quantisers if q is not None]
-    mean = Quantiser(known[0].codec, float(np.mean([q.value for q in known]))) if known else x265_crf(data)
-    return Encoded(np.ascontiguousarray(out), size, _encoder_info(data), mean)
+    mean = Quantiser(known[0].codec, float(np.mean([q.value for q in known]))) if known else None
+    headers = None
+    if mean is None:  # HEVC: x265's CRF, and the headers' slice QP; AV1: its base_q_idx
+        mean = mean_quantiser(io.BytesIO(data), frames=count, spots=1)
+        if codec.codec == "libx265":
+            headers = mean_quantiser(io.BytesIO(data), frames=count, spots=1, settings=False)
+    return Encoded(np.ascontiguousarray(out), size, _encoder_info(data), mean, headers)
 
 
 def draw_video(rng: np.random.Generator, crf_range: tuple[int, int] = CRF) -> VideoCodec:

@@ -14,6 +14,25 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 # x265's AVX (and AVX2, AVX-512) kernels corrupt the heap on frames narrower than one 64-pixel
 # CTU at some widths (8, 40 and 48 wide at heights up to 64: the process aborts, "corrupted
 # size vs. prev_size"; python benchmarks/x265_width.py): below that width x265 is kept to
-# SSE4.2 (the writer, and the compressed degradation of vidsr.data.real).
+# SSE4.2 (x265_narrow_params). x265 sets its kernels up once per process, with the first
+# encoder's "asm": after a wider frame has been encoded, SSE4.2 can no longer be had, and a
+# narrow frame would corrupt the heap (3 runs of 8 abort): the writer refuses it then, and the
+# compressed degradation (vidsr.data.real) pads narrow clips to 64 pixels instead.
 X265_SAFE_WIDTH = 64
 X265_NARROW_ASM = "sse4.2"
+_x265_kernels: list[str] = []  # the "asm" of the first x265 encoder that vidsr opened in this process
+
+
+def x265_narrow_params(width: int) -> str | None:
+    """The x265 parameter for an encoder of frames ``width`` pixels wide (``asm=sse4.2`` below
+    :data:`X265_SAFE_WIDTH`, else None), noting the kernels x265 sets up for the process.
+    Raises ValueError for a narrow frame once x265's faster kernels are set up."""
+    narrow = width < X265_SAFE_WIDTH
+    if not _x265_kernels:
+        _x265_kernels.append(X265_NARROW_ASM if narrow else "auto")
+    if narrow and _x265_kernels[0] != X265_NARROW_ASM:
+        raise ValueError(
+            f"x265 cannot encode frames {width} pixels wide in this process: its AVX kernels, set up by an "
+            f"earlier, wider video, corrupt memory below {X265_SAFE_WIDTH} pixels (use libx264, or a new process)"
+        )
+    return f"asm={X265_NARROW_ASM}" if narrow else None

@@ -11,9 +11,13 @@ prints it). :func:`strength_for` turns it into the denoise strength that ``vidsr
 picks for a video file when no ``--denoise`` is given, with thresholds measured per codec
 (:data:`STRENGTHS`). JPEG (photos, and the MJPEG of old cameras and webcams) carries its
 quantisation tables in every picture: the mean step of its luma table (:func:`jpeg_luma_step`;
-5.8 at Pillow's quality 95, 57.6 at 50). HEVC exports none, but x265 writes the CRF it was
-given into the stream (:func:`x265_crf`); phones' hardware HEVC encoders and AV1 say
-nothing: None, and the fixed default. Lossless
+5.8 at Pillow's quality 95, 57.6 at 50). HEVC and AV1 decoders export none, but the headers
+carry it: FFmpeg's ``trace_headers`` bitstream filter logs every header field, and
+:class:`HeaderQuantisers` reads the slice QP of HEVC (26 + the picture parameter set's
+``init_qp_minus26`` + the slice's ``slice_qp_delta``: phones' hardware encoders, x265) and
+the ``base_q_idx`` (0-255) of every AV1 frame (SVT-AV1, libaom, the AV1 of web video). x265
+also writes the CRF it was given into the stream (:func:`x265_crf`); that setting, whose
+strengths were measured directly, is used when present. Lossless
 codecs (FFV1, PNG, raw...) and intra-only master codecs (ProRes, DNxHD) have no
 compression artefacts to clean: a "clean" quantiser, and the BI weights (strength 0).
 """
@@ -22,7 +26,8 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -40,7 +45,10 @@ _BLOCK_DELTA_AT = 16  # bytes from the start of a block to its delta_qp
 # AVVideoEncParamsType -> the name the quantiser is measured in (MPEG: MPEG-1/2/4 part 2).
 ENC_PARAMS_KINDS = {0: "VP9", 1: "H.264", 2: "MPEG"}
 DECODERS = {"h264": "H.264", "vp9": "VP9", "mpeg1video": "MPEG", "mpeg2video": "MPEG", "mpeg4": "MPEG"}
-UNITS = {"H.264": "QP", "VP9": "qindex", "MPEG": "quantiser step", "JPEG": "luma quantiser step", "x265": "CRF"}
+# Decoders of the codecs whose quantiser is read from the headers (HeaderQuantisers).
+TRACED_DECODERS = {"hevc": "HEVC", "libdav1d": "AV1", "av1": "AV1", "libaom-av1": "AV1"}
+UNITS = {"H.264": "QP", "VP9": "qindex", "MPEG": "quantiser step", "JPEG": "luma quantiser step", "x265": "CRF",
+         "HEVC": "slice QP", "AV1": "base_q_idx"}  # fmt: skip
 JPEG_DECODERS = ("mjpeg", "jpegls")  # (a JPEG image is MJPEG to FFmpeg)
 # Decoders whose pictures carry no compression artefacts: lossless codecs, and the intra-only
 # master codecs of editing (ProRes, DNxHD/HR, CineForm; "visually lossless" at their rates).
@@ -86,14 +94,16 @@ def frame_quantiser(frame: av.VideoFrame) -> Quantiser | None:
     return None
 
 
-def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int = 5) -> Quantiser | None:
+def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int = 5,
+                   settings: bool = True) -> Quantiser | None:  # fmt: skip
     """The quantiser of a video (a path or a file object), None when its codec exports none
     (:data:`DECODERS`) or it cannot be read; a clean one (:attr:`Quantiser.clean`) for the
     codecs of :data:`LOSSLESS_DECODERS` and :data:`MASTER_DECODERS`. Else the median over
     ``spots`` places spread over its
     length of the mean of ``frames / spots`` frames at each (a fade from black or a title
     card, which encoders code at a low quantiser, must not speak for the whole video); from
-    the first place only when it cannot seek."""
+    the first place only when it cannot seek. ``settings``: x265's CRF where it wrote one
+    (else, and with False, the slice QP of the headers)."""
     try:
         with av.open(source if not isinstance(source, Path) else str(source)) as container:
             if not container.streams.video:
@@ -105,12 +115,20 @@ def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int 
                 return Quantiser(LOSSLESS_DECODERS.get(name) or MASTER_DECODERS[name], 0.0, clean)
             if name in JPEG_DECODERS:
                 return _jpeg_quantiser(container, stream, frames)
-            if name == "hevc":  # no quantiser exported; x265 writes its settings into the stream
-                return _x265_quantiser(container, stream)
-            codec = DECODERS.get(name)
+            if name == "hevc" and settings:  # x265 writes its settings into the stream: its CRF, when there
+                found = _x265_quantiser(container, stream)
+                if found is not None:
+                    return found
+                container.seek(0)
+            codec = DECODERS.get(name) or TRACED_DECODERS.get(name)
             if codec is None:
                 return None
-            stream.codec_context.options = {"export_side_data": "venc_params"}
+            if name in TRACED_DECODERS:
+                headers = HeaderQuantisers(stream, codec)
+                read = lambda count: headers.read(container.demux(stream), count)  # noqa: E731
+            else:
+                stream.codec_context.options = {"export_side_data": "venc_params"}
+                read = lambda count: _quantisers(container.decode(stream), count, codec)  # noqa: E731
             duration = container.duration  # microseconds (av.time_base), None when unknown
             spots = spots if duration and spots > 1 else 1
             per_spot = max(1, frames // spots)
@@ -121,7 +139,7 @@ def mean_quantiser(source: str | Path | IO[bytes], frames: int = 60, spots: int 
                         container.seek(duration * spot // spots, backward=True)
                     except av.error.FFmpegError:
                         break  # cannot seek: what was read
-                values = _quantisers(container.decode(stream), per_spot, codec)
+                values = read(per_spot)
                 if values:
                     means.append(float(np.mean(values)))
     except (av.error.FFmpegError, OSError):
@@ -187,6 +205,73 @@ def _x265_quantiser(container: av.container.InputContainer, stream: av.video.str
     return found
 
 
+# One field of a trace_headers line: "<bit position>  <name>  <bits> = <value>".
+_TRACED_FIELD = re.compile(r"\s*\d+\s+([A-Za-z_][\w\[\]]*)\s+[01]*\s*=\s*(-?\d+)\s*")
+
+
+@contextmanager
+def _traced_lines() -> Iterator[list[str]]:
+    """The FFmpeg log lines of this thread at INFO level (trace_headers' level) while inside."""
+    import av.logging
+
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.INFO)
+    lines: list[str] = []
+    try:
+        with av.logging.Capture() as logs:
+            yield lines
+    finally:
+        av.logging.set_level(level)
+        lines.extend(str(log[2]) for log in logs)
+
+
+class HeaderQuantisers:
+    """Per-picture quantisers of an HEVC or AV1 stream, read from its headers as FFmpeg's
+    ``trace_headers`` bitstream filter logs them (HEVC: the slice QP; AV1: ``base_q_idx``)."""
+
+    def __init__(self, stream: av.video.stream.VideoStream, codec: str) -> None:
+        from av.bitstream import BitStreamFilterContext
+
+        self.codec = codec
+        self.init_qp: dict[int, int] = {}  # HEVC: init_qp_minus26 of each picture parameter set
+        self._pps = self._slice_pps = 0
+        with _traced_lines() as lines:
+            self.filter = BitStreamFilterContext("trace_headers", stream)  # (logs the extradata's headers)
+        self._parse(lines)
+
+    def read(self, packets: Iterable[av.Packet], count: int) -> list[float]:
+        """The quantisers of the pictures in ``packets``, until ``count`` are found."""
+        values: list[float] = []
+        for packet in packets:
+            if packet.size == 0:
+                continue
+            with _traced_lines() as lines:
+                self.filter.filter(packet)
+            values += self._parse(lines)
+            if len(values) >= count:
+                break
+        return values
+
+    def _parse(self, lines: list[str]) -> list[float]:
+        values = []
+        for line in lines:
+            field = _TRACED_FIELD.fullmatch(line)
+            if field is None:
+                continue
+            name, value = field.group(1), int(field.group(2))
+            if name == "base_q_idx" and self.codec == "AV1":
+                values.append(float(value))
+            elif name == "pps_pic_parameter_set_id":
+                self._pps = value
+            elif name == "init_qp_minus26":
+                self.init_qp[self._pps] = value
+            elif name == "slice_pic_parameter_set_id":
+                self._slice_pps = value
+            elif name == "slice_qp_delta":
+                values.append(float(26 + self.init_qp.get(self._slice_pps, 0) + value))
+        return values
+
+
 def _quantisers(decoded, count: int, codec: str) -> list[float]:
     """The quantisers of the next ``count`` frames of ``decoded`` that have ``codec``'s."""
     values = []
@@ -215,7 +300,12 @@ def _quantisers(decoded, count: int, codec: str) -> list[float]:
 # bi+jpeg --quality Q``, every LR frame through Pillow; x4 and x2 agree): BI at a mean luma
 # step of 2.4 (quality 98), 0.25 at 5.8 and 11.5 (95, 90), 0.5 from 17.3 (85) down to 141.5 (20).
 # HEVC by x265, by the CRF it wrote into the stream (``bi+hevc --crf N``, preset medium; x4 and
-# x2 agree): BI at CRF 8 and 14, 0.25 at 20, 0.5 at 26, 32 and 38.
+# x2 agree): BI at CRF 8 and 14, 0.25 at 20, 0.5 at 26, 32 and 38. Any HEVC by the slice QP of
+# its headers (phones' hardware encoders write no CRF): the same streams' slice QP is the CRF
+# + 6.8 (14.8, 20.8, 26.8, 32.8, 38.8, 44.8; printed by ``bi+hevc``), so the same thresholds
+# there. AV1 by base_q_idx (``bi+av1 --crf N``, SVT-AV1 preset 8; 2026-12-05, Intel Xeon): x4
+# BI best at 35.3 (CRF 10), 0.25 at 70.7 and 109.5 (CRF 20, 30; at 70.7 by 0.002 dB), 0.5 at
+# 148.2, 184.8, 226.8 (CRF 40, 50, 60); x2 the same but at 70.9, where BI leads 0.25 by 0.010 dB.
 # (below this mean quantiser, strength) per codec
 STRENGTHS: dict[str, Sequence[tuple[float, float]]] = {
     "H.264": ((21.0, 0.0), (26.0, 0.25)),
@@ -223,6 +313,8 @@ STRENGTHS: dict[str, Sequence[tuple[float, float]]] = {
     "MPEG": ((6.0, 0.0), (10.0, 0.25)),
     "JPEG": ((4.1, 0.0), (14.4, 0.25)),
     "x265": ((17.0, 0.0), (23.0, 0.25)),
+    "HEVC": ((23.8, 0.0), (29.8, 0.25)),
+    "AV1": ((53.0, 0.0), (129.0, 0.25)),
 }
 AUTO_CEILING = 0.5
 

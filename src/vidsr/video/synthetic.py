@@ -16,7 +16,7 @@ import av
 import numpy as np
 
 from vidsr.video.colour import Colour, rgb_to_frame, tag_codec_context
-from vidsr.video.encoding_defaults import X265_NARROW_ASM, X265_SAFE_WIDTH
+from vidsr.video.encoding_defaults import x265_narrow_params
 
 
 def pattern_frame(index: int, height: int, width: int) -> np.ndarray:
@@ -98,9 +98,9 @@ def write_video(
             height, width = first.shape[:2]
             x264 = {"crf": str(crf), **({"x264-params": "interlaced=1:tff=1"} if interlaced else {})}
             options_of_codec = dict(codec_options or (x264 if codec == "libx264" else {}))
-            if codec == "libx265" and width < X265_SAFE_WIDTH:  # (see vidsr.video.encoding_defaults)
+            if codec == "libx265":  # (see vidsr.video.encoding_defaults)
                 params = options_of_codec.get("x265-params")
-                options_of_codec["x265-params"] = ":".join(filter(None, (params, f"asm={X265_NARROW_ASM}")))
+                options_of_codec["x265-params"] = ":".join(filter(None, (params, x265_narrow_params(width))))
             stream = container.add_stream(codec, rate=fps, options=options_of_codec)
             stream.width, stream.height = width, height
             # yuv420p cannot hold odd sizes: odd test videos are 4:4:4.

@@ -30,7 +30,7 @@ import numpy as np
 
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, format_bits, has_alpha, rgb_to_frame, tag_codec_context, to_8bit
-from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, X265_NARROW_ASM, X265_SAFE_WIDTH
+from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, x265_narrow_params
 from vidsr.video.reader import SourceInfo, pixel_aspect_of, ratio
 from vidsr.video.remux import SideStreams, Window, can_hold
 from vidsr.video.timecode import shift_timecode
@@ -435,8 +435,12 @@ class VideoFileWriter(FrameWriter):
         if codec == "libx265":  # quiet (x265 logs to stderr); no B-frames in MP4/MOV, as for x264
             options["preset"] = preset
             options["x265-params"] = "log-level=error" + (":bframes=0" if suffix in MOV_FAMILY else "")
-            if self.width < X265_SAFE_WIDTH:
-                options["x265-params"] += f":asm={X265_NARROW_ASM}"
+            try:
+                narrow = x265_narrow_params(self.width)
+            except ValueError as error:
+                raise VidsrError(str(error)) from None
+            if narrow:
+                options["x265-params"] += f":{narrow}"
         if source.hdr is not None:  # HDR10 mastering display / light level SEI, as the input's
             params = source.hdr.encoder_params(codec)
             if params is None:
