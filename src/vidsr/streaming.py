@@ -45,15 +45,18 @@ def flush_frames(
 
 def super_resolve(
     model: Any, lr: np.ndarray, device: str | torch.device = "cpu", chunk: int = 8,
-    autocast: Autocast = nullcontext,
+    autocast: Autocast = nullcontext, scene_cuts: bool = True,
 ) -> Iterator[np.ndarray]:
     """Yield the uint8 SR frames ``(sH, sW, 3)`` of uint8 LR frames ``(T, h, w, 3)``.
 
     Batch 1, in chunks of ``chunk`` frames through a fresh ``model.streamer()``, so memory
     holds one chunk whatever the clip length; gives what ``model.forward`` on the whole
-    clip gives.
+    clip gives (on each shot: with ``scene_cuts``, each shot runs as a clip of its own,
+    :class:`vidsr.shots.ShotStreamer`, as in ``vidsr upscale``).
     """
-    streamer = model.streamer()
+    from vidsr.shots import ShotStreamer
+
+    streamer = ShotStreamer(model.streamer) if scene_cuts else model.streamer()
     for start in range(0, len(lr), chunk):
         yield from push_frames(streamer, lr[start : start + chunk], device, autocast)
     yield from flush_frames(streamer, autocast, np.asarray(lr).dtype.type)

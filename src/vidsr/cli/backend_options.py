@@ -1,4 +1,4 @@
-"""``--backend``, ``--self-ensemble`` and ``--precision``: shared by upscale, compare and evaluate."""
+"""``--backend``, ``--self-ensemble``, ``--precision`` and ``--scene-cuts``: shared by upscale, compare and evaluate."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16", "int8")
 
 
 def add_backend_options(parser: argparse.ArgumentParser, backend: str = "auto", precision: str = "auto") -> None:
-    """Add ``--backend``, ``--self-ensemble`` and ``--precision`` (backend and precision with these defaults)."""
+    """Add ``--backend``, ``--self-ensemble``, ``--precision`` (backend and precision with these
+    defaults) and ``--scene-cuts``/``--no-scene-cuts``."""
     parser.add_argument(
         "--backend", default=backend, choices=BACKEND_CHOICES,
         help="inference backend: auto (the fastest one here whose output is exact enough, measured once per "
@@ -27,4 +28,10 @@ def add_backend_options(parser: argparse.ArgumentParser, backend: str = "auto", 
         help="auto: bf16 on CPUs with native bf16 (AVX512-BF16/AMX) and on GPUs that have it, fp16 on other "
              "GPUs, fp32 elsewhere; int8: openvino only, opt-in, NNCF-calibrated once per model and frame size "
              f"(pip install vidsr[int8]) (default {precision})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scene-cuts", action=argparse.BooleanOptionalAction, default=True,
+        help="start the model afresh at each cut between shots, as at the start of a video, so that no "
+             "memory of one shot reaches the next (README: Scene cuts); --no-scene-cuts runs every frame "
+             "through one state (default on)",
     )  # fmt: skip

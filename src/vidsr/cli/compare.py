@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
             self_ensemble=args.self_ensemble,
             time_range=time_range,
             crop=crop,
+            scene_cuts=args.scene_cuts,
         )
     if not args.quiet:
         print(f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}", file=sys.stderr)

@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     )
     result = evaluate(models, dataset, args.crop_border, args.device, progress=not args.quiet, backend=args.backend,
                       precision=args.precision, compression=codec, self_ensemble=args.self_ensemble,
-                      outputs=outputs)  # fmt: skip
+                      outputs=outputs, scene_cuts=args.scene_cuts)  # fmt: skip
     print(format_tables(result), end="")
     if args.json is not None:
         try:

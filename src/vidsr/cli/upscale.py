@@ -296,6 +296,7 @@ def run(args: argparse.Namespace) -> int:
             deinterlace=args.deinterlace,
             bit_depth=args.bit_depth,
             size=args.size,
+            scene_cuts=args.scene_cuts,
         )
     if not args.quiet:
         tiles = f", {result.tile}px tiles" if result.tile else ""
@@ -393,7 +394,7 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
         tile=args.tile, crf=args.crf, codec=args.codec, fps=args.fps, chunk=DEFAULT_CHUNK, time_range=time_range,
         segment_frames=args.segment_frames, threads=args.threads, force=args.force, force_large=args.force_large,
         quiet=args.quiet, preset=args.preset, deinterlace=args.deinterlace, bit_depth=args.bit_depth,
-        size=None if args.size is None else OutputSize.parse(args.size),
+        size=None if args.size is None else OutputSize.parse(args.size), scene_cuts=args.scene_cuts,
     )  # fmt: skip
     output = Path(args.output)
     items = batch_items(sources, output, args.suffix, create=not args.dry_run) if batch else [Item(sources[0], output)]

@@ -186,9 +186,11 @@ def score_clip(
     device: str | torch.device = "cpu",
     chunk: int = 8,
     progress: Any = None,
+    scene_cuts: bool = True,
 ) -> ClipScores:
     """Run ``model`` (or a :class:`~vidsr.backends.Backend`) on one clip and average its per-frame figures."""
-    return score_frames(super_resolve(model, clip.lr, device, chunk), clip, crop_border, progress)
+    frames = super_resolve(model, clip.lr, device, chunk, scene_cuts=scene_cuts)
+    return score_frames(frames, clip, crop_border, progress)
 
 
 def score_frames(
@@ -268,6 +270,7 @@ def evaluate(
     compression: VideoCodec | None = None,
     self_ensemble: int = 1,
     outputs: Mapping[str, Path] | None = None,
+    scene_cuts: bool = True,
 ) -> EvaluationResult:
     """Score every model on every clip of ``dataset`` (clips are read once, one at a time).
 
@@ -280,6 +283,7 @@ def evaluate(
     that many flips and transposes of each clip (:mod:`vidsr.backends.ensemble`).
     ``outputs`` ({row name: folder}) scores frames made elsewhere beside the models
     (:func:`read_outputs`; their LR is not used, so a compression does not reach them).
+    ``scene_cuts`` runs each shot of a clip as a clip of its own (:mod:`vidsr.shots`).
     """
     from tqdm import tqdm
 
@@ -316,7 +320,7 @@ def evaluate(
                 result.compression.update(compress_lr(clip, compression, result.compression["clips"]))
             for name, runner in runners.items():
                 bar.set_description(f"{name} on {clip.name}")
-                scores = score_clip(runner, clip, crop_border, device, chunk, bar)
+                scores = score_clip(runner, clip, crop_border, device, chunk, bar, scene_cuts)
                 result.models[name].clips[clip.name] = scores
             for name, where in folders.items():
                 bar.set_description(f"{name} on {clip.name}")

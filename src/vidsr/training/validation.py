@@ -28,7 +28,9 @@ def validate_clip(
     from vidsr.metrics import frame_metrics
 
     scores: list[tuple[float, float]] = []
-    for index, frame in enumerate(super_resolve(model, clip.lr, precision.device, chunk, precision.autocast)):
+    # (validation clips are single shots: no cut detection, so that the protocol stays as it was)
+    frames = super_resolve(model, clip.lr, precision.device, chunk, precision.autocast, scene_cuts=False)
+    for index, frame in enumerate(frames):
         if index == len(clip.gt):
             raise RuntimeError(f"streaming returned more than the {len(clip.gt)} frames of the clip")
         metrics = frame_metrics(frame, clip.gt[index])

@@ -281,6 +281,7 @@ def compare_videos(
     self_ensemble: int = 1,
     time_range: TimeRange | None = None,
     crop: str | Crop | None = None,
+    scene_cuts: bool = True,
 ) -> UpscaleResult:
     """Write a comparison video of ``models`` upscaling the LR video ``input``.
 
@@ -295,7 +296,7 @@ def compare_videos(
     ``time_range`` (a :class:`~vidsr.video.selection.TimeRange`) compares part of the video
     (the ground truth's frames of the same times), its audio cut alike; ``crop``
     (``"320x180+600+400"``, LR pixels) one region, the models seeing :data:`CROP_CONTEXT`
-    pixels around it.
+    pixels around it. ``scene_cuts`` starts every model afresh at each cut between shots.
     """
     from vidsr.backends import make_backend
     from vidsr.models.base import VSRModel
@@ -373,7 +374,8 @@ def compare_videos(
             for net in nets:
                 device_of = model_device(net, device)
                 streamer, _ = make_streamer(
-                    net, bottom - top, right - left, None, chunk=chunk, device=device_of, on_warning=note
+                    net, bottom - top, right - left, None, chunk=chunk, device=device_of, on_warning=note,
+                    scene_cuts=scene_cuts,
                 )
                 stages.append(ModelStage(streamer, device_of))
                 if crop is not None:

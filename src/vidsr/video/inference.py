@@ -92,19 +92,27 @@ def make_streamer(
     device: torch.device,
     overlap: int = DEFAULT_OVERLAP,
     on_warning: Callable[[str], None] = warn,
+    scene_cuts: bool = True,
 ):
-    """``(streamer, tile)``: tiled when asked (``tile``) or when a frame would not fit.
+    """``(streamer, tile)``: tiled when asked (``tile``) or when a frame would not fit; with
+    ``scene_cuts``, a fresh one for each shot (:class:`vidsr.shots.ShotStreamer`).
 
     ``model`` is a model or a :class:`~vidsr.backends.Backend` (whose streamers it then runs).
     """
+    from vidsr.shots import ShotStreamer
+
     if tile is None:
         net = model.model if isinstance(model, Backend) else model
         tile = choose_tile(net, height, width, chunk=chunk, device=device)
         if tile is not None:
             on_warning(f"{width}x{height} frames do not fit in memory at once; processing in {tile}px tiles")
-    if tile is None or (tile >= height and tile >= width):
-        return model.streamer(), None
-    return TiledStreamer(model, height, width, tile, overlap), tile
+    if tile is not None and (tile >= height and tile >= width):
+        tile = None
+
+    def make():
+        return model.streamer() if tile is None else TiledStreamer(model, height, width, tile, overlap)
+
+    return (ShotStreamer(make) if scene_cuts else make()), tile
 
 
 class ModelStage:

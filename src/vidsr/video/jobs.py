@@ -124,7 +124,9 @@ def _file_identity(path: str | Path | None) -> dict[str, Any] | None:
 
 
 # Settings that journals written before they existed lack, with the value those jobs had.
-LEGACY_SETTINGS: dict[str, Any] = {"deinterlaced": False, "bits": 8, "alpha": False, "self_ensemble": 1, "size": None}
+LEGACY_SETTINGS: dict[str, Any] = {
+    "deinterlaced": False, "bits": 8, "alpha": False, "self_ensemble": 1, "size": None, "scene_cuts": False,
+}  # fmt: skip
 BIT_DEPTHS = ("auto", "8")  # auto: keep a 10-bit (or deeper) source at 10 bits; 8: always 8-bit
 
 
@@ -149,6 +151,7 @@ class JobOptions:
     deinterlace: str = "auto"
     bit_depth: str = "auto"
     size: OutputSize | None = None  # --size: the output's frame size (vidsr.video.output_size)
+    scene_cuts: bool = True  # a fresh model state at each cut between shots (vidsr.shots)
 
     def __post_init__(self) -> None:
         check_deinterlace(self.deinterlace)
@@ -377,7 +380,7 @@ class Job:
             return self.mode
         self.tile = make_streamer(
             self.runner, info.height, info.width, options.tile, chunk=options.chunk,
-            device=self.engine.device, overlap=options.overlap, on_warning=self.note,
+            device=self.engine.device, overlap=options.overlap, on_warning=self.note, scene_cuts=options.scene_cuts,
         )[1]  # fmt: skip
         overlap = self.engine.overlap_frames(options.segment_overlap)
         self.spans = plan_spans(self.selection, stamps, frames, overlap)
@@ -437,7 +440,7 @@ class Job:
             "segment_frames": o.segment_frames, "segment_overlap": o.segment_overlap, "preset": o.preset,
             "container": self.target.suffix.lower(), "deinterlaced": self.info.deinterlaced,
             "bits": 10 if self.deep and self.info.bits > 8 else 8, "alpha": self.info.alpha,
-            "size": None if o.size is None else str(o.size),
+            "size": None if o.size is None else str(o.size), "scene_cuts": o.scene_cuts,
         }  # fmt: skip
 
     def _journal(self, overlap: int) -> dict[str, Any]:
@@ -515,7 +518,7 @@ class Job:
                 names = info.frame_names[selection.first_index : selection.first_index + (selection.count or 0)]
             streamer, tile = make_streamer(
                 self.runner, info.height, info.width, options.tile, chunk=options.chunk, device=engine.device,
-                overlap=options.overlap, on_warning=self.note,
+                overlap=options.overlap, on_warning=self.note, scene_cuts=options.scene_cuts,
             )  # fmt: skip
             count = write_output(
                 frames, self._stage(streamer), self.target, self.size, folder=self.folder,
@@ -573,7 +576,7 @@ class Job:
         started = time.perf_counter()
         streamer, _ = make_streamer(
             self.runner, info.height, info.width, self.tile or max(info.height, info.width), chunk=options.chunk,
-            device=engine.device, overlap=options.overlap, on_warning=self.note,
+            device=engine.device, overlap=options.overlap, on_warning=self.note, scene_cuts=options.scene_cuts,
         )  # fmt: skip
         part = self.work.partial(index)
         packets = PacketFile(part)
@@ -694,6 +697,7 @@ class Job:
         streamer, _ = make_streamer(
             self.runner, info.height, info.width, self.tile if self.mode == "segments" else options.tile,
             chunk=options.chunk, device=engine.device, overlap=options.overlap, on_warning=lambda message: None,
+            scene_cuts=options.scene_cuts,
         )  # fmt: skip
         with SpanFrames(self.source, selection, span, fps=options.fps, threads=options.threads,
                         deinterlace=options.deinterlace, deep=self.deep) as frames:

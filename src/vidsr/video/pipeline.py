@@ -261,6 +261,7 @@ def upscale_video(
     bit_depth: str = "auto",
     self_ensemble: int = 1,
     size: str | tuple[int | None, int | None] | None = None,
+    scene_cuts: bool = True,
 ) -> UpscaleResult:
     """Upscale a video file (any format FFmpeg reads) or a folder of frames.
 
@@ -292,6 +293,7 @@ def upscale_video(
     video-file output (yuv420p10le where the encoder has it), ``8`` writes 8-bit video.
     ``size`` (``"1920x1080"``, ``"x1080"``, ``"1080p"``, ``(None, 1080)``...) resizes each
     output frame to that size after the model's x``scale`` (:mod:`vidsr.video.output_size`).
+    ``scene_cuts`` starts the model afresh at each cut between shots (:mod:`vidsr.shots`).
 
     Raises :class:`VidsrError` on bad input before any output exists. When the input is
     truncated or corrupt, the frames before that point are written and
@@ -310,7 +312,8 @@ def upscale_video(
         chunk=chunk, time_range=time_range or TimeRange(), threads=threads, force=force,
         segment_frames=DEFAULT_SEGMENT_FRAMES if segment_frames is None else segment_frames,
         force_large=force_large, quiet=quiet, deinterlace=deinterlace, bit_depth=bit_depth,
-        size=None if size is None else OutputSize.parse(size), **({"preset": preset} if preset else {}),
+        size=None if size is None else OutputSize.parse(size), scene_cuts=scene_cuts,
+        **({"preset": preset} if preset else {}),
     )  # fmt: skip
     if not resume:  # refuse a bad request before loading the model
         check_paths(source, target, force=force, folder=output_is_folder(target))
