@@ -98,6 +98,11 @@ def test_repeated_timestamps_are_made_increasing_with_a_warning(tmp_path):
         warnings = reader.info.warnings
     assert len(times) == 8 and all(b > a for a, b in zip(times, times[1:]))
     assert [w for w in warnings if "timestamps repeat or go backwards (frame 4)" in w], warnings
+    # what decoding found is said by upscale too (one pass, and resized to a --size)
+    for size in (None, "x96"):
+        said: list[str] = []
+        upscale_video(source, tmp_path / f"out{size}.mkv", model="raw", quiet=True, on_warning=said.append, size=size)
+        assert [w for w in said if "timestamps repeat or go backwards (frame 4)" in w], said
 
 
 def test_a_ten_bit_input_stays_ten_bit_and_bit_depth_8_notes_the_eight_bit_output(tmp_path):

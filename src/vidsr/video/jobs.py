@@ -409,6 +409,11 @@ class Job:
             )
         return (width, height), replace(info, pixel_aspect=aspect)
 
+    def _for_writer(self, info: SourceInfo) -> SourceInfo:
+        """A reader's ``info`` as the writer should see it (the output's pixel aspect; the
+        reader's own warnings, which decoding adds to)."""
+        return replace(info, pixel_aspect=self.output_info.pixel_aspect)
+
     def _stage(self, streamer: Any) -> Any:
         """The model's stage, its outputs resized to ``--size`` where one is asked for."""
         stage = ModelStage(streamer, self.engine.device)
@@ -525,7 +530,7 @@ class Job:
                 codec=options.codec, crf=options.crf, chunk=options.chunk, label=self.label, quiet=options.quiet,
                 note=self.note, device=engine.device, window=self._window(outcome.first_pts, outcome.shift),
                 names=names, threads=options.threads, total=selection.count, preset=options.preset,
-                deep=self.deep, info=self.output_info,
+                deep=self.deep, info=self._for_writer(info),
             )  # fmt: skip
         remove_stale_partials(self.target)
         result = self._result(count, started, tile)
@@ -586,7 +591,7 @@ class Job:
                 threads=options.threads, deinterlace=options.deinterlace, deep=self.deep,
             ) as frames:
                 writer = VideoFileWriter(
-                    None, replace(frames.info, pixel_aspect=self.output_info.pixel_aspect), *self.size,
+                    None, self._for_writer(frames.info), *self.size,
                     codec=options.codec, crf=options.crf, copy_streams=False,
                     final_suffix=self.target.suffix, threads=options.threads, packets=packets.write,
                     preset=options.preset, deep=self.deep,
