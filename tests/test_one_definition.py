@@ -53,7 +53,8 @@ def test_evaluation_validation_and_video_share_one_streaming_loop(counted: Count
     from vidsr.video.inference import ModelStage
 
     model = recurrent_model()
-    lr = np.random.default_rng(0).integers(0, 256, (7, 6, 8, 3), dtype=np.uint8)
+    base = np.random.default_rng(0).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    lr = np.stack([np.roll(base, k, axis=1) for k in range(7)])  # one shot: no scene cut (vidsr.shots)
     with torch.no_grad():
         whole = to_uint8(model(to_tensor(lr)[None])[0])
     gt = np.roll(whole, 1, axis=2)  # any GT of the right size
