@@ -6,8 +6,11 @@
 Each cell encodes 4 frames three times with libx265 (CRF 24, FFmpeg through PyAV) in a child
 process, ``--runs`` times, and counts the children killed by a signal (x265 corrupting the
 heap makes glibc abort: "corrupted size vs. prev_size"); "-" where x265 refuses the size (an
-FFmpeg error, below 16 pixels). Rows: x265's own choice of kernels, and the SSE4.2 ones
-(``asm=sse4.2``) that vidsr uses below ``X265_SAFE_WIDTH``. Prints the CPU.
+FFmpeg error, below 16 pixels). Rows: x265's own choice of kernels, the SSE4.2 ones
+(``asm=sse4.2``) that vidsr uses below ``X265_SAFE_WIDTH``, and SSE4.2 asked for after a
+96-pixel video was encoded in the same process ("after 96"): x265 sets its kernels up once per
+process, so that request comes too late (why vidsr refuses a narrow x265 output then). Prints
+the CPU.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import sys
 import av
 import numpy as np
 height, width, asm = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-params = "log-level=error" + (f":asm={asm}" if asm != "auto" else "")
-for _ in range(3):
+
+
+def encode(height, width, asm):
+    params = "log-level=error" + (f":asm={asm}" if asm != "auto" else "")
     with av.open("/dev/null", "w", format="matroska") as container:
         stream = container.add_stream("libx265", rate=25, options={"crf": "24", "x265-params": params})
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -34,6 +39,12 @@ for _ in range(3):
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+
+
+if asm == "after 96":
+    encode(height, 96, "auto")
+for _ in range(3):
+    encode(height, width, "sse4.2" if asm == "after 96" else asm)
 """
 
 
@@ -54,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"libx265 through PyAV, {cpu_name()}: children that died of {args.runs}")
     print(f"{'kernels':>8} {'height':>6} " + " ".join(f"{width:>4}" for width in args.widths))
-    for asm in ("auto", "sse4.2"):
+    for asm in ("auto", "sse4.2", "after 96"):
         for height in args.heights:
             cells = []
             for width in args.widths:

@@ -156,7 +156,8 @@ for index in range(3):
 def test_narrow_hevc_after_a_wide_one_is_refused_not_crashed(tmp_path):
     """x265 sets its kernels up once per process, with the first encoder's settings: after a
     wide video, SSE4.2 cannot be had for a narrow one (without the refusal this child aborted
-    in 3 runs of 8). The degradation pads narrow clips instead, so it still works."""
+    now and then; benchmarks/x265_width.py, "after 96"). The degradation pads narrow clips
+    instead, so it still works."""
     child = f"""
 import numpy as np
 from vidsr.data.real import VideoCodec, compress_clip

@@ -16,7 +16,7 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 # size vs. prev_size"; python benchmarks/x265_width.py): below that width x265 is kept to
 # SSE4.2 (x265_narrow_params). x265 sets its kernels up once per process, with the first
 # encoder's "asm": after a wider frame has been encoded, SSE4.2 can no longer be had, and a
-# narrow frame would corrupt the heap (3 runs of 8 abort): the writer refuses it then, and the
+# narrow frame would corrupt the heap (benchmarks/x265_width.py, "after 96"): the writer refuses it then, and the
 # compressed degradation (vidsr.data.real) pads narrow clips to 64 pixels instead.
 X265_SAFE_WIDTH = 64
 X265_NARROW_ASM = "sse4.2"
