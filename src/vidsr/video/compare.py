@@ -46,7 +46,8 @@ LAYOUTS = ("side", "split")
 # One sweep of the split line, left -> right -> left, in frames.
 SPLIT_PERIOD = 100
 # LR pixels around a --crop that the models see, so that the crop's edges are upscaled as in
-# the whole frame (the tiles' overlap; more than delta's receptive field of 21 pixels).
+# the whole frame (the tiles' overlap; more than the 10 pixels on each side that delta's
+# 21-pixel receptive field reaches).
 CROP_CONTEXT = 16
 _GEOMETRY = re.compile(r"(\d+)x(\d+)\+(\d+)\+(\d+)")  # ImageMagick's WxH+X+Y
 _FFMPEG_CROP = re.compile(r"(\d+):(\d+):(\d+):(\d+)")  # FFmpeg crop's W:H:X:Y
