@@ -12,7 +12,7 @@ import pytest
 
 from vidsr.cli.main import main
 from vidsr.errors import VidsrError
-from vidsr.video.output_size import OutputSize, ResizeStage, choose_scale, resize_frame
+from vidsr.video.output_size import OutputSize, choose_scale, resize_frame, resize_stage
 from vidsr.video.pipeline import upscale_video
 from vidsr.video.reader import SourceInfo, open_video, pixel_aspect_of, rotation_matrix
 from vidsr.video.synthetic import pattern_frames, write_video
@@ -108,7 +108,7 @@ def test_resize_stage_resizes_what_its_stage_gives():
         def flush(self):
             return []
 
-    stage = ResizeStage(Double(), 30, 20)
+    stage = resize_stage(Double(), 30, 20)
     out = stage.push([np.zeros((8, 12, 3), np.uint8)] * 2)
     assert [o.shape for o in out] == [(20, 30, 3)] * 2 and stage.flush() == []
 

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ from vidsr.video.pipeline import (
     DEFAULT_CRF,
     DEFAULT_MODEL,
     InputStoppedEarly,
+    MappedStage,
     UpscaleResult,
     write_output,
 )
@@ -86,21 +87,10 @@ class Crop:
                 min(height, self.y + self.height + context), min(width, self.x + self.width + context))  # fmt: skip
 
 
-class CropStage:
-    """A stage whose outputs are cut to ``(top, left, height, width)`` (HR pixels)."""
-
-    def __init__(self, stage, top: int, left: int, height: int, width: int) -> None:
-        self.stage, self.box = stage, (top, left, height, width)
-
-    def _cut(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        top, left, height, width = self.box
-        return [np.ascontiguousarray(frame[top : top + height, left : left + width]) for frame in frames]
-
-    def push(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        return self._cut(self.stage.push(frames))
-
-    def flush(self) -> list[np.ndarray]:
-        return self._cut(self.stage.flush())
+def cut(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The ``(top, left, height, width)`` part of ``frame``, contiguous."""
+    top, left, height, width = box
+    return np.ascontiguousarray(frame[top : top + height, left : left + width])
 
 
 def default_models() -> list[str]:
@@ -381,7 +371,7 @@ def compare_videos(
                 stages.append(ModelStage(streamer, device_of))
                 if crop is not None:
                     box = ((crop.y - top) * scale, (crop.x - left) * scale, panel_h, panel_w)
-                    stages[-1] = CropStage(stages[-1], *box)
+                    stages[-1] = MappedStage(stages[-1], partial(cut, box=box))
             gt_frames = None
             if gt_reader is not None:
                 gt_selection, _ = select(gt_reader, time_range)

@@ -43,7 +43,7 @@ from vidsr.video.colour import format_bits, has_alpha
 from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
 from vidsr.video.messages import format_bytes, say, warn
-from vidsr.video.output_size import OutputSize, ResizeStage
+from vidsr.video.output_size import OutputSize, resize_stage
 from vidsr.video.pipeline import (
     DEFAULT_CHUNK,
     DEFAULT_SEGMENT_FRAMES,
@@ -420,7 +420,7 @@ class Job:
         scale = self.engine.net.scale
         if self.size == (self.info.width * scale, self.info.height * scale):
             return stage
-        return ResizeStage(stage, *self.size)
+        return resize_stage(stage, *self.size)
 
     @property
     def deep(self) -> bool:

@@ -1,6 +1,6 @@
 """``--size``: an output of a chosen frame size ("to 1080p") rather than exactly x2 or x4.
 
-The model upscales by its own factor, and :class:`ResizeStage` then resizes each output frame
+The model upscales by its own factor, and :func:`resize_stage` then resizes each output frame
 to the size asked for (bicubic, antialiased when it shrinks: torch's, which is Pillow's
 filter), so that ``--size x1080`` on a 720x480 DVD gives 1080-line frames from the x2 or x4
 model's detail. Where only one side is given, the other follows the picture's shape *as
@@ -130,14 +130,10 @@ def resize_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(y.numpy().astype(frame.dtype))
 
 
-class ResizeStage:
-    """A :class:`~vidsr.video.pipeline.Stage` whose outputs are resized to ``width`` x ``height``."""
+def resize_stage(stage: Stage, width: int, height: int) -> Stage:
+    """``stage`` with its output frames resized to ``width`` x ``height``."""
+    from functools import partial
 
-    def __init__(self, stage: Stage, width: int, height: int) -> None:
-        self.stage, self.width, self.height = stage, width, height
+    from vidsr.video.pipeline import MappedStage
 
-    def push(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        return [resize_frame(frame, self.width, self.height) for frame in self.stage.push(frames)]
-
-    def flush(self) -> list[np.ndarray]:
-        return [resize_frame(frame, self.width, self.height) for frame in self.stage.flush()]
+    return MappedStage(stage, partial(resize_frame, width=width, height=height))

@@ -162,6 +162,19 @@ class Stage(Protocol):
     def flush(self) -> list[np.ndarray]: ...
 
 
+class MappedStage:
+    """A :class:`Stage` whose output frames each go through ``per_frame`` (a resize, a crop)."""
+
+    def __init__(self, stage: Stage, per_frame: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.stage, self.per_frame = stage, per_frame
+
+    def push(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        return [self.per_frame(frame) for frame in self.stage.push(frames)]
+
+    def flush(self) -> list[np.ndarray]:
+        return [self.per_frame(frame) for frame in self.stage.flush()]
+
+
 def run_stage(
     frames: Iterable[DecodedFrame],
     stage: Stage,
