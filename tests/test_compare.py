@@ -118,7 +118,20 @@ def test_bad_requests(clip, tmp_path):
         compare_videos(lr_dir, tmp_path / "a.mp4", ["raw"], gt=tmp_path / "nope", quiet=True)
     with pytest.raises(VidsrError, match="smaller than"):
         compare_videos(lr_dir, tmp_path / "a.mp4", ["raw"], gt=lr_dir, quiet=True)
+    with pytest.raises(VidsrError, match=r"are 128x96, larger than the 64x48 output \(at most 1 pixel more"):
+        compare_videos(lr_dir, tmp_path / "a.mp4", ["raw"], gt=gt_dir, scale=2, quiet=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gt_up_to_scale_minus_one_larger_is_cut_as_degraded(clip, tmp_path):
+    """A GT of 99x130 for 24x32 LR at x4 (LR made by cutting it to a multiple of 4) is fine."""
+    lr_dir, gt_dir, lr = clip
+    larger = tmp_path / "gt_larger"
+    for i in range(8):
+        write_frame(larger / f"{i:03d}.png", np.pad(pattern_frame(i, 96, 128), ((0, 3), (0, 2), (0, 0))))
+    result = compare_videos(lr_dir, tmp_path / "cmp", ["bicubic"], gt=larger, quiet=True)
+    same = compare_videos(lr_dir, tmp_path / "cmp2", ["bicubic"], gt=gt_dir, quiet=True)
+    assert result.psnr == same.psnr
 
 
 def test_cli_prints_psnr_and_fails_cleanly(clip, tmp_path, capsys):

@@ -95,6 +95,10 @@ def test_paired_errors_name_the_files(tmp_path: Path) -> None:
         open_dataset(tmp_path / "gt", tmp_path / "lr8").load("c1")
     with pytest.raises(VidsrError, match="LR folder not found"):
         open_dataset(tmp_path / "gt", tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    for gt in (tmp_path / "gt", tmp_path / "gt" / "c1"):  # clip folders, one clip
+        with pytest.raises(VidsrError, match="the LR folder .*empty is empty: no PNG or JPEG frames, no clip"):
+            open_dataset(gt, tmp_path / "empty")
 
 
 def test_sizes_not_multiple_of_scale_are_cropped_and_said(tmp_path: Path) -> None:

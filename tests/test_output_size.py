@@ -50,6 +50,7 @@ def test_bad_sizes_are_one_line_errors(text):
     with pytest.raises(VidsrError, match="--size") as caught:
         OutputSize.parse(text)
     assert "\n" not in str(caught.value)
+    assert f"--size {text!r}" in str(caught.value) or f"--size {text}:" in str(caught.value)  # as typed
 
 
 def test_one_side_follows_the_picture_as_shown_with_square_pixels():

@@ -59,6 +59,15 @@ def test_batch_reports_each_file_and_goes_on_after_a_bad_one(videos, tmp_path, c
     assert sorted(p.name for p in out.iterdir()) == ["a.mkv", "a.mp4", "b.mp4", "c.mkv"]
 
 
+def test_a_batch_where_every_input_fails_leaves_no_folder_it_made(videos, tmp_path, capsys):
+    bad = [str(videos / "bad.mp4"), str(tmp_path / "missing.mp4")]
+    assert main(["upscale", *bad, str(tmp_path / "new"), "-q"]) == 1
+    assert "0 done, 0 skipped, 2 failed" in capsys.readouterr().err and not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()  # a folder that was there stays
+    assert main(["upscale", *bad, str(tmp_path / "mine"), "-q"]) == 1
+    assert (tmp_path / "mine").is_dir()
+
+
 def test_a_folder_of_videos_is_a_batch(videos, tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()

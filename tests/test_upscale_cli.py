@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -92,6 +93,50 @@ def test_input_equal_to_output_refused(clip, tmp_path, capsys):
     link.symlink_to(clip)
     assert_one_line_error(*run_cli(capsys, str(clip), str(link), "--force"), "same path")
     assert clip.stat().st_size > 0
+
+
+@pytest.mark.parametrize("output", ["missing/out.mp4", "afile/out.mp4", "afile/out.png", "afile/frames"])
+def test_output_in_a_missing_folder_or_in_a_file_refused(clip, tmp_path, capsys, output):
+    (tmp_path / "afile").write_text("a file\n")
+    says = "does not exist" if output.startswith("missing") else "is a file, not a folder"
+    assert_one_line_error(*run_cli(capsys, str(clip), str(tmp_path / output), "-q"), says)
+    batch = ["--frames", "1", str(clip), str(clip), str(tmp_path / "afile" / "batch")]
+    assert_one_line_error(*run_cli(capsys, *batch, "-q"), "is a file, not a folder")
+    assert (tmp_path / "afile").read_text() == "a file\n"
+
+
+@pytest.mark.parametrize("fps", ["0", "nan", "inf", "-5"])
+def test_bad_fps_of_a_frame_folder_refused(tmp_path, capsys, fps):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    write_frame(folder / "0001.png", pattern_frame(0, 24, 32))
+    code, err = run_cli(capsys, str(folder), str(tmp_path / "out.mp4"), f"--fps={fps}", "-q")
+    assert_one_line_error(code, err, "--fps must be a positive number of frames per second")
+
+
+def test_fps_for_a_video_file_warns_that_it_keeps_its_rate(clip, tmp_path, capsys):
+    code, err = run_cli(capsys, str(clip), str(tmp_path / "out.mp4"), "--fps", "50", "-q", "--frames", "2")
+    assert code == 0 and "--fps is for folders of frames; clip.mp4 keeps its own frame rate" in err
+
+
+@pytest.mark.parametrize(("output", "crf", "says"), [
+    ("out.mp4", "52", "from 0 to 51 for libx264, not 52"),
+    ("out.webm", "64", "from 0 to 63 (to 51 for H.264 and HEVC), not 64"),
+    ("out.mkv", "-1", "--crf must be"),
+])  # fmt: skip
+def test_crf_beyond_the_encoders_range_refused(clip, tmp_path, capsys, output, crf, says):
+    assert_one_line_error(*run_cli(capsys, str(clip), str(tmp_path / output), f"--crf={crf}", "-q"), says)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_encoder_that_does_not_open_and_a_gif_too_fast_say_why(tmp_path, capsys):
+    fast = write_video(tmp_path / "fast.mkv", pattern_frames(3, 24, 32), codec="ffv1", fps=1000,
+                       time_base=Fraction(1, 1000), pts=[0, 1, 2])  # fmt: skip
+    code, err = run_cli(capsys, str(fast), str(tmp_path / "out.gif"), "-q")
+    assert_one_line_error(code, err, "plays at most 100 fps, and fast.mkv has 1000")
+    code, err = run_cli(capsys, str(fast), str(tmp_path / "out.avi"), "--codec", "mjpeg", "-q")
+    assert_one_line_error(code, err, "the mjpeg encoder does not open for this video (32x24 input at 1000 fps; FFmpeg:")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fast.mkv"]
 
 
 def _audio_only(path: Path) -> Path:

@@ -95,6 +95,30 @@ def test_transparency_is_kept_in_png_and_dropped_with_a_warning_in_jpeg(tmp_path
     assert upscale(tmp_path / "opaque.png", tmp_path / "opaque.jpg") == []
 
 
+def test_a_palette_png_keeps_its_transparent_colour(tmp_path: Path, photo: np.ndarray) -> None:
+    """A palette PNG with a transparent colour (``tRNS``), as logos are saved, comes out RGBA,
+    transparent where it was, as from a folder of such frames; an opaque palette PNG, RGB."""
+    quantized = Image.fromarray(photo).quantize(15)  # colours 0-14, and 15 for the transparent one
+    indices = np.array(quantized)
+    indices[:, : W // 2] = 15
+    indexed = Image.fromarray(indices, "P")
+    indexed.putpalette(quantized.getpalette()[: 15 * 3] + [255, 0, 255])
+    indexed.save(tmp_path / "logo.png", transparency=15)
+    indexed.save(tmp_path / "opaque.png")
+    assert upscale(tmp_path / "logo.png", tmp_path / "big.png") == []
+    with Image.open(tmp_path / "big.png") as image:
+        assert image.mode == "RGBA"
+        planes = np.asarray(image)[..., 3]
+    assert planes[:, : 4 * W // 2 - 4].max() == 0 and planes[:, 4 * W // 2 + 4 :].min() == 255
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "logo.png").rename(tmp_path / "folder" / "logo.png")
+    upscale(tmp_path / "folder", tmp_path / "from_folder")
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "from_folder" / "logo.png"))[..., 3], planes)
+    assert upscale(tmp_path / "opaque.png", tmp_path / "opaque_big.png") == []
+    with Image.open(tmp_path / "opaque_big.png") as image:
+        assert image.mode == "RGB"
+
+
 def test_gifs_are_transparent_only_when_they_are(tmp_path: Path, photo: np.ndarray) -> None:
     frames = [Image.fromarray(np.roll(photo, 2 * i, axis=1)) for i in range(3)]
     frames[0].save(tmp_path / "opaque.gif", save_all=True, append_images=frames[1:], duration=100)

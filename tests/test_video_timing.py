@@ -123,3 +123,28 @@ def test_a_ten_bit_input_stays_ten_bit_and_bit_depth_8_notes_the_eight_bit_outpu
     with av.open(str(tmp_path / "e.mkv")) as container:
         assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
     assert not [n for n in notes if "bits per sample" in n], notes
+
+
+@pytest.mark.parametrize(("name", "codec"), [("late.mkv", "ffv1"), ("late.webm", "libvpx-vp9")])
+def test_matroska_that_starts_late_is_whole(tmp_path, name, codec):
+    """Matroska and WebM declare where the video ends (5.24 s for 6 frames from 5 s): the
+    reader takes the start off, so the clip is 6 frames long and not called truncated."""
+    source = write_video(tmp_path / name, pattern_frames(6, 24, 32), codec=codec,
+                         time_base=Fraction(1, 1000), pts=[5000 + 40 * i for i in range(6)])  # fmt: skip
+    with open_video(source) as reader:
+        assert reader.info.expected_frames == 6
+        assert len(list(reader)) == 6 and reader.problem is None
+    out = tmp_path / "out.mkv"
+    upscale_video(source, out, model="raw", quiet=True)
+    assert len(probe(out, decode_rgb=False).times) == 6
+
+
+def test_matroska_that_starts_late_and_is_cut_is_truncated(tmp_path):
+    full = write_video(tmp_path / "full.mkv", pattern_frames(60, 24, 32), codec="ffv1",
+                       time_base=Fraction(1, 1000), pts=[5000 + 40 * i for i in range(60)])  # fmt: skip
+    data = full.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])
+    cut_short = r"truncated or corrupt: stopped after frame \d+ \(t=[56]\.\d+s\), of 2\.400s"  # the length
+    with pytest.raises(InputStoppedEarly, match=cut_short):
+        upscale_video(cut, tmp_path / "out.mp4", model="raw", quiet=True, on_warning=lambda message: None)

@@ -80,7 +80,7 @@ def weights_for(names: list[str], spec: str | None) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidsr.cli.upscale import apply_denoise, video_default_denoise
+    from vidsr.cli.upscale import apply_denoise, video_default_denoise, warn_fps_of_files
     from vidsr.models.registry import check_shipped_weights, has_parameters, spec_weights
     from vidsr.video.compare import compare_videos, default_models, parse_models
     from vidsr.video.compare import Crop
@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     time_range = TimeRange.parse(args.start, args.duration, args.frames)  # (bad input: an error before any work)
     crop = None if args.crop is None else Crop.parse(args.crop)
     names = parse_models(args.models) if args.models else default_models()
+    warn_fps_of_files(args.fps, [Path(args.input)])
     given = weights_for(names, args.weights)
     plain = [name for name in names if given[name] is None and ":" not in name and "@" not in name]
     if args.denoise is None:

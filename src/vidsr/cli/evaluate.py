@@ -199,6 +199,16 @@ def run(args: argparse.Namespace) -> int:
         raise VidsrError("--per-frame adds each frame's figures to the JSON file: give --json FILE")
     if args.plot is not None and args.plot.suffix.lower() != ".png":
         raise VidsrError(f"--plot writes a PNG: give a name ending in .png, not {args.plot.name}")
+    for path in (args.json, args.plot):  # (before the work, not after it)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except FileExistsError:
+                raise VidsrError(f"cannot write {path}: {path.parent} is a file, not a folder") from None
+            except OSError as error:
+                raise VidsrError(f"cannot write {path}: {error.strerror}") from None
+            if path.is_dir():
+                raise VidsrError(f"{path} is a folder: give a file name")
     codec = video_codec(args)
     if args.device == "cuda":
         import torch

@@ -206,13 +206,24 @@ def video_default_denoise(args: argparse.Namespace, sources: list[Path], models:
     return strength
 
 
+def warn_fps_of_files(fps: float | None, sources: list[Path]) -> None:
+    """A warning when ``--fps`` is given for video files, which keep their own timing."""
+    from vidsr.video.messages import warn
+
+    files = [source for source in sources if not source.is_dir()]
+    if fps is not None and files:
+        which = f"{files[0].name} and the other files keep their" if len(files) > 1 else f"{files[0].name} keeps its"
+        warn(f"--fps is for folders of frames; {which} own frame rate and timestamps")
+
+
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """--crf, --preset, --codec, --fps, --deinterlace, --force, --quiet."""
     from vidsr.video.encoding_defaults import DEFAULT_PRESET, X264_PRESETS
 
     parser.add_argument(
         "--crf", type=int, default=DEFAULT_CRF,
-        help=f"quality of H.264/VP9 output, lower is better (default {DEFAULT_CRF})",
+        help=f"quality of H.264/VP9 output, lower is better: 0-51 for H.264 and HEVC, 0-63 for VP9 and AV1 "
+             f"(default {DEFAULT_CRF})",
     )
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=X264_PRESETS, metavar="NAME",
                         help=f"x264 preset, {X264_PRESETS[0]} to {X264_PRESETS[-1]}: slower ones make smaller files "
@@ -256,6 +267,7 @@ def run(args: argparse.Namespace) -> int:
 
     time_range = TimeRange.parse(args.start, args.duration, args.frames)
     sources, batch = collect_inputs(args.input)
+    warn_fps_of_files(args.fps, sources)
     jobs = check_jobs(args)
     args.scale = scale_for_size(args, sources)
     per_video = False  # several videos, default strength: each one's own, from its quantiser
@@ -397,6 +409,7 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
         size=None if args.size is None else OutputSize.parse(args.size), scene_cuts=args.scene_cuts,
     )  # fmt: skip
     output = Path(args.output)
+    created = batch and not output.exists() and not args.dry_run  # a batch's folder, made here
     items = batch_items(sources, output, args.suffix, create=not args.dry_run) if batch else [Item(sources[0], output)]
 
     def make_engine(device: str, weights: str | None = args.weights) -> Engine:
@@ -439,7 +452,11 @@ def run_many(args: argparse.Namespace, sources: list[Path], batch: bool, time_ra
                                     ranks=ranks, weights_of=chosen).run()  # fmt: skip
         finally:
             leave_ranks(ranks)
-        return report(outcomes, args.quiet) if ranks.rank == 0 else 0
+        if ranks.rank != 0:
+            return 0
+        if created and not any(output.iterdir()):  # every input failed: no empty folder left behind
+            output.rmdir()
+        return report(outcomes, args.quiet)
 
     if args.jobs > 1:
         return run_as_jobs(args.jobs, share)

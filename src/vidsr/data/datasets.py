@@ -219,6 +219,8 @@ def _pair_sources(
     gt_clips: list[tuple[str, Path]], gt_layout: str, lr_dir: Path, scale: int
 ) -> list[ClipSource]:
     """Match GT clips with the clips of an LR folder of the same layout."""
+    if lr_dir.is_dir() and not any(lr_dir.iterdir()):
+        raise VidsrError(f"the LR folder {lr_dir} is empty: no PNG or JPEG frames, no clip folders")
     if gt_layout == "clip" or _has_frames(lr_dir):
         if len(gt_clips) != 1 or not _has_frames(lr_dir):
             raise VidsrError(

@@ -37,7 +37,7 @@ from vidsr.errors import VidsrError
 from vidsr.video.jobs import Engine, Job, JobOptions, new_token
 from vidsr.video.messages import say, warn
 from vidsr.video.pipeline import InputStoppedEarly, make_progress
-from vidsr.video.safety import remove_stale_partials
+from vidsr.video.safety import check_output_folder, remove_stale_partials
 from vidsr.video.segments import claim
 from vidsr.video.writer import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
@@ -122,8 +122,7 @@ def batch_items(sources: Sequence[Path], output: Path, suffix: str | None = None
         suffix = suffix if suffix.startswith(".") else f".{suffix}"
         if suffix.lower() not in VIDEO_SUFFIXES:
             raise VidsrError(f"--suffix must be one of {' '.join(VIDEO_SUFFIXES)}, not {suffix}")
-    if not output.parent.exists():
-        raise VidsrError(f"the folder of the output does not exist: {output.parent}")
+    check_output_folder(output)
     if create:
         output.mkdir(exist_ok=True)
     items, seen = [], {}

@@ -132,8 +132,9 @@ def format_bits(pix_fmt: str) -> int:
 
 
 def has_alpha(pix_fmt: str) -> bool:
-    """True for pixel formats with an alpha (transparency) plane: rgba, yuva420p, gbrap..."""
-    return any(component.is_alpha for component in av.video.format.VideoFormat(pix_fmt).components)
+    """True for pixel formats with an alpha (transparency) plane, rgba, yuva420p, gbrap...,
+    and for ``pal8``, whose palette holds an alpha per colour (a PNG's ``tRNS``, a GIF's)."""
+    return pix_fmt == "pal8" or any(c.is_alpha for c in av.video.format.VideoFormat(pix_fmt).components)
 
 
 def frame_to_rgb(frame: av.VideoFrame, colour: Colour | None = None, deep: bool = False) -> np.ndarray:

@@ -189,9 +189,11 @@ class CompareStage:
         gt: Iterator[np.ndarray] | None,
         on_warning: Callable[[str], None],
         gt_offset: tuple[int, int] = (0, 0),
+        gt_size: tuple[int, int, int] | None = None,
     ) -> None:
         self.stages = list(stages)
         self.gt_offset = gt_offset  # (top, left) of the panels in the GT frame: a crop's
+        self.gt_size = gt_size  # (width, height, scale) of the whole output: GT frames may be < scale larger
         self.labels = list(labels)
         self.layout = layout
         self.gt = gt
@@ -218,6 +220,8 @@ class CompareStage:
             self.on_warning(f"the ground truth has only {self.index} frames; no PSNR after that")
             self.gt = None
             return None
+        if self.gt_size is not None:
+            self._check_gt_size(frame)
         height, width = shape[:2]
         top, left = self.gt_offset
         if frame.shape[0] < top + height or frame.shape[1] < left + width:
@@ -226,6 +230,19 @@ class CompareStage:
                 f"{left + width}x{top + height} output"
             )
         return frame[top : top + height, left : left + width]  # GT cut to a multiple of the scale, as degraded
+
+    def _check_gt_size(self, frame: np.ndarray) -> None:
+        """Refuse GT frames of another size than the whole output's (up to ``scale - 1``
+        pixels larger: an LR made from them was cut to a multiple of the scale)."""
+        width, height, scale = self.gt_size
+        extra_w, extra_h = frame.shape[1] - width, frame.shape[0] - height
+        if not (0 <= extra_w < scale and 0 <= extra_h < scale):
+            than = "smaller" if min(extra_w, extra_h) < 0 else "larger"
+            slack = f"{scale - 1} pixel{'s' if scale > 2 else ''}"
+            raise VidsrError(
+                f"ground truth frames are {frame.shape[1]}x{frame.shape[0]}, {than} than the {width}x{height} output "
+                f"(at most {slack} more on each side): is --gt the video this input was made from?"
+            )
 
     def _compose(self) -> list[np.ndarray]:
         composed = []
@@ -378,7 +395,8 @@ def compare_videos(
                 gt_frames = (f.rgb for f in SpanFrames(Path(gt), gt_selection, gt_selection.whole_span(),
                                                        reader=gt_reader))  # fmt: skip
             offset = (0, 0) if crop is None else (crop.y * scale, crop.x * scale)
-            stage = CompareStage(stages, labels, layout, gt_frames, note, gt_offset=offset)
+            stage = CompareStage(stages, labels, layout, gt_frames, note, gt_offset=offset,
+                                 gt_size=(info.width * scale, info.height * scale, scale))  # fmt: skip
             count = write_output(
                 lr_frames, stage, target, (out_w, out_h), folder=folder, codec=codec, crf=crf, preset=preset,
                 chunk=chunk, label=f"compare {source.name}", quiet=quiet, note=note, device=device,

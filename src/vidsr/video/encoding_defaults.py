@@ -10,6 +10,9 @@ DEFAULT_CRF = 18
 # PSNR-Y against the model's output (43.2 vs 43.4 dB); in `vidsr upscale` the encoder's
 # time adds to the model's, so the faster preset raises the end-to-end rate by half.
 DEFAULT_PRESET = "veryfast"
+# The highest CRF of each encoder with one (x264 and x265 stop at 51; libvpx, AV1: 63).
+MAX_CRF = {"libx264": 51, "libx264rgb": 51, "libx265": 51}
+MAX_CRF_OTHERS = 63
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 # x265's AVX (and AVX2, AVX-512) kernels corrupt the heap on frames narrower than one 64-pixel
 # CTU at some widths (8, 40 and 48 wide at heights up to 64: the process aborts, "corrupted
@@ -36,3 +39,11 @@ def x265_narrow_params(width: int) -> str | None:
             f"earlier, wider video, corrupt memory below {X265_SAFE_WIDTH} pixels (use libx264, or a new process)"
         )
     return f"asm={X265_NARROW_ASM}" if narrow else None
+
+
+def crf_problem(crf: int, codec: str) -> str | None:
+    """Why ``crf`` is out of ``codec``'s range (None when it is in it)."""
+    top = MAX_CRF.get(codec, MAX_CRF_OTHERS)
+    if 0 <= crf <= top:
+        return None
+    return f"--crf must be from 0 to {top} for {codec}, not {crf}"

@@ -40,7 +40,7 @@ from vidsr.backends.ensemble import unwrap_ensemble
 from vidsr.errors import VidsrError
 from vidsr.models.base import VSRModel
 from vidsr.video.colour import format_bits, has_alpha
-from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
+from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS, MAX_CRF_OTHERS, crf_problem
 from vidsr.video.inference import ModelStage, load_model, make_streamer, model_device
 from vidsr.video.messages import format_bytes, say, warn
 from vidsr.video.output_size import OutputSize, resize_stage
@@ -61,7 +61,8 @@ from vidsr.video.segments import PacketFile, WorkFolder, input_identity
 from vidsr.video.selection import Selection, Span, SpanFrames, TimeRange, format_time, plan_spans, select
 from vidsr.video.tiling import DEFAULT_OVERLAP, plan_tiles
 from vidsr.video.writer import (
-    IMAGE_ALPHA_SUFFIXES, VideoFileWriter, check_output_size, output_is_folder, output_is_image, pixel_format,
+    CRF_CODECS, IMAGE_ALPHA_SUFFIXES, VideoFileWriter, check_output_size, default_codec, output_is_folder,
+    output_is_image, pixel_format,
 )  # fmt: skip
 
 RECURRENT_OVERLAP = 16  # warm-up frames before each segment for models with a recurrent state
@@ -159,8 +160,8 @@ class JobOptions:
             raise VidsrError(f"--bit-depth must be one of {', '.join(BIT_DEPTHS)}, not {self.bit_depth!r}")
         if self.preset not in X264_PRESETS:
             raise VidsrError(f"unknown --preset {self.preset!r}; use one of {', '.join(X264_PRESETS)}")
-        if not 0 <= self.crf <= 63:
-            raise VidsrError(f"--crf must be between 0 and 63, not {self.crf}")
+        if not 0 <= self.crf <= MAX_CRF_OTHERS:
+            raise VidsrError(f"--crf must be from 0 to {MAX_CRF_OTHERS} (to 51 for H.264 and HEVC), not {self.crf}")
         if self.chunk < 1:
             raise ValueError("chunk must be >= 1")
         if self.segment_frames < 0:
@@ -343,6 +344,9 @@ class Job:
         them; a missing or foreign journal is an error). ``dry_run`` checks without writing.
         """
         options = self.options
+        codec = options.codec or default_codec(self.target)
+        if not (self.folder or self.image) and codec in CRF_CODECS and (problem := crf_problem(options.crf, codec)):
+            raise VidsrError(problem)
         journal = self.work.journal() if resume else None
         if not resume and not dry_run and self.work.exists() and not options.force:
             done = sum(1 for i in range(len(self.work.journal().get("segments", []))) if self.work.record(i))

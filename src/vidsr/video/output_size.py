@@ -64,7 +64,8 @@ class OutputSize:
                 )
         for side in (width, height):
             if side is not None and not 16 <= side <= 16384:
-                raise VidsrError(f"--size {cls._text(width, height)}: each side must be 16 to 16384 pixels")
+                given = text.strip() if isinstance(text, str) else f"{width}x{height}"
+                raise VidsrError(f"--size {given}: each side must be 16 to 16384 pixels")
         if width is None and height is None:
             raise VidsrError("--size needs a width, a height or both")
         return cls(width, height)

@@ -19,6 +19,7 @@ read :data:`DEFAULT_MODEL` cheaply.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -124,6 +125,13 @@ def output_errors(target: Path, info: SourceInfo, device: Any) -> Iterator[None]
             "try a smaller --tile (e.g. --tile 128)"
         ) from None
     except av.error.FFmpegError as error:
+        refused = re.search(r'avcodec_open2\("([^"]+)"', str(error))
+        if refused:  # an encoder that takes neither this frame rate, size or pixel format
+            raise VidsrError(
+                f"cannot write {target}: the {refused[1]} encoder does not open for this video ({info.width}x"
+                f"{info.height} input at {float(info.rate):g} fps; FFmpeg: {error}); vidsr is tested with libx264, "
+                "libx265, libvpx-vp9, ffv1 and png"
+            ) from None
         raise VidsrError(f"cannot write {target}: {error}") from None
 
 

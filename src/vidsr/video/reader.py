@@ -184,9 +184,11 @@ def open_video(path: str | Path, fps: float | Fraction | None = None, threads: i
     if not path.exists():
         raise VidsrError(f"input not found: {path}")
     if path.is_dir():
-        rate = Fraction(fps).limit_denominator(1001) if fps else DEFAULT_FOLDER_FPS
+        if fps is not None and not (math.isfinite(fps) and fps > 0):
+            raise VidsrError(f"--fps must be a positive number of frames per second, not {fps}")
+        rate = DEFAULT_FOLDER_FPS if fps is None else Fraction(fps).limit_denominator(1001)
         if rate <= 0:
-            raise VidsrError(f"--fps must be positive, not {fps}")
+            raise VidsrError(f"--fps {fps} is too low: at least 1/1001 frame per second")
         return FrameFolderReader(path, rate)
     return VideoFileReader(path, threads, deinterlace, deep)
 
@@ -297,10 +299,11 @@ class VideoFileReader(VideoReader):
                 "so the output is 8-bit (smooth gradients may show banding)")
 
     def _opaque_still(self, first: av.VideoFrame, expected: int | None) -> bool:
-        """True for a GIF (FFmpeg decodes every GIF with alpha) or an image file (one frame)
-        whose first frame is opaque everywhere: its alpha plane says nothing, and is not kept."""
+        """True for a GIF (FFmpeg decodes every GIF with alpha), a palette video or an image
+        file (one frame) whose first frame is opaque everywhere: its alpha plane (or its
+        palette's alpha) says nothing, and is not kept."""
         image = expected == 1 or self._container.format.name.endswith("_pipe")  # (png_pipe, jpeg_pipe...)
-        if not (self.stream.codec_context.name == "gif" or image):
+        if not (self.stream.codec_context.name == "gif" or image or first.format.name == "pal8"):
             return False
         return bool(first.to_ndarray(format="rgba")[..., 3].min() == 255)
 
@@ -392,18 +395,25 @@ class VideoFileReader(VideoReader):
         self.frames_read = self.packets_read = index
 
     def _declared_seconds(self) -> float | None:
-        """The video stream's duration as the container declares it (None if unknown)."""
+        """The video stream's duration as the container declares it (None if unknown).
+
+        Matroska and WebM declare where the video *ends* (the ``DURATION`` tag, the segment's
+        duration), counted from 0, not from the first frame: a clip cut from 5 s to 5.24 s
+        says 5.24. Their start time is taken off, so that the length is a length everywhere.
+        """
         stream = self.stream
         if self._slots is not None and stream.frames and stream.average_rate:
             return float(stream.frames / stream.average_rate)  # AVI: the header's length in ticks
         if stream.duration and stream.time_base:
             return float(stream.duration * stream.time_base)
-        tagged = _parse_clock(stream.metadata.get("DURATION", ""))
-        if tagged:
-            return tagged
-        if len(self._container.streams) == 1 and self._container.duration:
-            return self._container.duration / av.time_base
-        return None
+        end = _parse_clock(stream.metadata.get("DURATION", ""))
+        if not end and len(self._container.streams) == 1 and self._container.duration:
+            end = self._container.duration / av.time_base
+        if not end:
+            return None
+        if "matroska" in self._container.format.name and stream.start_time and stream.time_base:
+            return max(0.0, end - float(stream.start_time * stream.time_base))
+        return end
 
     def _display_matrix(self, frame: av.VideoFrame) -> tuple[int, ...] | None:
         """The rotation/flip matrix (display matrix side data, or the legacy ``rotate`` tag)."""

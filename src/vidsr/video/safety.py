@@ -62,8 +62,15 @@ def check_paths(source: Path, output: Path, *, force: bool, folder: bool) -> Non
             )
     elif output.exists() and not force:
         raise VidsrError(f"{output} already exists; use --force to replace it")
+    check_output_folder(output)
+
+
+def check_output_folder(output: Path) -> None:
+    """Refuse an ``output`` whose folder is missing or is a file."""
     if not output.parent.exists():
         raise VidsrError(f"the folder of the output does not exist: {output.parent}")
+    if not output.parent.is_dir():
+        raise VidsrError(f"the folder of the output is a file, not a folder: {output.parent}")
 
 
 @contextmanager

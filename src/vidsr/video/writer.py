@@ -30,7 +30,7 @@ import numpy as np
 
 from vidsr.errors import VidsrError
 from vidsr.video.colour import Colour, format_bits, has_alpha, rgb_to_frame, tag_codec_context, to_8bit
-from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, x265_narrow_params
+from vidsr.video.encoding_defaults import DEFAULT_CRF, DEFAULT_PRESET, crf_problem, x265_narrow_params
 from vidsr.video.reader import SourceInfo, pixel_aspect_of, ratio
 from vidsr.video.remux import SideStreams, Window, can_hold
 from vidsr.video.timecode import shift_timecode
@@ -48,6 +48,7 @@ MAX_FRAME_SIDE = 16384  # PNG frames
 # still of a video (``--start TIME --frames 1``). Those that hold transparency:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 IMAGE_ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
+GIF_MAX_RATE = 100  # frames per second: GIF frame delays are in 1/100 s
 CRF_CODECS = ("libx264", "libx264rgb", "libx265", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
 # Lossless codecs written as 8-bit RGB (no YUV matrix, exact frames), and those formats.
 RGB_CODECS = ("ffv1", "png", "libx264rgb", "qtrle", "utvideo")
@@ -358,6 +359,8 @@ class VideoFileWriter(FrameWriter):
             raise VidsrError(f"unknown video encoder {codec!r} (try libx264, libvpx-vp9, ffv1 or png)") from None
         if encoder.type != "video":
             raise VidsrError(f"{codec!r} is not a video encoder")
+        if codec in CRF_CODECS and (problem := crf_problem(crf, codec)):
+            raise VidsrError(problem)
         deep = deep and source.bits > 8
         self.pix_fmt = pixel_format(encoder, deep, alpha=alpha and source.alpha)
         self.bits = format_bits(self.pix_fmt)
@@ -393,6 +396,9 @@ class VideoFileWriter(FrameWriter):
         self._last_video_time = 0.0
         self._end_time = Fraction(0)  # end of the last video frame muxed, seconds
 
+        if suffix == ".gif" and rate > GIF_MAX_RATE:
+            raise VidsrError(f"a GIF counts frame times in 1/100 s, so it plays at most {GIF_MAX_RATE} fps, and "
+                             f"{source.path.name} has {float(rate):g}; write .mp4, .webm or .mkv")  # fmt: skip
         target = io.BytesIO() if packets is not None else str(path)
         muxer = {"loop": str(gif_loop(source.path))} if suffix == ".gif" else None
         self.container = av.open(target, "w", format=MUXERS.get(suffix), container_options=muxer)
