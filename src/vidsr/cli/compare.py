@@ -26,9 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "its per-frame PSNR (Y channel)."
         ),
     )
-    parser.add_argument("input", metavar="INPUT", help="LR video file or folder of frames")
+    parser.add_argument("input", metavar="INPUT", help="LR video file or folder of frames; - reads a video "
+                        "piped in")  # fmt: skip
     parser.add_argument("output", metavar="OUTPUT", help="video file (.mp4 .mkv ...), folder of PNG frames, or "
-                        "image (.png .jpg ...) of a one-frame INPUT")
+                        "image (.png .jpg ...) of a one-frame INPUT; - writes Matroska to standard output "
+                        "once done")  # fmt: skip
     parser.add_argument("--models", default=None, metavar="LIST",
                         help=f"comma-separated model names (default: bicubic,{DEFAULT_MODEL}: bicubic and "
                              "the default model of `vidsr upscale`, with its shipped weights)")  # fmt: skip
@@ -80,6 +82,17 @@ def weights_for(names: list[str], spec: str | None) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vidsr.video.pipes import piped, uses_pipes
+
+    if not uses_pipes([args.input], args.output):
+        return compare_paths(args)
+    args.output_label = "standard output" if args.output == "-" else None
+    with piped([args.input], args.output, quiet=args.quiet) as ([args.input], args.output):
+        return compare_paths(args)
+
+
+def compare_paths(args: argparse.Namespace) -> int:
+    """`vidsr compare` with INPUT and OUTPUT paths (not ``-``)."""
     from vidsr.cli.upscale import apply_denoise, video_default_denoise, warn_fps_of_files
     from vidsr.models.registry import check_shipped_weights, has_parameters, spec_weights
     from vidsr.video.compare import compare_videos, default_models, parse_models
@@ -130,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
             scene_cuts=args.scene_cuts,
         )
     if not args.quiet:
-        print(f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}", file=sys.stderr)
+        shown = getattr(args, "output_label", None) or result.output
+        print(f"wrote {shown}: {result.frames} frames, {result.width}x{result.height}", file=sys.stderr)
     for label, value in result.psnr.items():
         print(f"{label}: mean PSNR (Y) over {result.frames} frames: {value:.2f} dB")
     return 0

@@ -43,10 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("input", metavar="INPUT", nargs="+",
                         help="video file or folder of frames; several, a folder of videos or a .txt list "
-                             "of paths for a batch")  # fmt: skip
+                             "of paths for a batch; - reads a video piped in (copied to $TMPDIR first)")  # fmt: skip
     parser.add_argument("output", metavar="OUTPUT",
                         help="video file (.mp4 .mkv .mov .avi .webm .ts .gif), image (.png .jpg .tif .webp .bmp: "
-                             "one frame) or folder (no suffix); the output folder of a batch")  # fmt: skip
+                             "one frame) or folder (no suffix); the output folder of a batch; - writes the video "
+                             "to standard output once done (Matroska, or the container of --suffix)")  # fmt: skip
     add_model_options(parser)
     parser.add_argument("--tile", type=int, default=None, metavar="N",
                         help="process frames in overlapping tiles of N LR pixels (automatic when "
@@ -81,7 +82,8 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
                        help=f"inputs longer than N frames are done in resumable segments of N frames "
                             f"(default {DEFAULT_SEGMENT_FRAMES}; 0: always one pass)")  # fmt: skip
     group.add_argument("--suffix", default=None, metavar=".EXT",
-                       help="container of a batch's outputs (default: the input's; .mp4 for others)")  # fmt: skip
+                       help="container of a batch's outputs (default: the input's; .mp4 for others), or of "
+                            "the video written to standard output (OUTPUT -; default .mkv)")  # fmt: skip
     group.add_argument("--threads", type=int, default=None, metavar="N",
                        help="threads for the model, the decoder and the encoder (default: all cores; "
                             "torchrun: 1 for the model; --jobs J: the cores / J)")  # fmt: skip
@@ -260,6 +262,21 @@ def interrupt_on_sigterm() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vidsr.video.batch import distributed
+    from vidsr.video.pipes import piped, uses_pipes
+
+    if not uses_pipes(args.input, args.output):
+        return upscale_paths(args)
+    if args.resume or args.jobs > 1 or distributed():
+        raise VidsrError("- (standard input or output) is for one process, without --resume or --jobs: "
+                         "give file names for those")  # fmt: skip
+    args.output_label = "standard output" if args.output == "-" else None
+    with piped(args.input, args.output, args.suffix, quiet=args.quiet) as (args.input, args.output):
+        return upscale_paths(args)
+
+
+def upscale_paths(args: argparse.Namespace) -> int:
+    """`vidsr upscale` with INPUT and OUTPUT paths (not ``-``)."""
     from vidsr.models.registry import check_shipped_weights
     from vidsr.video.batch import collect_inputs, distributed
     from vidsr.video.pipeline import upscale_video
@@ -312,8 +329,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if not args.quiet:
         tiles = f", {result.tile}px tiles" if result.tile else ""
+        shown = getattr(args, "output_label", None) or result.output  # (standard output: not the file copied)
         print(
-            f"wrote {result.output}: {result.frames} frames, {result.width}x{result.height}, "
+            f"wrote {shown}: {result.frames} frames, {result.width}x{result.height}, "
             f"{result.model}{tiles}, {result.fps:.1f} fps",
             file=sys.stderr,
         )
