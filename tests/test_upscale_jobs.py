@@ -148,6 +148,16 @@ def test_dry_run_reports_and_writes_nothing(clip, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_dry_run_says_where_yuv420p_pads_an_odd_size(tmp_path, capsys):
+    source = write_video(tmp_path / "odd.mkv", [np.zeros((17, 33, 3), np.uint8)] * 2, codec="ffv1")
+    for out, says in [("x3.mp4", "99x51 (x3), padded to 100x52 for yuv420p, libx264"),
+                      ("x3.mkv", "99x51 (x3), padded to 100x52 for yuv420p, libx264"),
+                      ("x3.gif", "99x51 (x3), gif")]:  # fmt: skip
+        assert main(["upscale", str(source), str(tmp_path / out), "--model", "bicubic", "--scale", "3",
+                     "--dry-run"]) == 0  # fmt: skip
+        assert says in capsys.readouterr().out
+
+
 def test_output_above_4k_needs_force_large(tmp_path, capsys):
     source = write_video(tmp_path / "wide.mp4", [np.zeros((544, 1000, 3), np.uint8)])  # x4: 4000x2176
     out = tmp_path / "big.mp4"

@@ -737,18 +737,20 @@ class Job:
             lines.append(f"range:    {options.time_range.describe()}")
         lines.append(f"frames:   {exact}{count if count is not None else 'unknown'}")
         suffix = self.target.suffix.lower()
-        codec = options.codec or ("PNG frames" if self.folder else "libx264" if suffix != ".webm" else "libvpx-vp9")
+        codec = options.codec or ("PNG frames" if self.folder else default_codec(self.target))
         if self.image:
             codec = f"a {suffix[1:].upper()} image"
         large = "  (above 4K: needs --force-large)" if too_large(*self.size) else ""
         bits = ""
-        if (self.settings()["bits"] > 8 or info.alpha) and not self.image:  # where the encoder has 10 bits / alpha
+        chosen = None  # the video encoder's pixel format
+        if not (self.folder or self.image):
             import av
 
             try:
                 chosen = pixel_format(av.codec.Codec(codec, "w"), deep=self.settings()["bits"] > 8, alpha=info.alpha)
             except (av.error.FFmpegError, ValueError):  # an unknown encoder: the writer says so
-                chosen = None
+                pass
+        if self.settings()["bits"] > 8 or info.alpha:  # where the encoder has 10 bits / alpha
             if chosen and self.settings()["bits"] > 8:
                 bits = f", {format_bits(chosen)}-bit"
             if chosen and info.alpha:
@@ -763,6 +765,9 @@ class Job:
             shape = self.output_info.pixel_aspect
             size += f", resized to --size {self.options.size}" + (f", pixels {ratio(shape)}" if shape else "")
         size += ")"
+        width, height = self.size
+        if chosen and chosen.startswith("yuv420") and (width % 2 or height % 2):
+            size += f", padded to {width + width % 2}x{height + height % 2} for {chosen}"
         quality = "" if self.folder or self.image else f", CRF {options.crf}"
         lines.append(f"output:   {self.target}: {size}, {codec}{bits}{quality}{large}")
         lines.append(f"model:    {self.engine.name}; backend {self.engine.backend()}")
