@@ -48,6 +48,7 @@ bench: install
 	$(PY) benchmarks/bit_depth.py         # 10-bit kept against 8-bit: speed and levels
 	$(PY) benchmarks/prores_width.py      # FFmpeg ProRes encoders at widths not a multiple of 16
 	$(PY) benchmarks/x265_width.py        # x265 on frames narrower than 64 pixels
+	$(PY) benchmarks/output_size.py       # what --size's resize costs beside the model
 	$(PY) benchmarks/inference.py --json results/inference.json   # backends, encoder, end to end
 	$(PY) benchmarks/temporal_memory.py   # needs ../shared/data (DAVIS validation clips)
 
