@@ -176,3 +176,27 @@ def test_ten_bit_yuv_and_sixteen_bit_rgb_convert_at_full_scale_both_ways(full_ra
         assert rgb.dtype == np.uint16 and np.abs(rgb.astype(np.float64) - exact).max() <= 2
         back = rgb_to_frame(rgb, colour, "yuv420p10le")
         assert np.all(np.frombuffer(back.planes[0], np.uint16).reshape(16, -1)[:, :16] == luma)
+
+
+def test_a_folder_of_16_bit_pngs_says_it_is_read_as_8_bit(tmp_path):
+    from PIL import Image
+
+    rgb = tmp_path / "rgb48"
+    rgb.mkdir()
+    frame = av.VideoFrame.from_ndarray(np.full((8, 8, 3), 40000, np.uint16), format="rgb48be")
+    with av.open(str(rgb / "0001.png"), "w", format="image2") as container:
+        stream = container.add_stream("png", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 8, 8, "rgb48be"
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    gray = tmp_path / "gray16"
+    gray.mkdir()
+    Image.fromarray(np.full((8, 8), 40000, np.uint16)).save(gray / "0001.png")
+    plain = tmp_path / "rgb24"
+    plain.mkdir()
+    Image.fromarray(np.full((8, 8, 3), 156, np.uint8)).save(plain / "0001.png")
+    for folder, deep in [(rgb, True), (gray, True), (plain, False)]:
+        with open_video(folder) as reader:
+            said = [w for w in reader.info.warnings if "16 bits per sample; the frames are read as 8-bit" in w]
+            assert bool(said) == deep, folder
+            assert next(iter(reader)).rgb.dtype == np.uint8

@@ -105,6 +105,13 @@ def upright_size(image: Image.Image) -> tuple[int, int]:
     return (height, width) if turned else (width, height)
 
 
+def bits_per_sample(path: str | Path) -> int:
+    """8, or 16 for an image of 16 bits per sample (16-bit PNG, TIFF), from its header."""
+    with Image.open(path) as image:
+        stored = getattr(getattr(image, "png", None), "im_rawmode", None) or image.mode  # PNG: "RGB;16B"
+        return 16 if image.mode.startswith("I;16") or ";16" in stored else 8
+
+
 def read_frame(path: str | Path) -> np.ndarray:
     """One frame as uint8 RGB ``(H, W, 3)``; gray, RGBA and 16-bit images are converted."""
     return read_frame_alpha(path, alpha=False)[0]

@@ -541,11 +541,15 @@ class FrameFolderReader(VideoReader):
     """A folder of PNG/JPEG frames in natural order, at ``fps`` frames per second."""
 
     def __init__(self, path: Path, fps: Fraction) -> None:
-        from vidsr.data.frames import list_frames, read_frame_alpha
+        from vidsr.data.frames import bits_per_sample, list_frames, read_frame_alpha
 
         self.path = path
         self._files = list_frames(path)
         first, alpha = read_frame_alpha(self._files[0])
+        warnings = []
+        if bits_per_sample(self._files[0]) > 8:
+            warnings.append(f"{self._files[0]}: 16 bits per sample; the frames are read as 8-bit RGB, so the "
+                            "output is 8-bit (smooth gradients may show banding)")  # fmt: skip
         self._first: tuple[np.ndarray, np.ndarray | None] | None = (first, alpha)
         self._check_sizes((first.shape[1], first.shape[0]))
         time_base = Fraction(1) / fps
@@ -560,6 +564,7 @@ class FrameFolderReader(VideoReader):
             is_folder=True,
             frame_names=[file.stem for file in self._files],
             alpha=alpha is not None,
+            warnings=warnings,
         )
         self._start = 0
 
