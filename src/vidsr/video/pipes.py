@@ -60,9 +60,14 @@ def piped(inputs: Sequence[str], output: str, suffix: str | None = None, *, quie
 
 
 def _copy_stdin(path: Path, quiet: bool) -> Path:
-    """Standard input, copied into ``path``."""
-    with path.open("wb") as copy:
-        shutil.copyfileobj(sys.stdin.buffer, copy, _BLOCK)
+    """Standard input, copied into ``path`` (a progress bar in bytes on stderr, unless ``quiet``)."""
+    from tqdm import tqdm
+
+    with path.open("wb") as copy, tqdm(desc="standard input", unit="B", unit_scale=True, disable=quiet,
+                                       file=sys.stderr, leave=False) as bar:  # fmt: skip
+        while block := sys.stdin.buffer.read(_BLOCK):
+            copy.write(block)
+            bar.update(len(block))
     size = path.stat().st_size
     if size == 0:
         raise VidsrError("standard input (-) is empty: nothing was piped into vidsr")
