@@ -65,6 +65,9 @@ def test_standard_output_holds_the_video_and_nothing_else(clip, tmp_path, monkey
                                    clip.read_bytes())  # fmt: skip
     assert code == 0 and written[:4] == b"\x1a\x45\xdf\xa3"  # Matroska's EBML header
     assert "mean PSNR" not in err  # (no GT: no figures)
+    code, written, err = run_piped(monkeypatch, capsys, ["upscale", "-", "-", "--model", "bicubic", "--dry-run"],
+                                   clip.read_bytes())  # fmt: skip
+    assert code == 0 and written == b"" and "output:   " in err  # the report, on stderr
 
 
 @pytest.mark.parametrize(

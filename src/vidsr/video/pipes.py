@@ -56,7 +56,8 @@ def piped(inputs: Sequence[str], output: str, suffix: str | None = None, *, quie
         target = folder / f"stdout{suffix or PIPE_SUFFIX}"
         with redirect_stdout(sys.stderr):  # only the video goes to standard output
             yield named, str(target)
-        _copy_to_stdout(target)
+        if target.exists():  # (not after --dry-run)
+            _copy_to_stdout(target)
 
 
 def _copy_stdin(path: Path, quiet: bool) -> Path:
