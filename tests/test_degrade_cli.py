@@ -64,7 +64,10 @@ def test_odd_sizes_cropped_and_said(tmp_path: Path, capsys: pytest.CaptureFixtur
         ("empty", "no frames in"),
         ("mixed", "f2.png is 24x16 but f1.png is 40x32"),
         ("broken", "f1.png"),
-        ("same", "is a GT folder"),
+        ("same", "is (or holds) the GT folders of"),
+        ("dataset root", "is (or holds) the GT folders of"),
+        ("inside a clip", "is (or holds) the GT folders of"),
+        ("file", "is a file, not a folder"),
     ],
 )
 def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture, setup: str, message: str) -> None:
@@ -81,9 +84,29 @@ def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture, setup: str, messa
     elif setup == "same":
         make_frames(gt, ["f1.png"])
         out = gt
+    elif setup in ("dataset root", "inside a clip"):  # clip folders: LR over GT, or into a GT clip
+        make_frames(gt / "a", ["f1.png"])
+        make_frames(gt / "b", ["f1.png"])
+        out = gt if setup == "dataset root" else gt / "a"
+    elif setup == "file":
+        make_frames(gt, ["f1.png"])
+        out.write_text("a file\n")
+    before = {p: p.read_bytes() for p in gt.rglob("*.png")} if gt.exists() else {}
     assert main(["degrade", str(gt), str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vidsr: error: ") and message in err
+    if gt.exists():
+        assert {p: p.read_bytes() for p in gt.rglob("*.png")} == before  # the GT untouched
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--degradation", "real", "--seed", "-1"], "--seed must be from 0"),
+    (["--degradation", "bd", "--sigma", "nan"], "--sigma must be a positive"),
+])  # fmt: skip
+def test_bad_seed_and_sigma(tmp_path: Path, capsys: pytest.CaptureFixture, flags: list[str], message: str) -> None:
+    make_frames(tmp_path / "gt", ["f1.png"])
+    assert main(["degrade", str(tmp_path / "gt"), str(tmp_path / "lr"), "--quiet", *flags]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "lr").exists()
 
 
 @pytest.mark.shared_data

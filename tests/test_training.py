@@ -81,7 +81,7 @@ def test_a_config_named_after_its_model_is_renamed_by_overrides_that_change_it()
     "override, message",
     [
         ("optim.lrr=1", "unknown config key 'optim.lrr'"),
-        ("train.steps=many", "train.steps must be an integer"),
+        ("train.steps=many", "override 'train.steps=many': train.steps must be an integer"),
         ("data.gt_patch=30", "multiple of model.scale"),
         ("loss.name=huber", "loss.name must be one of"),
         ("train.precision=fp8", "train.precision must be one of"),
@@ -95,6 +95,16 @@ def test_a_config_named_after_its_model_is_renamed_by_overrides_that_change_it()
         ("optim.momentum=0.9", "optim.momentum is for sgd; adam uses optim.betas"),
         ("train.ema=1", r"train.ema must be in \[0, 1\)"),
         ("train.ema=-0.1", r"train.ema must be in \[0, 1\)"),
+        ("optim.lr=.nan", "override 'optim.lr=.nan': optim.lr must be a positive number, not nan"),
+        ("optim.lr=.inf", "optim.lr must be a positive number, not inf"),
+        ("optim.weight_decay=-1", "optim.weight_decay must be 0 or more"),
+        ("optim.betas=[1.5, 0.9]", r"optim.betas must be two numbers in \[0, 1\)"),
+        ("train.seed=-1", r"train.seed must be from 0 to 2\*\*32 - 1"),
+        ("schedule.min_lr=-1", "schedule.min_lr must be 0 or more"),
+        ("schedule.gamma=-1", "schedule.gamma must be a positive factor"),
+        ("loss.eps=-1", "loss.eps must be a positive number"),
+        ("data.sigma=.nan", "data.sigma must be a positive number, not nan"),
+        ("loss.warp_weight=.nan", "loss.warp_weight must be 0 or more"),
     ],
 )
 def test_bad_configs_name_the_key(override: str, message: str) -> None:
@@ -503,4 +513,4 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert main(["train", "--config", str(tmp_path / "nope.yaml")]) == 2
     assert capsys.readouterr().err.strip() == f"vidsr: error: config file not found: {tmp_path / 'nope.yaml'}"
     assert main(["train", "--run-dir", str(tmp_path), "optim.lr=-1"]) == 2
-    assert "optim.lr must be positive" in capsys.readouterr().err
+    assert "vidsr: error: override 'optim.lr=-1': optim.lr must be a positive number" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -75,16 +76,20 @@ def run(args: argparse.Namespace) -> int:
         raise VidsrError(f"unknown degradation {args.degradation!r}; use one of {', '.join(TRAINING_DEGRADATIONS)}")
     if args.seed is not None and args.degradation != REAL:
         raise VidsrError("--seed is for --degradation real (bi and bd are not random)")
-    if args.sigma <= 0:
-        raise VidsrError(f"--sigma must be positive, not {args.sigma}")
+    if not (math.isfinite(args.sigma) and args.sigma > 0):
+        raise VidsrError(f"--sigma must be a positive number, not {args.sigma}")
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        raise VidsrError(f"--seed must be from 0 to 2**32 - 1, not {args.seed}")
+    if args.out_dir.exists() and not args.out_dir.is_dir():
+        raise VidsrError(f"OUT_DIR {args.out_dir} is a file, not a folder")
     clips, layout = find_clips(args.gt_dir)
-    out_root = args.out_dir.resolve()
-    for _, folder in clips:
-        if folder.resolve() == out_root:
-            raise VidsrError(f"OUT_DIR {args.out_dir} is a GT folder: choose another folder")
     jobs = []
+    gt_folders = {folder.resolve() for _, folder in clips} | {args.gt_dir.resolve()}
     for name, folder in clips:
         target = args.out_dir if layout == "clip" else args.out_dir / name
+        if target.resolve() in gt_folders or args.out_dir.resolve() in gt_folders:  # LR over the GT frames
+            raise VidsrError(f"OUT_DIR {args.out_dir} is (or holds) the GT folders of {args.gt_dir}: "
+                             "choose another folder")  # fmt: skip
         jobs.append((name, list_frames(folder), target))
     renamed = sum(1 for _, frames, _ in jobs for p in frames if p.suffix.lower() != ".png")
     if renamed:

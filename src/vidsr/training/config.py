@@ -9,6 +9,7 @@ data.val_split=[blackswan,dog]``. Unknown keys are errors, so a typo never goes 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +199,19 @@ def parse_override(text: str) -> dict[str, Any]:
     return result
 
 
+def _check_override_type(text: str, defaults: dict[str, Any]) -> None:
+    """A value of the wrong type in an override is blamed on the override, not on the file."""
+    node: Any = parse_override(text)
+    default: Any = defaults
+    dotted = []
+    while isinstance(node, dict) and len(node) == 1 and isinstance(default, dict):
+        key, node = next(iter(node.items()))
+        dotted.append(key)
+        default = default.get(key)
+    if not isinstance(default, dict) and ".".join(dotted) not in _MAPPINGS:
+        _coerce(node, default, ".".join(dotted), f"override {text!r}")
+
+
 def _number(value: Any) -> Any:
     """YAML 1.1 reads ``1e-3`` as a string (it wants ``1.0e-3``): accept the usual spelling."""
     if isinstance(value, str):
@@ -317,8 +331,8 @@ def validate(config: Config, origin: str = "config") -> Config:
     if not isinstance(crf, (list, tuple)) or len(crf) != 2 or not all(type(v) is int for v in crf) \
             or not 0 <= crf[0] <= crf[1] <= 51:
         fail(f"data.real_crf must be two integers [low, high], 0 <= low <= high <= 51, not {crf!r}")
-    if data.sigma <= 0:
-        fail("data.sigma must be positive")
+    if not (math.isfinite(data.sigma) and data.sigma > 0):
+        fail(f"data.sigma must be a positive number, not {data.sigma}")
     if not data.train_dirs:
         fail("data.train_dirs is empty")
     if data.window < 1:
@@ -360,8 +374,12 @@ def validate(config: Config, origin: str = "config") -> Config:
     optim = config.optim
     if optim.name not in OPTIMIZERS:
         fail(f"optim.name must be one of {', '.join(OPTIMIZERS)}, not {optim.name!r}")
-    if optim.lr <= 0:
-        fail("optim.lr must be positive")
+    if not (math.isfinite(optim.lr) and optim.lr > 0):
+        fail(f"optim.lr must be a positive number, not {optim.lr}")
+    if not (math.isfinite(optim.weight_decay) and optim.weight_decay >= 0):
+        fail(f"optim.weight_decay must be 0 or more, not {optim.weight_decay}")
+    if not all(0 <= beta < 1 for beta in optim.betas):
+        fail(f"optim.betas must be two numbers in [0, 1), not {optim.betas}")
     if optim.clip_grad is not None and optim.clip_grad <= 0:
         fail("optim.clip_grad must be positive (or null)")
     if not 0 <= optim.momentum < 1:
@@ -373,14 +391,22 @@ def validate(config: Config, origin: str = "config") -> Config:
         fail(f"schedule.name must be one of {', '.join(SCHEDULES)}, not {schedule.name!r}")
     if schedule.warmup_steps < 0:
         fail("schedule.warmup_steps cannot be negative")
+    if not (math.isfinite(schedule.min_lr) and schedule.min_lr >= 0):
+        fail(f"schedule.min_lr must be 0 or more, not {schedule.min_lr}")
+    if not (math.isfinite(schedule.gamma) and schedule.gamma > 0):
+        fail(f"schedule.gamma must be a positive factor, not {schedule.gamma}")
+    if not (math.isfinite(config.loss.eps) and config.loss.eps > 0):
+        fail(f"loss.eps must be a positive number, not {config.loss.eps}")
     if config.loss.name not in LOSSES:
         fail(f"loss.name must be one of {', '.join(LOSSES)}, not {config.loss.name!r}")
     for key in ("warp_weight", "smooth_weight"):
-        if getattr(config.loss, key) < 0:
-            fail(f"loss.{key} cannot be negative")
+        if not getattr(config.loss, key) >= 0:  # (nan too)
+            fail(f"loss.{key} must be 0 or more, not {getattr(config.loss, key)}")
     train = config.train
     if train.steps < 1:
         fail("train.steps must be positive")
+    if not 0 <= train.seed < 2**32:
+        fail(f"train.seed must be from 0 to 2**32 - 1, not {train.seed}")
     if train.precision not in PRECISIONS:
         fail(f"train.precision must be one of {', '.join(PRECISIONS)}, not {train.precision!r}")
     for key in ("log_interval", "val_interval", "checkpoint_interval"):
@@ -432,11 +458,20 @@ def config_from_dict(tree: dict[str, Any], overrides: list[str] = (), origin: st
     derived = resolved.get("name") == _derived_name(resolved)  # e.g. flow_x4_bi for that model
     for text in overrides:
         _merge(resolved, parse_override(text), "", f"override {text!r}")
+        _check_override_type(text, Config().to_dict())
     if derived and not any(text.partition("=")[0].strip() == "name" for text in overrides):
         # model.scale=2 on flow_x4_bi.yaml trains flow_x2_bi: its name (progress bar, default
         # run folder) follows, so that it cannot resume or overwrite the x4 run's folder.
         resolved["name"] = _derived_name(resolved)
-    return validate(_build(Config, resolved, "", origin), origin)
+    config = _build(Config, resolved, "", origin)
+    try:
+        return validate(config, origin)
+    except VidsrError as error:  # a bad value set by an override is blamed on the override
+        message = str(error).removeprefix(f"{origin}: ")
+        for text in reversed(overrides):
+            if message.startswith(text.partition("=")[0].strip() + " "):
+                raise VidsrError(f"override {text!r}: {message}") from None
+        raise
 
 
 def _derived_name(tree: dict[str, Any]) -> str:
