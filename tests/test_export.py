@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,28 @@ def test_export_last_checkpoint_and_errors(run_dir: Path, tmp_path: Path,
     (tmp_path / "fresh").mkdir()
     assert main(["export", str(tmp_path / "fresh"), str(out)]) == 2
     assert "no best.pt or last.pt" in capsys.readouterr().err
+    env = (run_dir / "env.json").read_bytes()
+    cases = [(run_dir / "env.safetensors", "over the run's own env.json"),
+             (tmp_path / "folder.safetensors", "is a folder"),
+             (tmp_path / "afile" / "w.safetensors", "a file stands where its folder should be")]  # fmt: skip
+    for target, says in cases:
+        (tmp_path / "folder.safetensors").mkdir(exist_ok=True)
+        (tmp_path / "afile").write_text("x")
+        assert main(["export", str(run_dir), str(target)]) == 2
+        err = capsys.readouterr().err
+        assert says in err and err.count("\n") == 1
+    assert (run_dir / "env.json").read_bytes() == env
+
+
+def test_an_unreadable_env_json_gives_a_card_without_hardware(run_dir: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    (copy / "env.json").write_text("{not json")
+    assert main(["export", str(copy), str(tmp_path / "w.safetensors")]) == 0
+    assert "env.json is unreadable" in capsys.readouterr().err
+    card = json.loads((tmp_path / "w.json").read_text())
+    assert card["hardware"] is None and card["command"] is None
 
 
 def test_card_of_a_run_started_from_another_lists_the_earlier_run(run_dir: Path, tmp_path: Path) -> None:

@@ -49,6 +49,24 @@ def test_plot_cli_output_option_and_errors(tmp_path: Path, capsys: pytest.Captur
     (tmp_path / "empty").mkdir()
     with pytest.raises(VidsrError, match="no metrics log"):
         plot_run(tmp_path / "empty")
+    assert plot_run(tmp_path / "run", tmp_path / "nosuffix") == tmp_path / "nosuffix.png"
+    assert (tmp_path / "nosuffix.png").is_file()
+    assert plot_run(tmp_path / "run", tmp_path / "x") == tmp_path / "x" / "training.png"  # a folder
+    with pytest.raises(VidsrError, match=r"cannot draw into p.txt: give a file name ending in .*\.png"):
+        plot_run(tmp_path / "run", tmp_path / "p.txt")
+    with pytest.raises(VidsrError, match="a file stands where its folder should be"):
+        plot_run(tmp_path / "run", tmp_path / "nosuffix.png" / "p.png")
+
+
+def test_rows_of_another_shape_are_not_drawn_and_a_list_row_is_an_error(tmp_path: Path) -> None:
+    _write_run(tmp_path / "run")
+    with (tmp_path / "run" / "metrics.jsonl").open("a") as log:
+        log.write('{"kind": "train", "step": 210, "loss": 0.01}\n{"kind": "val", "step": 210}\n')
+    assert plot_run(tmp_path / "run").is_file()  # the rows without lr / psnr_y left out
+    with (tmp_path / "run" / "metrics.jsonl").open("a") as log:
+        log.write('[1, 2]\n{"kind": "train", "step": 220, "loss": 0.01, "lr": 0.001}\n')
+    with pytest.raises(VidsrError, match="line 25 is not a JSON object"):
+        plot_run(tmp_path / "run")
 
 
 def test_smoothing_is_a_bias_corrected_moving_average() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,30 @@ from vidsr.errors import VidsrError
 from vidsr.models.weights import save_weights
 from vidsr.training.checkpoint import load_checkpoint, shipped_weights
 from vidsr.training.config import config_from_dict
+
+
+# Files of a run folder named like a card (NAME.json) that an export there must not replace.
+RUN_FILE_STEMS = ("env", "init_lineage")
+
+
+def read_env(path: Path) -> dict[str, Any] | None:
+    """A run's ``env.json`` (None when missing, or unreadable: said on stderr, not fatal)."""
+    if not path.is_file():
+        return None
+    try:
+        env = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        print(f"vidsr: warning: {path} is unreadable ({error}); the card has no hardware or command",
+              file=sys.stderr)  # fmt: skip
+        return None
+    return env if isinstance(env, dict) else None
+
+
+def command_text(command: Any) -> str | None:
+    """The training command of an ``env.json`` (a list of arguments) as one line."""
+    if isinstance(command, str):
+        return command or None
+    return " ".join(str(part) for part in command or []) or None
 
 
 def choose_checkpoint(run_dir: Path, which: str = "auto") -> Path:
@@ -56,8 +81,7 @@ def earlier_stages(init_weights: str | None, depth: int = 0) -> list[dict[str, A
     if path.suffix == ".pt" and path.is_file() and depth < 10:
         checkpoint = load_checkpoint(path)
         config = checkpoint["config"]
-        env_path = path.parent / "env.json"
-        env = json.loads(env_path.read_text()) if env_path.is_file() else {}
+        env = read_env(path.parent / "env.json") or {}
         elapsed = float(checkpoint.get("elapsed_s", 0.0))
         stage.update({
             "step": checkpoint["step"],
@@ -68,7 +92,7 @@ def earlier_stages(init_weights: str | None, depth: int = 0) -> list[dict[str, A
             "degradation": config["data"]["degradation"],
             "training_time_s": round(elapsed, 1),
             "training_time": duration_text(elapsed),
-            "command": " ".join(env.get("command", [])) or None,
+            "command": command_text(env.get("command")),
         })
         earlier = run_lineage(path.parent, config["model"].get("init_weights"), depth + 1)
     elif path.suffix == ".safetensors" and path.is_file():
@@ -147,7 +171,7 @@ def model_card(checkpoint: dict[str, Any], checkpoint_path: Path, weights: Path,
         },
         "hardware": env.get("hardware"),
         "world_size": checkpoint.get("world_size"),
-        "command": " ".join(env.get("command", [])) or None,
+        "command": command_text(env.get("command")),
         "git_commit": (env.get("git") or {}).get("commit"),
         "git_dirty": (env.get("git") or {}).get("dirty"),
         "torch": env.get("torch"),
@@ -237,12 +261,19 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "auto") -> dic
     run_dir, out = Path(run_dir).expanduser(), Path(out).expanduser()
     if out.suffix != ".safetensors":
         raise VidsrError(f"the output must be a .safetensors file, not {out}")
+    if out.is_dir():
+        raise VidsrError(f"{out} is a folder: give the name of the .safetensors file to write")
+    if out.with_suffix("").resolve().parent == run_dir.resolve() and out.stem in RUN_FILE_STEMS:
+        raise VidsrError(f"{out} would write its card over the run's own {out.stem}.json: choose another name")
     path = choose_checkpoint(run_dir, which)
     checkpoint = load_checkpoint(path)
     config = config_from_dict(checkpoint["config"], origin=str(path))
     model = build_model(config.model.name, config.model.scale, config.data.degradation)
     model.load_state_dict(shipped_weights(checkpoint))
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise VidsrError(f"cannot write {out}: a file stands where its folder should be") from None
     metadata = {
         "format": "pt",
         "model": config.model.name,
@@ -253,8 +284,7 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "auto") -> dic
         "vidsr": vidsr.__version__,
     }
     save_weights(model, out, metadata=metadata)
-    env_path = run_dir / "env.json"
-    env = json.loads(env_path.read_text()) if env_path.is_file() else None
+    env = read_env(run_dir / "env.json")
     parameters = sum(p.numel() for p in model.parameters())
     card = model_card(checkpoint, path, out, env, parameters)
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")

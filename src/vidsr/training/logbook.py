@@ -45,10 +45,13 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
             if number == len(lines):
                 break
             raise VidsrError(f"{path}: line {number} is not JSON") from None
+        if not isinstance(row, dict):
+            raise VidsrError(f"{path}: line {number} is not a JSON object (a row of metrics)")
+        rows.append(row)
     return rows
 

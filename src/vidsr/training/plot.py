@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure  # no pyplot: no global backend, works headless
 
 from vidsr.errors import VidsrError
@@ -87,6 +88,25 @@ def history_rows(history: list[tuple[Path, int | None]]) -> tuple[list[dict], li
     return rows, starts
 
 
+def _numbers(row: dict, *keys: str) -> bool:
+    """Whether ``row`` has a number at each of ``keys`` (rows of another shape are not drawn)."""
+    return all(isinstance(row.get(key), (int, float)) and not isinstance(row.get(key), bool) for key in keys)
+
+
+def plot_path(out: Path) -> Path:
+    """Where the figure goes: ``out``; with no suffix, ``out.png``; an existing folder,
+    ``out/training.png``. A suffix matplotlib cannot write is a one-line error."""
+    if out.is_dir():
+        return out / "training.png"
+    if not out.suffix:
+        return out.with_suffix(".png")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if out.suffix[1:].lower() not in formats:
+        raise VidsrError(f"cannot draw into {out.name}: give a file name ending in "
+                         f"{', '.join('.' + f for f in sorted(formats))}")  # fmt: skip
+    return out
+
+
 def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: float = 0.9,
              history: bool = True) -> Path:
     """Draw ``RUN_DIR/metrics.jsonl`` to ``out`` (default ``RUN_DIR/training.png``).
@@ -99,11 +119,11 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
     if not (run_dir / "metrics.jsonl").is_file():
         raise VidsrError(f"no metrics log at {run_dir / 'metrics.jsonl'}")
     rows, starts = history_rows(run_history(run_dir) if history else [(run_dir, None)])
-    train = [r for r in rows if r.get("kind") == "train" and r.get("loss") is not None]
-    val = [r for r in rows if r.get("kind") == "val"]
+    train = [r for r in rows if r.get("kind") == "train" and _numbers(r, "step", "loss", "lr")]
+    val = [r for r in rows if r.get("kind") == "val" and _numbers(r, "step", "psnr_y")]
     if not train and not val:
         raise VidsrError(f"{run_dir / 'metrics.jsonl'} has no rows to plot yet")
-    out = Path(out) if out else run_dir / "training.png"
+    out = plot_path(Path(out) if out else run_dir / "training.png")
 
     figure = Figure(figsize=(8, 9), layout="constrained")
     loss_ax, lr_ax, val_ax = figure.subplots(3, 1, sharex=True)
@@ -158,6 +178,9 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
             axis.axvline(step, color="grey", linestyle="--", linewidth=1)
         loss_ax.annotate(f"{name} starts", (step, 1), xycoords=("data", "axes fraction"),
                          xytext=(3, -12), textcoords="offset points", fontsize=8, color="grey")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise VidsrError(f"cannot write {out}: a file stands where its folder should be") from None
     figure.savefig(out, dpi=100)
     return out
