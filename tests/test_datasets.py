@@ -138,3 +138,29 @@ def test_bad_inputs(tmp_path: Path) -> None:
     (broken / "Frame 1.png").write_bytes(b"\x89PNG garbage")
     with pytest.raises(VidsrError, match="Frame 1.png"):
         open_dataset(tmp_path / "broken").load("c")
+
+
+def test_folders_left_out_are_said(tmp_path: Path) -> None:
+    notes: list[str] = []
+    make_clip(tmp_path / "ds" / "a", 2)
+    (tmp_path / "ds" / "empty").mkdir()
+    clips, layout = find_clips(tmp_path / "ds", notify=notes.append)
+    assert [name for name, _ in clips] == ["a"] and layout == "folders"
+    assert notes == [f"1 folder(s) in {tmp_path / 'ds'} without PNG/JPEG frames left out: empty"]
+    notes.clear()
+    make_clip(tmp_path / "ds" / "a" / "inner", 2)  # a clip folder that holds another clip
+    clips, layout = find_clips(tmp_path / "ds" / "a", notify=notes.append)
+    assert layout == "clip" and len(notes) == 1 and "its clip folders (inner) are left out" in notes[0]
+
+
+def test_lr_frames_pair_by_name_where_names_match(tmp_path: Path) -> None:
+    make_clip(tmp_path / "gt" / "c1", 3)
+    for index in range(3):
+        write_frame(tmp_path / "lr" / "c1" / f"Frame {index + 1:03d}.png", np.zeros((16, 16, 3), np.uint8))
+    assert open_dataset(tmp_path / "gt", tmp_path / "lr").load("c1").lr.shape[0] == 3
+    (tmp_path / "lr" / "c1" / "Frame 002.png").rename(tmp_path / "lr" / "c1" / "zz.png")
+    with pytest.raises(VidsrError, match="LR frame .*zz.png has no GT frame of that name"):
+        open_dataset(tmp_path / "gt", tmp_path / "lr")
+    for index, path in enumerate(sorted((tmp_path / "lr" / "c1").iterdir())):  # other names: by order
+        path.rename(path.with_name(f"lr_{index}.png"))
+    assert open_dataset(tmp_path / "gt", tmp_path / "lr").load("c1").lr.shape[0] == 3

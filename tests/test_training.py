@@ -138,8 +138,9 @@ def test_config_file_errors(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed\n")
-    with pytest.raises(VidsrError, match="not valid YAML"):
+    with pytest.raises(VidsrError, match=r"not valid YAML: .* \(line 2, column 1\)$") as caught:
         load_config(bad)
+    assert "\n" not in str(caught.value)
     listed = tmp_path / "list.yaml"
     listed.write_text("- 1\n- 2\n")
     with pytest.raises(VidsrError, match="mapping"):
@@ -514,3 +515,37 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert capsys.readouterr().err.strip() == f"vidsr: error: config file not found: {tmp_path / 'nope.yaml'}"
     assert main(["train", "--run-dir", str(tmp_path), "optim.lr=-1"]) == 2
     assert "vidsr: error: override 'optim.lr=-1': optim.lr must be a positive number" in capsys.readouterr().err
+
+
+def test_resume_without_a_config_and_run_folders_that_cannot_be(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from vidsr.cli.main import main
+
+    data = make_clips(tmp_path / "d", clips=3, frames=6, size=48)
+    run_dir = tmp_path / "r"
+    overrides = [o for o in tiny_overrides(data, run_dir, steps=4) if not o.startswith("train.run_dir")]
+    assert main(["train", "--run-dir", str(run_dir), "-q", *overrides]) == 0
+    (run_dir / "config.yaml").unlink()  # lost: the checkpoint's own config continues the run
+    assert main(["train", "--run-dir", str(run_dir), "--resume", "-q", "train.steps=8"]) == 0
+    assert load_checkpoint(run_dir / "last.pt")["step"] == 8
+    capsys.readouterr()
+    assert main(["train", "--run-dir", str(tmp_path / "typo"), "--resume"]) == 2
+    assert "nothing to resume in" in capsys.readouterr().err and not (tmp_path / "typo").exists()
+    (tmp_path / "afile").write_text("x")
+    assert main(["train", "--run-dir", str(tmp_path / "afile"), *overrides]) == 2
+    assert "is a file, not a run folder" in capsys.readouterr().err
+
+
+def test_clips_too_small_for_the_patch_and_clips_changed_on_resume_are_said(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture) -> None:
+    data = make_clips(tmp_path / "d", clips=3, frames=6, size=48)
+    make_clips(tmp_path / "small", clips=1, frames=6, size=16)
+    (tmp_path / "small" / "clip0").rename(data / "tiny")
+    run_dir = tmp_path / "r"
+    train(load_config(None, tiny_overrides(data, run_dir, steps=4, **{"data.val_split": "[clip2]"})))
+    err = capsys.readouterr().err
+    assert "1 training clip(s) smaller than data.gt_patch (32 GT pixels) are never sampled: tiny" in err
+    make_clips(tmp_path / "more", clips=1, frames=6, size=48)
+    (tmp_path / "more" / "clip0").rename(data / "late")
+    train(load_config(None, tiny_overrides(data, run_dir, steps=8, **{"data.val_split": "[clip2]"})), resume=True)
+    err = capsys.readouterr().err
+    assert "the training clips differ from those the run was trained on (new: late)" in err

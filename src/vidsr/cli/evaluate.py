@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="GT frames: one clip folder, a folder of clip folders, or REDS")
     parser.add_argument("--lr", type=Path, metavar="DIR",
                         help="LR frames in the same layout (default: generated from GT)")
+    parser.add_argument("--reds-split", default="reds4", choices=("reds4", "train", "all"),
+                        help="of a REDS folder: REDS4 (clips 000, 011, 015, 020 of train_sharp, the usual "
+                             "test set), the other training clips, or every clip (default reds4)")  # fmt: skip
     parser.add_argument("--models", default=DEFAULT_MODELS, metavar="NAMES",
                         help=f"comma-separated model names, NAME:real (or :bi, :bd) for other shipped "
                              f"weights of a model, NAME@S for denoise strength S (0-1, between its BI and "
@@ -220,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     models = build_models(args, names)
     dataset = open_dataset(
         args.data, args.lr, scale=args.scale, degradation=COMPRESSED.get(args.degradation, args.degradation),
-        sigma=args.sigma,
+        sigma=args.sigma, reds_split=args.reds_split,
     )
     result = evaluate(models, dataset, args.crop_border, args.device, progress=not args.quiet, backend=args.backend,
                       precision=args.precision, compression=codec, self_ensemble=args.self_ensemble,

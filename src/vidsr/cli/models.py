@@ -29,9 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from vidsr.models.facts import format_table, summarize_all
     from vidsr.models.registry import model_class
 
-    for name in args.names:
+    names = list(dict.fromkeys(args.names))  # each once, in the order given
+    for name in names:
         model_class(name)  # unknown names -> VidsrError listing the known ones
-    summaries = summarize_all(args.names or None, scale=args.scale)
+    summaries = summarize_all(names or None, scale=args.scale)
     if args.json:
         print(json.dumps([summary.to_json() for summary in summaries], indent=2))
     else:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vidsr.errors import VidsrError
+
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,11 +53,22 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"train.precision={args.precision}")
     if args.device:
         overrides.append(f"train.device={args.device}")
-    saved = Path(args.run_dir).expanduser() / "config.yaml" if args.run_dir else None
+    folder = Path(args.run_dir).expanduser() if args.run_dir else None
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise VidsrError(f"--run-dir {folder} is a file, not a run folder")
     if args.config:
         config = load_config(args.config, overrides)
-    elif args.resume and saved is not None and saved.is_file():
-        config = load_config(saved, overrides)  # continue with the run's own config
+    elif args.resume and folder is not None and (folder / "config.yaml").is_file():
+        config = load_config(folder / "config.yaml", overrides)  # continue with the run's own config
+    elif args.resume and folder is not None and (folder / "last.pt").is_file():
+        from vidsr.training.checkpoint import load_checkpoint
+        from vidsr.training.config import config_from_dict
+
+        last = folder / "last.pt"  # (config.yaml lost): the config the checkpoint holds
+        config = config_from_dict(load_checkpoint(last)["config"], overrides, origin=str(last))
+    elif args.resume and folder is not None:
+        raise VidsrError(f"nothing to resume in {folder} (no last.pt or config.yaml): give --config FILE to "
+                         "start a run there")  # fmt: skip
     else:
         config = load_config(None, overrides)  # the defaults: delta x4 BI on DAVIS
     train(config, resolve_run_dir(config, args.run_dir), resume=args.resume, quiet=args.quiet)

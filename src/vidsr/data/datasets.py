@@ -100,14 +100,21 @@ def reds_lr_folder(gt_root: Path, scale: int) -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
-def find_clips(folder: str | Path) -> tuple[list[tuple[str, Path]], str]:
-    """Clip folders under ``folder`` and the layout name ("clip", "folders" or "reds")."""
+def find_clips(folder: str | Path, notify: Callable[[str], None] | None = stderr_note,
+               ) -> tuple[list[tuple[str, Path]], str]:  # fmt: skip
+    """Clip folders under ``folder`` and the layout name ("clip", "folders" or "reds");
+    ``notify`` hears of folders left out (subfolders of a clip folder, folders without frames)."""
     folder = Path(folder)
+    notify = notify or (lambda message: None)
     if not folder.exists():
         raise VidsrError(f"data folder not found: {folder}")
     if not folder.is_dir():
         raise VidsrError(f"not a folder: {folder}")
     if _has_frames(folder):
+        inside = [p.name for p in _subfolders(folder) if _has_frames(p)]
+        if inside:
+            notify(f"{folder} holds frames, so it is one clip: its clip folders ({', '.join(inside[:3])}"
+                   f"{' ...' if len(inside) > 3 else ''}) are left out")  # fmt: skip
         return [(folder.resolve().name, folder)], "clip"
     reds = _reds_gt_root(folder)
     if reds is not None:
@@ -120,6 +127,10 @@ def find_clips(folder: str | Path) -> tuple[list[tuple[str, Path]], str]:
         raise VidsrError(
             f"no frames in {folder}: expected PNG/JPEG frames or clip folders of frames"
         )
+    empty = [p.name for p in _subfolders(folder) if not _has_frames(p)]
+    if empty:
+        notify(f"{len(empty)} folder(s) in {folder} without PNG/JPEG frames left out: {', '.join(empty[:3])}"
+               f"{' ...' if len(empty) > 3 else ''}")  # fmt: skip
     return clips, "folders"
 
 
@@ -227,7 +238,7 @@ def _pair_sources(
                 f"{lr_dir} and the GT folder have different layouts (one clip vs clip folders)"
             )
         name, gt_folder = gt_clips[0]
-        return [ClipSource(name, tuple(list_frames(gt_folder)), tuple(list_frames(lr_dir)))]
+        return [_paired(name, list_frames(gt_folder), list_frames(lr_dir))]
     reds = _reds_gt_root(lr_dir)
     if reds is not None:
         lr_dir = reds_lr_folder(reds, scale) or reds
@@ -236,8 +247,21 @@ def _pair_sources(
         lr_folder = lr_dir / name
         if not lr_folder.is_dir():
             raise VidsrError(f"no LR clip folder {lr_folder} for GT clip {name}")
-        sources.append(ClipSource(name, tuple(list_frames(gt_folder)), tuple(list_frames(lr_folder))))
+        sources.append(_paired(name, list_frames(gt_folder), list_frames(lr_folder)))
     return sources
+
+
+def _paired(name: str, gt_frames: list[Path], lr_frames: list[Path]) -> ClipSource:
+    """A clip's GT and LR frames, paired in order. Where the names are the GT's (as ``vidsr
+    degrade`` writes them), they must all be: an LR frame named otherwise would shift every
+    pairing after it."""
+    gt_names = [p.stem for p in gt_frames]
+    if set(gt_names) & {p.stem for p in lr_frames}:
+        stray = next((p for p in lr_frames if p.stem not in set(gt_names)), None)
+        if stray is not None:
+            raise VidsrError(f"clip {name}: LR frame {stray} has no GT frame of that name, as the others do "
+                             "(frames pair by name, or by order where no name matches)")  # fmt: skip
+    return ClipSource(name, tuple(gt_frames), tuple(lr_frames))
 
 
 def open_dataset(
@@ -266,7 +290,7 @@ def open_dataset(
             if gt_root.name != "train_sharp" or not gt_clips:
                 raise VidsrError(
                     f"REDS4 is clips {', '.join(REDS4)} of train_sharp; none found under {gt_root} "
-                    "(use reds_split='all' for other REDS folders)"
+                    "(--reds-split all for other REDS folders)"
                 )
         elif reds_split == "train":
             gt_clips = [c for c in gt_clips if c[0] not in REDS4]

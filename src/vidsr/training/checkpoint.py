@@ -106,7 +106,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated or foreign file
-        raise VidsrError(f"cannot read checkpoint {path}: {error}") from error
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if path.stat().st_size == 0:
+            reason = "the file is empty (a run killed while writing it?)"
+        raise VidsrError(f"cannot read checkpoint {path}: {reason}") from error
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise VidsrError(f"{path} is not a vidsr training checkpoint")
     return state

@@ -189,7 +189,7 @@ def parse_override(text: str) -> dict[str, Any]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as error:
-        raise VidsrError(f"override {text!r}: value is not valid YAML ({error})") from None
+        raise VidsrError(f"override {text!r}: value is not valid YAML ({_one_line(error)})") from None
     result: dict[str, Any] = {}
     node = result
     parts = key.split(".")
@@ -210,6 +210,13 @@ def _check_override_type(text: str, defaults: dict[str, Any]) -> None:
         default = default.get(key)
     if not isinstance(default, dict) and ".".join(dotted) not in _MAPPINGS:
         _coerce(node, default, ".".join(dotted), f"override {text!r}")
+
+
+def _one_line(error: yaml.YAMLError) -> str:
+    """A YAML error in one line: what is wrong, and where (line and column, from 1)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else problem
 
 
 def _number(value: Any) -> Any:
@@ -492,7 +499,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     try:
         tree = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise VidsrError(f"{path} is not valid YAML: {error}") from None
+        raise VidsrError(f"{path} is not valid YAML: {_one_line(error)}") from None
     if tree is None:
         return {}
     if not isinstance(tree, dict):

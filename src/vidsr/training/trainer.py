@@ -110,6 +110,27 @@ def resolve_run_dir(config: Config, run_dir: str | Path | None = None) -> Path:
     return Path(chosen).expanduser() if chosen else default_run_dir(config.name)
 
 
+def data_notes(train_clips: list, sampled: list, val_clips: list, checkpoint: dict[str, Any] | None,
+               gt_patch: int) -> list[str]:
+    """What the user should know about the data: training clips too small for ``gt_patch``
+    (never sampled), and, on resuming, clips that differ from those the run was trained on."""
+    notes = []
+    small = sorted({clip.name for clip in train_clips} - {clip.name for clip in sampled})
+    if small:
+        notes.append(f"{len(small)} training clip(s) smaller than data.gt_patch ({gt_patch} GT pixels) are never "
+                     f"sampled: {', '.join(small[:5])}{' ...' if len(small) > 5 else ''}")  # fmt: skip
+    for kind, clips in (("train", train_clips), ("val", val_clips)):
+        before = (checkpoint or {}).get(f"{kind}_clips")
+        now = [clip.name for clip in clips]
+        if before is not None and sorted(before) != sorted(now):
+            added, gone = sorted(set(now) - set(before)), sorted(set(before) - set(now))
+            change = "; ".join(part for part in (f"new: {', '.join(added[:5])}" if added else "",
+                                                 f"gone: {', '.join(gone[:5])}" if gone else "") if part)  # fmt: skip
+            notes.append(f"the {'training' if kind == 'train' else 'validation'} clips differ from those the run "
+                         f"was trained on ({change}): the resumed run is not the run continued")  # fmt: skip
+    return notes
+
+
 def prepare_run(config: Config, run_dir: Path, resume: bool) -> dict[str, Any] | None:
     """The checkpoint to continue from (or None for a fresh run), after the checks.
 
@@ -329,6 +350,7 @@ class Trainer:
             context=self.model.radius, colour=data.colour, pan=data.pan, pan_speed=data.pan_speed,
             kind=data.degradation, sigma=data.sigma,
         )
+        self.notes = data_notes(self.train_clips, self.dataset.clips, self.val_clips, checkpoint, data.gt_patch)
         if callable(getattr(self.model, "precompute", None)):  # two_step: step-1 frames, cached
             if data.colour or data.pan:
                 raise VidsrError(f"data.colour and data.pan must be 0 for {config.model.name}: its cached "
@@ -442,6 +464,8 @@ class Trainer:
             f" x{self.context.world_size}; run folder {self.run_dir}",
             file=sys.stderr,
         )
+        for note in self.notes:
+            print(f"vidsr train: warning: {note}", file=sys.stderr)
 
     def run(self) -> TrainResult:
         """Train up to ``train.steps``; returns the final step, loss and best scores."""
