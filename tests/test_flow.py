@@ -268,7 +268,7 @@ def test_a_warp_weight_needs_a_model_with_auxiliary_losses(clips_dir: Path, tmp_
         "model.name": "delta", "loss.warp_weight": 0.1}))
     with pytest.raises(VidsrError, match="delta returns no auxiliary losses"):
         Trainer(config, DistContext(), tmp_path, None, quiet=True)
-    with pytest.raises(VidsrError, match="loss.warp_weight cannot be negative"):
+    with pytest.raises(VidsrError, match="loss.warp_weight must be 0 or more"):
         load_config(None, ["loss.warp_weight=-1"])
 
 

@@ -64,8 +64,11 @@ def test_mapped_feedback_reads_a_frame_as_the_x4_one_reads_it_enlarged() -> None
 def test_x4_weights_start_an_x2_run_only_as_a_warm_start(name: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}_x4.safetensors"
     save_weights(_randomised(create(name, 4, pretrained=False)), path)
-    with pytest.raises(VidsrError, match="do not fit"):
+    with pytest.raises(VidsrError, match=r"do not fit \w+: size mismatch for [\w.]+: copying a param") as caught:
         load_weights(create(name, 2, pretrained=False), path)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(VidsrError, match="is a folder: give a weights file"):
+        load_weights(create(name, 2, pretrained=False), tmp_path)
     model = load_weights(create(name, 2, pretrained=False), path, warm_start=True)
     lr = torch.rand(1, 3, 3, 12, 16)
     assert model.eval()(lr).shape == (1, 3, 3, 24, 32)

@@ -26,6 +26,8 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
     of another scale (:func:`~vidsr.models.layers.rescale_subpixel_state`: x4 starts x2).
     """
     path = Path(path)
+    if path.is_dir():
+        raise VidsrError(f"{path} is a folder: give a weights file (.safetensors, or a run's best.pt)")
     if not path.is_file():
         raise VidsrError(f"weights file not found: {path}")
     grid = None
@@ -52,9 +54,11 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
         state = rescale_subpixel_state(state, model.state_dict())
     try:
         model.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        first_line = str(error).splitlines()[0]
-        raise VidsrError(f"weights in {path} do not fit {type(model).__name__}: {first_line}") from error
+    except RuntimeError as error:  # torch's message: a heading, then one tab-indented line per problem
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0] if lines else "mismatch"
+        more = f" (and {len(lines) - 2} more)" if len(lines) > 2 else ""
+        raise VidsrError(f"weights in {path} do not fit {type(model).__name__}: {detail}{more}") from error
     if grid is not None and not keep_grid and hasattr(model, "set_lr_grid"):
         model.set_lr_grid(grid)
     return model
