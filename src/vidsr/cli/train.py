@@ -13,7 +13,6 @@ from pathlib import Path
 from vidsr.errors import VidsrError
 
 
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",

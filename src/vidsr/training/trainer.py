@@ -127,7 +127,7 @@ def data_notes(train_clips: list, sampled: list, val_clips: list, checkpoint: di
             change = "; ".join(part for part in (f"new: {', '.join(added[:5])}" if added else "",
                                                  f"gone: {', '.join(gone[:5])}" if gone else "") if part)  # fmt: skip
             notes.append(f"the {'training' if kind == 'train' else 'validation'} clips differ from those the run "
-                         f"was trained on ({change}): the resumed run is not the run continued")  # fmt: skip
+                         f"was trained on ({change}): the resumed run is no exact continuation")  # fmt: skip
     return notes
 
 
