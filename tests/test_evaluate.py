@@ -185,8 +185,8 @@ def test_cli_evaluate_prints_tables_and_writes_json(tmp_path: Path, capsys: pyte
         (["--data", "{tmp}/data", "--weights", "bicubic=x.pt", "--models", "raw"], "not in --models"),
         (["--data", "{tmp}/data", "--crop-border", "-1"], "crop-border"),
         (["--data", "{tmp}/data", "--lr", "{tmp}/nolr"], "LR folder not found"),
-        (["--data", "{tmp}/data", "--json", "{tmp}/data/a/f0.png/r.json"], "f0.png is a file, not a folder"),
-        (["--data", "{tmp}/data", "--plot", "{tmp}/data/a/f0.png/x/p.png"], "Not a directory"),
+        (["--data", "{tmp}/data", "--json", "{tmp}/data/a/f0.png/r.json"], "a file stands where its folder should be"),
+        (["--data", "{tmp}/data", "--plot", "{tmp}/data/a/f0.png/x/p.png"], "a file stands where its folder"),
         (["--data", "{tmp}/data", "--json", "{tmp}/data"], "is a folder: give a file name"),
     ],
 )

@@ -83,14 +83,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out_dir.exists() and not args.out_dir.is_dir():
         raise VidsrError(f"OUT_DIR {args.out_dir} is a file, not a folder")
     clips, layout = find_clips(args.gt_dir)
-    jobs = []
     gt_folders = {folder.resolve() for _, folder in clips} | {args.gt_dir.resolve()}
-    for name, folder in clips:
-        target = args.out_dir if layout == "clip" else args.out_dir / name
-        if target.resolve() in gt_folders or args.out_dir.resolve() in gt_folders:  # LR over the GT frames
-            raise VidsrError(f"OUT_DIR {args.out_dir} is (or holds) the GT folders of {args.gt_dir}: "
-                             "choose another folder")  # fmt: skip
-        jobs.append((name, list_frames(folder), target))
+    targets = [(name, folder, args.out_dir if layout == "clip" else args.out_dir / name) for name, folder in clips]
+    if args.out_dir.resolve() in gt_folders or any(target.resolve() in gt_folders for *_, target in targets):
+        raise VidsrError(f"OUT_DIR {args.out_dir} is (or holds) the GT folders of {args.gt_dir}: "
+                         "choose another folder")  # LR written over the GT frames  # fmt: skip
+    jobs = [(name, list_frames(folder), target) for name, folder, target in targets]
     renamed = sum(1 for _, frames, _ in jobs for p in frames if p.suffix.lower() != ".png")
     if renamed:
         _say(f"{renamed} JPEG frame(s) written as lossless PNG (same name, extension .png)")

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from vidsr.errors import VidsrError
+from vidsr.errors import VidsrError, create_parent
 
 DEFAULT_MODELS = "raw,bicubic"
 BENCHMARK_CRF = 23  # x264's own default
@@ -204,12 +204,7 @@ def run(args: argparse.Namespace) -> int:
         raise VidsrError(f"--plot writes a PNG: give a name ending in .png, not {args.plot.name}")
     for path in (args.json, args.plot):  # (before the work, not after it)
         if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except FileExistsError:
-                raise VidsrError(f"cannot write {path}: {path.parent} is a file, not a folder") from None
-            except OSError as error:
-                raise VidsrError(f"cannot write {path}: {error.strerror}") from None
+            create_parent(path)
             if path.is_dir():
                 raise VidsrError(f"{path} is a folder: give a file name")
     codec = video_codec(args)

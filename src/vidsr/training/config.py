@@ -199,9 +199,10 @@ def parse_override(text: str) -> dict[str, Any]:
     return result
 
 
-def _check_override_type(text: str, defaults: dict[str, Any]) -> None:
-    """A value of the wrong type in an override is blamed on the override, not on the file."""
-    node: Any = parse_override(text)
+def _check_override_type(update: dict[str, Any], defaults: dict[str, Any], origin: str) -> None:
+    """A value of the wrong type in an override (``update``, one key) is blamed on the
+    override (``origin``), not on the config file."""
+    node: Any = update
     default: Any = defaults
     dotted = []
     while isinstance(node, dict) and len(node) == 1 and isinstance(default, dict):
@@ -209,7 +210,7 @@ def _check_override_type(text: str, defaults: dict[str, Any]) -> None:
         dotted.append(key)
         default = default.get(key)
     if not isinstance(default, dict) and ".".join(dotted) not in _MAPPINGS:
-        _coerce(node, default, ".".join(dotted), f"override {text!r}")
+        _coerce(node, default, ".".join(dotted), origin)
 
 
 def _one_line(error: yaml.YAMLError) -> str:
@@ -463,9 +464,11 @@ def config_from_dict(tree: dict[str, Any], overrides: list[str] = (), origin: st
     resolved = Config().to_dict()
     _merge(resolved, tree, "", origin)
     derived = resolved.get("name") == _derived_name(resolved)  # e.g. flow_x4_bi for that model
+    defaults = Config().to_dict()
     for text in overrides:
-        _merge(resolved, parse_override(text), "", f"override {text!r}")
-        _check_override_type(text, Config().to_dict())
+        update = parse_override(text)
+        _merge(resolved, update, "", f"override {text!r}")
+        _check_override_type(update, defaults, f"override {text!r}")
     if derived and not any(text.partition("=")[0].strip() == "name" for text in overrides):
         # model.scale=2 on flow_x4_bi.yaml trains flow_x2_bi: its name (progress bar, default
         # run folder) follows, so that it cannot resume or overwrite the x4 run's folder.

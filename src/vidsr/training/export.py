@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import vidsr
-from vidsr.errors import VidsrError
+from vidsr.errors import VidsrError, create_parent
 from vidsr.models.weights import save_weights
 from vidsr.training.checkpoint import load_checkpoint, shipped_weights
 from vidsr.training.config import config_from_dict
@@ -270,10 +270,7 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "auto") -> dic
     config = config_from_dict(checkpoint["config"], origin=str(path))
     model = build_model(config.model.name, config.model.scale, config.data.degradation)
     model.load_state_dict(shipped_weights(checkpoint))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise VidsrError(f"cannot write {out}: a file stands where its folder should be") from None
+    create_parent(out)
     metadata = {
         "format": "pt",
         "model": config.model.name,

@@ -13,7 +13,7 @@ import yaml
 from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure  # no pyplot: no global backend, works headless
 
-from vidsr.errors import VidsrError
+from vidsr.errors import VidsrError, create_parent
 from vidsr.training.logbook import read_metrics
 
 
@@ -178,9 +178,6 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
             axis.axvline(step, color="grey", linestyle="--", linewidth=1)
         loss_ax.annotate(f"{name} starts", (step, 1), xycoords=("data", "axes fraction"),
                          xytext=(3, -12), textcoords="offset points", fontsize=8, color="grey")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise VidsrError(f"cannot write {out}: a file stands where its folder should be") from None
+    create_parent(out)
     figure.savefig(out, dpi=100)
     return out

@@ -366,7 +366,7 @@ class VideoFileWriter(FrameWriter):
         self.bits = format_bits(self.pix_fmt)
         if deep and self.bits == 8:
             self.warn(f"{codec} has no 10-bit format: the {source.bits}-bit input is written as 8-bit video")
-        self.alpha = alpha and source.alpha and (has_alpha(self.pix_fmt) or self.pix_fmt == "pal8")
+        self.alpha = alpha and source.alpha and has_alpha(self.pix_fmt)  # (pal8: a GIF's transparent colour)
         if alpha and source.alpha and not self.alpha:
             self.warn(
                 f"{source.path} has an alpha channel (transparency) that {codec} cannot store: the output is "
