@@ -99,6 +99,19 @@ def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture, setup: str, messa
         assert {p: p.read_bytes() for p in gt.rglob("*.png")} == before  # the GT untouched
 
 
+@pytest.mark.parametrize("degradation", ["bi", "real"])
+def test_a_clip_of_mixed_sizes_stops_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture, degradation: str
+) -> None:
+    make_frames(tmp_path / "gt" / "a", ["f1.png", "f2.png"])  # a good clip first
+    make_frames(tmp_path / "gt" / "b", ["f1.png"])
+    make_frames(tmp_path / "gt" / "b", ["f2.png"], size=(16, 24))  # the size check reads headers
+    argv = ["degrade", str(tmp_path / "gt"), str(tmp_path / "lr"), "--quiet", "--degradation", degradation]
+    assert main(argv) == 2
+    assert "b/f2.png is 24x16 but f1.png is 40x32" in capsys.readouterr().err
+    assert not (tmp_path / "lr").exists()  # not even clip a: no half-written dataset
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (["--degradation", "real", "--seed", "-1"], "--seed must be from 0"),
     (["--degradation", "bd", "--sigma", "nan"], "--sigma must be a positive"),

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     from vidsr.data.datasets import find_clips
     from vidsr.data.degradation import REAL, TRAINING_DEGRADATIONS, degrade_uint8
-    from vidsr.data.frames import list_frames, read_frame, write_frame
+    from vidsr.data.frames import check_one_size, list_frames, read_frame, write_frame
 
     if args.degradation not in TRAINING_DEGRADATIONS:
         raise VidsrError(f"unknown degradation {args.degradation!r}; use one of {', '.join(TRAINING_DEGRADATIONS)}")
@@ -89,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
         raise VidsrError(f"OUT_DIR {args.out_dir} is (or holds) the GT folders of {args.gt_dir}: "
                          "choose another folder")  # LR written over the GT frames  # fmt: skip
     jobs = [(name, list_frames(folder), target) for name, folder, target in targets]
+    for _, frames, _ in jobs:  # from the headers, before anything is written
+        if frames:
+            check_one_size(frames)
     renamed = sum(1 for _, frames, _ in jobs for p in frames if p.suffix.lower() != ".png")
     if renamed:
         _say(f"{renamed} JPEG frame(s) written as lossless PNG (same name, extension .png)")
@@ -101,17 +104,10 @@ def run(args: argparse.Namespace) -> int:
                 written += _degrade_real(name, frames, target, args.scale, args.seed or 0)
                 bar.update(len(frames))
                 continue
-            first_shape = None
-            for path in frames:
+            for index, path in enumerate(frames):
                 gt = read_frame(path)
-                if first_shape is None:
-                    first_shape = gt.shape
+                if index == 0:
                     _note_crop(name, gt.shape, args.scale)
-                elif gt.shape != first_shape:
-                    raise VidsrError(
-                        f"frame {path} is {gt.shape[1]}x{gt.shape[0]} but {frames[0].name} is "
-                        f"{first_shape[1]}x{first_shape[0]}: all frames of a clip must have one size"
-                    )
                 lr = degrade_uint8(gt, args.scale, args.degradation, args.sigma)
                 write_frame(target / f"{path.stem}.png", lr)
                 written += 1

@@ -8,7 +8,8 @@ convert to and from the package's float ``(..., 3, H, W)`` tensors.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from vidsr.errors import VidsrError
 
 __all__ = [
     "FRAME_SUFFIXES",
+    "check_one_size",
+    "frame_size",
     "is_frame_file",
     "list_frames",
     "natural_sort_key",
@@ -120,20 +123,51 @@ def read_frame(path: str | Path) -> np.ndarray:
 def read_frame_alpha(path: str | Path, alpha: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """One frame as uint8 RGB ``(H, W, 3)`` and its uint8 alpha ``(H, W)`` (None when the
     image has no transparency, or when ``alpha`` is False), upright (:func:`upright`)."""
-    path = Path(path)
+    with _opened(path) as image:
+        image.load()
+        image = upright(image)
+        array = _to_rgb8(image)
+        transparency = _alpha_of(image) if alpha else None
+    return np.ascontiguousarray(array), transparency
+
+
+@contextmanager
+def _opened(path: str | Path) -> Iterator[Image.Image]:
+    """``Image.open(path)``, its failures (missing, not an image, damaged) as one-line
+    :class:`VidsrError` s, also those raised while the image is read inside the block."""
     try:
         with Image.open(path) as image:
-            image.load()
-            image = upright(image)
-            array = _to_rgb8(image)
-            transparency = _alpha_of(image) if alpha else None
+            yield image
     except FileNotFoundError:
         raise VidsrError(f"frame not found: {path}") from None
     except UnidentifiedImageError:
         raise VidsrError(f"not a readable image: {path}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise VidsrError(f"cannot read image {path}: {error}") from None
-    return np.ascontiguousarray(array), transparency
+
+
+def frame_size(path: str | Path) -> tuple[int, int]:
+    """``(width, height)`` of the frame :func:`read_frame` would return, from the header alone."""
+    with _opened(path) as image:
+        return upright_size(image)
+
+
+def _other_size(path: Path, shape: tuple[int, int], first: Path, first_shape: tuple[int, int]) -> VidsrError:
+    """The error for a frame of ``shape`` (``(height, width)``) in a clip whose ``first`` is ``first_shape``."""
+    return VidsrError(f"frame {path} is {shape[1]}x{shape[0]} but {first.name} is "
+                      f"{first_shape[1]}x{first_shape[0]}: all frames of a clip must have one size")
+
+
+def check_one_size(paths: Sequence[Path]) -> tuple[int, int]:
+    """The ``(width, height)`` every frame of ``paths`` has, read from the headers alone (fast:
+    nothing is decoded), so that a clip can be refused before anything is written for it; a
+    :class:`VidsrError` names the first frame of another size."""
+    first = frame_size(paths[0])
+    for path in paths[1:]:
+        size = frame_size(path)
+        if size != first:
+            raise _other_size(path, size[::-1], paths[0], first[::-1])
+    return first
 
 
 def read_clip(folder: str | Path | Sequence[Path]) -> np.ndarray:
@@ -147,10 +181,7 @@ def read_clip(folder: str | Path | Sequence[Path]) -> np.ndarray:
     for index, path in enumerate(paths[1:], start=1):
         frame = read_frame(path)
         if frame.shape != first.shape:
-            raise VidsrError(
-                f"frame {path} is {frame.shape[1]}x{frame.shape[0]} but {paths[0].name} is "
-                f"{first.shape[1]}x{first.shape[0]}: all frames of a clip must have one size"
-            )
+            raise _other_size(path, frame.shape[:2], paths[0], first.shape[:2])
         clip[index] = frame
     return clip
 
