@@ -34,7 +34,7 @@ def test_the_degradation_picks_its_shipped_weights(tmp_path: Path, monkeypatch: 
     saved = {}
     for seed, degradation in enumerate(("bi", "bd")):
         torch.manual_seed(seed)
-        saved[degradation] = create("fsrcnn", 4, pretrained=False)
+        saved[degradation] = create("fsrcnn", 4, degradation=degradation, pretrained=False)
         save_weights(saved[degradation], tmp_path / f"fsrcnn_x4_{degradation}.safetensors")
     bd = create("fsrcnn", 4, degradation="bd")
     assert same_weights(bd, saved["bd"]) and not same_weights(bd, saved["bi"])

@@ -34,6 +34,7 @@ def test_folder_of_clip_folders(tmp_path: Path) -> None:
     np.testing.assert_array_equal(clip.gt, a)
     np.testing.assert_array_equal(clip.lr, degrade_uint8(a, 4, "bi"))
     assert clip.lr.shape == (3, 16, 16, 3)
+    assert open_dataset(tmp_path, scale=4, clips="beta").names == ["beta"]  # one name, not b, e, t, a
 
 
 def test_single_clip_folder(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_training_helpers import TinyVSR, make_clips, tiny_overrides
@@ -100,9 +101,18 @@ def test_weights_carry_their_grid(tmp_path: Path):
     assert {m.lr_grid for m in load_weights(create("previous", 4, pretrained=False), path).modules()
             if hasattr(m, "lr_grid")} == {"corner"}
     assert load_weights(create("previous", 4, pretrained=False), path, keep_grid=True).lr_grid == "centre"
-    plain = tmp_path / "plain.safetensors"
-    save_weights(create("previous", 4, pretrained=False), plain)  # no metadata: the model keeps its grid
+    plain = tmp_path / "plain.safetensors"  # no metadata (another tool's file): the model keeps its grid
+    save_file(create("previous", 4, pretrained=False).state_dict(), str(plain))
     assert load_weights(create("previous", 4, degradation="bd", pretrained=False), plain).lr_grid == "corner"
+
+
+def test_saved_weights_record_the_grid_of_their_model(tmp_path: Path):
+    path = tmp_path / "bd.safetensors"
+    save_weights(create("delta", 4, degradation="bd", pretrained=False), path)  # no metadata given
+    loaded = create("delta", 4, weights=path)  # degradation left at "bi"
+    assert {m.lr_grid for m in loaded.modules() if hasattr(m, "lr_grid")} == {"corner"}
+    save_weights(create("delta", 4, degradation="bd", pretrained=False), path, metadata={"lr_grid": "centre"})
+    assert create("delta", 4, weights=path).lr_grid == "centre"  # what the caller writes wins
 
 
 def test_bd_run_started_from_bi_weights_trains_on_the_corner_grid(tmp_path: Path):

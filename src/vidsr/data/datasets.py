@@ -277,9 +277,9 @@ def open_dataset(
 ) -> ClipDataset:
     """A :class:`ClipDataset` over ``data`` (any layout above), with LR from ``lr`` or generated.
 
-    ``clips`` keeps only the named clips. For REDS, ``reds_split`` is "reds4" (the four
-    evaluation clips), "train" (the others) or "all"; REDS's own bicubic LR frames are used
-    for BI when present, and LR is generated otherwise.
+    ``clips`` keeps only the named clips (a list, or one name). For REDS, ``reds_split`` is
+    "reds4" (the four evaluation clips), "train" (the others) or "all"; REDS's own bicubic LR
+    frames are used for BI when present, and LR is generated otherwise.
     """
     gt_clips, layout = find_clips(data)
     if layout == "reds":
@@ -299,7 +299,7 @@ def open_dataset(
         if lr is None and degradation == "bi":
             lr = reds_lr_folder(gt_root, scale)
     if clips is not None:
-        wanted = list(clips)
+        wanted = [clips] if isinstance(clips, str) else list(clips)  # one name, not its letters
         known = {name for name, _ in gt_clips}
         missing = [name for name in wanted if name not in known]
         if missing:

@@ -103,6 +103,8 @@ def _check(scale: int, kind: str) -> None:
 
 def _degrade_255(x: Tensor, scale: int, kind: str, sigma: float) -> Tensor:
     """Degrade float64 frames in 0..255 units ``(..., H, W)``; returns unrounded values."""
+    if x.shape[-2] < scale or x.shape[-1] < scale:
+        raise ValueError(f"frames of {x.shape[-1]}x{x.shape[-2]} are smaller than the scale {scale}")
     x = crop_to_multiple(x, scale)
     if kind == "bi":
         return imresize(x, 1.0 / scale)
@@ -121,6 +123,12 @@ def degrade(gt: Tensor, scale: int, kind: str = "bi", sigma: float = 1.6) -> Ten
     cropped first.
     """
     _check(scale, kind)
+    if not torch.is_floating_point(gt):
+        raise ValueError(f"expected float frames in [0, 1], got {gt.dtype} (uint8 frames: degrade_uint8, "
+                         "or frames.float() / 255)")
+    if gt.numel() and float(gt.max()) > 1.5:
+        raise ValueError(f"expected float frames in [0, 1], got values up to {float(gt.max()):.4g} "
+                         "(0..255 frames: divide by 255)")
     x = gt.detach().to(torch.float64) * 255.0
     lr = to_uint8_matlab(_degrade_255(x, scale, kind, sigma))
     return (lr / 255.0).to(gt.dtype if torch.is_floating_point(gt) else torch.float32)

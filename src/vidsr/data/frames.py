@@ -192,6 +192,9 @@ def write_frame(path: str | Path, array: np.ndarray) -> Path:
     array = np.asarray(array)
     if array.dtype != np.uint8:
         raise ValueError(f"write_frame needs uint8, got {array.dtype}")
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
+        raise ValueError(f"write_frame needs (H, W, 3), (H, W, 4) or (H, W), got shape {array.shape} "
+                         "(channels first? array.transpose(1, 2, 0))")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         Image.fromarray(np.ascontiguousarray(array)).save(path)

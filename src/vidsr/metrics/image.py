@@ -42,7 +42,22 @@ def _as_float(img: np.ndarray) -> np.ndarray:
     array = np.asarray(img)
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3)):
         raise ValueError(f"expected an image (H, W) or (H, W, 3), got shape {array.shape}")
-    return array.astype(np.float64, copy=False)
+    return _on_255_scale(array).astype(np.float64, copy=False)
+
+
+def _on_255_scale(array: np.ndarray) -> np.ndarray:
+    """``array``, after checking that it is on the 0..255 scale the metrics use: a float
+    image with NaN or infinity, or one whose values all lie in [0, 1] with some strictly
+    between (a [0, 1] image: its PSNR would come out ~48 dB too high) is a ``ValueError``.
+    An image of only 0s and 1s is a dark 0..255 image and passes."""
+    if array.dtype.kind != "f" or array.size == 0:
+        return array
+    if not np.isfinite(array).all():
+        raise ValueError("image holds NaN or infinity")
+    if array.min() >= 0 and array.max() <= 1 and ((array > 0) & (array < 1)).any():
+        raise ValueError("image values lie in [0, 1]; the metrics take 0..255 (uint8, or float "
+                         "multiplied by 255 and rounded)")
+    return array
 
 
 def _pair(a: np.ndarray, b: np.ndarray, crop_border: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +83,7 @@ def rgb_to_y(img: np.ndarray) -> np.ndarray:
     array = np.asarray(img)
     if array.shape[-1] != 3:
         raise ValueError(f"expected RGB (..., 3), got shape {array.shape}")
-    x = array.astype(np.float64, copy=False)
+    x = _on_255_scale(array).astype(np.float64, copy=False)
     # Elementwise, not a BLAS product: the result must not depend on the memory layout
     # (identical frames must give exactly MSE 0).
     return x[..., 0] * _Y_WEIGHTS[0] + x[..., 1] * _Y_WEIGHTS[1] + x[..., 2] * _Y_WEIGHTS[2] + 16.0
@@ -82,6 +97,8 @@ def mse(a: np.ndarray, b: np.ndarray, crop_border: int = 0) -> float:
 
 def psnr_from_mse(value: float) -> float:
     """``10 * log10(255**2 / mse)``; ``inf`` for ``mse == 0``."""
+    if not value >= 0:  # negative or NaN
+        raise ValueError(f"an MSE is a number >= 0, not {value}")
     return math.inf if value == 0 else 10.0 * math.log10(255.0**2 / value)
 
 

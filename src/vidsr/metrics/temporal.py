@@ -27,6 +27,8 @@ class TemporalConsistency:
     def add(self, sr: np.ndarray, gt: np.ndarray) -> None:
         """Add the next frame (uint8 RGB) of the output and of the ground truth."""
         sr_y, gt_y = rgb_to_y(sr), rgb_to_y(gt)
+        if sr_y.shape != gt_y.shape:
+            raise ValueError(f"output and ground truth differ in shape: {np.shape(sr)} vs {np.shape(gt)}")
         if self._prev_sr_y is not None and self._prev_gt_y is not None:
             diff = (sr_y - self._prev_sr_y) - (gt_y - self._prev_gt_y)
             self._total += float(np.mean(np.abs(crop(diff, self.crop_border))))

@@ -51,8 +51,8 @@ class VSRModel(nn.Module):
 
     def __init__(self, scale: int = 4) -> None:
         super().__init__()
-        if scale not in (1, 2, 3, 4):
-            raise ValueError(f"scale must be 1 (a refiner), 2, 3 or 4, not {scale}")
+        if isinstance(scale, bool) or not isinstance(scale, int) or scale not in (1, 2, 3, 4):
+            raise ValueError(f"scale must be the integer 1 (a refiner), 2, 3 or 4, not {scale!r}")
         self.scale = scale
 
     def set_lr_grid(self, grid: str) -> VSRModel:
@@ -166,18 +166,24 @@ class Streamer:
         self._preroll: list[Tensor] = []  # LR chunks held until the warm-up has its frames
         self._hidden: Any = None
         self._empty: Tensor | None = None  # (B, 0, 3, sH, sW) template for "no frame ready"
+        self._size: tuple[int, int, int] | None = None  # (B, h, w) of the video being run
+        parameters = getattr(model, "parameters", None)  # (a backend's graph stands in for some models)
+        weight = next(parameters(), None) if callable(parameters) else None
+        self._dtype = weight.dtype if weight is not None and weight.is_floating_point() else None
         self.frames_in = 0  # totals over every video this streamer has run (not reset by flush)
         self.frames_out = 0
 
     def push(self, lr: Tensor) -> Tensor:
-        """Feed LR frames ``(B, t, 3, h, w)``; returns the SR frames now complete."""
-        if lr.dim() != 5 or lr.shape[2] != 3:
-            raise ValueError(f"expected LR frames (B, T, 3, h, w), got {tuple(lr.shape)}")
+        """Feed LR frames ``(B, t, 3, h, w)``, float in [0, 1]; returns the SR frames now
+        complete. Float input of another dtype than the model's weights is converted to
+        theirs; integer input, NaN or infinity, and a chunk of another batch or frame size
+        than the chunks before it in this video are errors."""
+        lr = self._checked(lr)
         if lr.shape[1] == 0:
             return self._no_frames(lr)
         self.frames_in += lr.shape[1]
         if self._pending is None:
-            self._preroll.append(lr)
+            self._preroll.append(lr.clone())  # the caller may refill its tensor before the warm-up runs
             held = torch.cat(self._preroll, dim=1) if len(self._preroll) > 1 else lr
             if held.shape[1] < self.model.warmup:
                 return self._no_frames(lr)
@@ -185,6 +191,30 @@ class Streamer:
         else:
             self._pending.extend(self.model.encode(lr).unbind(dim=1))
         return self._drain(lr)
+
+    def _checked(self, lr: Tensor) -> Tensor:
+        """``lr`` validated (see :meth:`push`) and in the dtype of the model's weights."""
+        if not isinstance(lr, Tensor) or lr.dim() != 5 or lr.shape[2] != 3:
+            shape = tuple(lr.shape) if isinstance(lr, Tensor) else type(lr).__name__
+            raise ValueError(f"expected LR frames (B, T, 3, h, w), got {shape}")
+        if not lr.is_floating_point():
+            raise ValueError(f"expected float frames in [0, 1], got {lr.dtype} (uint8 frames: "
+                             "frames.float() / 255)")
+        if 0 in (lr.shape[0], lr.shape[3], lr.shape[4]):
+            raise ValueError(f"expected LR frames (B, T, 3, h, w) with B, h, w > 0, got {tuple(lr.shape)}")
+        size = (lr.shape[0], *lr.shape[3:])
+        if self._size is None:
+            self._size = size
+        elif size != self._size:
+            raise ValueError(f"a chunk of batch {size[0]}, {size[2]}x{size[1]} after chunks of batch "
+                             f"{self._size[0]}, {self._size[2]}x{self._size[1]}: a streamer runs one "
+                             "video at a time (flush() ends it)")
+        if self._dtype is not None and lr.dtype != self._dtype:
+            lr = lr.to(self._dtype)
+        if lr.shape[1] and not bool(torch.isfinite(lr).all()):
+            raise ValueError("LR frames hold NaN or infinity (a recurrent model would carry it into "
+                             "every later frame)")
+        return lr
 
     def flush(self) -> Tensor:
         """End of the video: pad the last frame and return the remaining SR frames."""
@@ -199,6 +229,7 @@ class Streamer:
         out = self._drain(None)
         self._pending = None
         self._hidden = None
+        self._size = None
         return out
 
     def _start(self, lr: Tensor) -> None:

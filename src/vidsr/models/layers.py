@@ -293,7 +293,7 @@ class RecurrentCore(nn.Module):
                     if base is None:
                         raise ValueError("a feedback core needs the base frame at the first frame")
                     previous = self.space_to_depth_luma(base)
-                state = state + self.feedback(previous)
+                state = state + self.feedback(previous.to(self.feedback.weight.dtype))
         else:
             state = bounded(hidden)
         features = self.trunk(self.act(self.temporal.fuse([state, *inputs])))

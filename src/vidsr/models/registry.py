@@ -160,7 +160,8 @@ def create(
     :func:`vidsr.data.frames.to_uint8` clamps and rounds); ``model.streamer()`` runs a video
     of any length chunk by chunk.
 
-    Weights, for models with parameters (the baselines have none and ignore all this):
+    Weights, for models with parameters (the baselines have none: ``weights`` and
+    ``denoise`` are errors for them, ``pretrained`` is ignored):
 
     * ``weights=FILE``: that ``.safetensors`` file or training checkpoint.
     * ``pretrained=None`` (default): the shipped weights for ``scale`` and ``degradation``
@@ -175,7 +176,8 @@ def create(
 
     A model with loaded weights is returned in eval mode (``.eval()``); an untrained one is
     left as torch builds it (training mode). Gradients stay enabled either way (for
-    fine-tuning): run inference under ``torch.inference_mode()``. ``degradation`` also sets
+    fine-tuning; the two_step models' frozen step 1 runs without them, so no gradient
+    reaches their input): run inference under ``torch.inference_mode()``. ``degradation`` also sets
     the grid of the model's bicubic base (:meth:`VSRModel.set_lr_grid`); weights saved
     with an ``lr_grid`` in their metadata set it themselves.
     """
@@ -183,13 +185,20 @@ def create(
 
     if degradation not in LR_GRID:
         raise VidsrError(f"unknown degradation {degradation!r}; use one of {', '.join(LR_GRID)}")
+    if pretrained is not None and not isinstance(pretrained, bool):
+        raise VidsrError(f"pretrained must be None, True or False, not {pretrained!r}")
     if denoise is not None:
         if weights is not None:
             raise VidsrError("pass weights or denoise, not both: denoise picks the weights itself")
+        if degradation != "bi":
+            raise VidsrError(f"denoise blends the BI and real weights: it does not go with "
+                             f"degradation={degradation!r}")
         from vidsr.models.denoise import denoise_weights
 
         weights = denoise_weights(name, scale, denoise)
     model = model_class(name)(scale).set_lr_grid(LR_GRID[degradation])
+    if weights is not None and not any(True for _ in model.parameters()):
+        raise VidsrError(f"{name} has no weights to load (a fixed baseline)")
     shipped_parts = getattr(model, "load_shipped_parts", None)
     if callable(shipped_parts):  # parts that are other shipped models (two_step's frozen step 1)
         shipped_parts(degradation)

@@ -45,7 +45,9 @@ def load_weights(model: nn.Module, path: str | Path, keep_grid: bool = False,
     except VidsrError:
         raise
     except Exception as error:  # corrupt or foreign file
-        raise VidsrError(f"cannot read weights from {path}: {error}") from error
+        kind = "safetensors" if path.suffix == ".safetensors" else "PyTorch checkpoint"
+        raise VidsrError(f"cannot read weights from {path}: not a readable {kind} file "
+                         f"({type(error).__name__}: {error})") from error
     if warm_start and hasattr(model, "adapt_init_state"):
         state = model.adapt_init_state(state)
     if warm_start:  # weights of another scale: heads and feedback mapped (x4 -> x2)
@@ -81,8 +83,11 @@ def _checkpoint_grid(checkpoint: dict) -> str | None:
 
 
 def save_weights(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
-    """Write the model's weights to a ``.safetensors`` file (contiguous CPU tensors)."""
+    """Write the model's weights to a ``.safetensors`` file (contiguous CPU tensors), with
+    the model's LR grid (``lr_grid``, see :meth:`VSRModel.set_lr_grid`) in its metadata, so
+    that :func:`load_weights` restores it: BD weights load as BD weights."""
     path = Path(path)
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
-    save_file(state, str(path), metadata=metadata)
+    grid = getattr(model, "lr_grid", None)
+    save_file(state, str(path), metadata={**({"lr_grid": grid} if grid else {}), **(metadata or {})})
     return path

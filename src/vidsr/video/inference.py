@@ -48,6 +48,9 @@ def load_model(
         raise VidsrError(f"unknown degradation {degradation!r}; use one of {', '.join(DEGRADATIONS)}")
     if isinstance(model, VSRModel):
         net = model
+        if scale != net.scale:
+            raise VidsrError(f"the model given is x{net.scale}, not x{scale}: pass scale={net.scale} "
+                             "(or leave it out)")
         if weights is not None:
             load_weights(net, weights)
     else:

@@ -257,7 +257,7 @@ def upscale_video(
     output: str | Path,
     model: str | VSRModel = DEFAULT_MODEL,
     weights: str | Path | None = None,
-    scale: int = 4,
+    scale: int | None = None,
     tile: int | None = None,
     device: str = "cpu",
     crf: int = DEFAULT_CRF,
@@ -294,7 +294,8 @@ def upscale_video(
     ``model`` is a name from :data:`vidsr.models.MODELS` (shipped weights are used when
     present: those for ``degradation``, ``"bi"`` for clean sources, ``"bd"`` for blurred ones,
     ``"real"`` for compressed, noisy video; `vidsr upscale` picks ``"real"`` for video files
-    when it ships, this function does not guess) or a :class:`VSRModel`. ``tile`` (LR pixels)
+    when it ships, this function does not guess) or a :class:`VSRModel`. ``scale``: x4 for a
+    model name when left out, a model instance's own scale (another is an error). ``tile`` (LR pixels)
     processes frames in overlapping tiles of that size (``overlap`` pixels of context); tiling
     is chosen automatically when a frame would not fit in memory. ``fps`` applies to frame-folder input.
 
@@ -344,6 +345,8 @@ def upscale_video(
         messages.append(message)
         on_warning(message)
 
+    if scale is None:
+        scale = 4 if isinstance(model, str) else model.scale
     engine = Engine(model, scale, weights, device, degradation, note, threads, backend=backend, precision=precision,
                     self_ensemble=self_ensemble)
     return Job(source, target, engine, options, on_warning=on_warning, messages=messages).run(resume)
