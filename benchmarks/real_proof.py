@@ -13,6 +13,7 @@ of one frame of each panel as a PNG (for the README; kept under 200 kB).
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -89,7 +90,9 @@ def main() -> int:
             subprocess.run(video, check=True)
         if args.png:
             frame = read_clip(work / "out")[args.frame]
-            row = crops(frame, [*args.models.split(","), "GT"], 384, 512, tuple(args.box))
+            means = dict(re.findall(r"^(\S+): mean PSNR \(Y\) over \d+ frames: (\S+ dB)", result.stdout, re.M))
+            labels = [f"{name} (mean {means[name]})" if name in means else name for name in args.models.split(",")]
+            row = crops(frame, [*labels, f"GT, frame {args.frame}"], 384, 512, tuple(args.box))
             args.png.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(row).save(args.png, optimize=True)
             print(f"wrote {args.png}: {row.shape[1]}x{row.shape[0]}, {args.png.stat().st_size / 1000:.0f} kB")

@@ -144,14 +144,19 @@ def _results_document() -> dict:
 
 
 def test_cost_plot_draws_every_trained_model_by_degradation(tmp_path: Path) -> None:
-    from vidsr.evaluation.plot import cost_figure, plot_cost
+    from matplotlib.colors import to_rgb
+
+    from vidsr.evaluation.plot import cost_figure, model_colour, plot_cost
 
     figure = cost_figure(_results_document())
     left, right = figure.axes
     # 3 trained models at BI and 2 at BD, in each panel (the baselines are left out)
     points = [sum(len(c.get_offsets()) for c in axis.collections) for axis in (left, right)]
     assert points == [5, 5]
-    assert {text.get_text() for text in left.texts} == {"fsrcnn", "delta", "flow"}
+    legend = [text.get_text() for text in figure.legends[0].get_texts()]  # every model, then the markers
+    assert legend == ["fsrcnn", "delta", "flow", "BI input", "BD input"]
+    delta = [c for c in left.collections if tuple(c.get_facecolor()[0][:3]) == to_rgb(model_colour("delta"))]
+    assert len(delta) == 2  # BI and BD, in delta's colour in every figure
     assert left.get_xscale() == "log" and "multiply-adds" in left.get_xlabel()
     path = plot_cost(_results_document(), tmp_path / "cost.png")
     assert Image.open(path).size[0] > 500
@@ -169,3 +174,22 @@ def test_cost_plot_script_reads_a_results_json(tmp_path: Path, capsys: pytest.Ca
     assert (tmp_path / "out.png").exists()
     assert script["main"]([str(tmp_path / "missing.json"), "-o", str(tmp_path / "x.png")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_the_title_says_what_the_run_trains_and_not_where(tmp_path: Path) -> None:
+    from vidsr.training.plot import run_title
+
+    run = tmp_path / "flow_x2_run"
+    run.mkdir()  # the x4 config with scale=2 as an override: its own name says x4
+    (run / "config.yaml").write_text("name: flow_x4_bi\nmodel:\n  name: flow\n  scale: 2\ndata:\n  degradation: bi\n")
+    assert run_title(run) == "flow x2 BI: run flow_x2_run"
+    assert run_title(tmp_path / "gone") == "run gone"
+
+
+def test_a_model_keeps_its_colour_in_every_figure() -> None:
+    from vidsr.evaluation.plot import MODEL_COLOURS, model_colour, model_line
+
+    assert len(set(MODEL_COLOURS.values())) == len(MODEL_COLOURS)  # no two models alike
+    assert model_colour("delta") == model_colour("delta:real") == model_colour("delta@0.5") == MODEL_COLOURS["delta"]
+    assert model_colour("my_model") == model_colour("my_model")  # unknown names: fixed too
+    assert model_line("bicubic")["linestyle"] == "--" and model_line("delta:real")["linestyle"] == ":"

@@ -12,20 +12,57 @@ each model's Vid4 PSNR-Y against its multiply-adds per LR pixel and its fps.
 from __future__ import annotations
 
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.figure import Figure  # no pyplot: no global backend, works headless
+from matplotlib.ticker import MaxNLocator
 
 from vidsr.errors import VidsrError
 from vidsr.evaluation.evaluate import EvaluationResult
 
 BASELINE = "bicubic"
 
+# One colour per model in every figure (Okabe and Ito's palette, told apart with the common
+# kinds of colour blindness), so that a model keeps its colour from one figure to the next.
+MODEL_COLOURS = {
+    "bicubic": "#000000",
+    "raw": "#999999",
+    "fsrcnn": "#56B4E9",  # sky blue
+    "previous": "#CC79A7",  # reddish purple
+    "delta": "#0072B2",  # blue
+    "five_parallel": "#E69F00",  # orange
+    "flow": "#009E73",  # bluish green
+    "two_step": "#D55E00",  # vermillion
+    "two_step_five_parallel": "#8C6D31",  # brown
+}
+_OTHER_COLOURS = ("#F0E442", "#7F7F7F", "#17BECF", "#BCBD22", "#9467BD")
+
+# Text sizes for figures shown at the README's width (~880 px) or half of it.
+FIGURE_STYLE = {"font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13, "legend.fontsize": 12,
+                "xtick.labelsize": 12, "ytick.labelsize": 12, "figure.titlesize": 15}  # fmt: skip
+
+
+def model_colour(name: str) -> str:
+    """The colour of model ``name`` in every figure; a variant (``delta:real``, ``delta@0.5``,
+    ``delta=run.safetensors``) takes its model's; other names a fixed colour of their own."""
+    base = name.split(":")[0].split("@")[0].split("=")[0]
+    return MODEL_COLOURS.get(base) or _OTHER_COLOURS[zlib.crc32(base.encode()) % len(_OTHER_COLOURS)]
+
+
+def model_line(name: str) -> dict:
+    """Line style of model ``name``: the baseline dashed, variants of a model dotted."""
+    plain = name.split(":")[0].split("@")[0].split("=")[0] == name
+    style = "--" if name == BASELINE else "-" if plain else ":"
+    return {"color": model_colour(name), "linestyle": style, "linewidth": 1.6}
+
 
 def plot_per_frame(result: EvaluationResult, path: Path, title: str, models: list[str] | None = None) -> Path:
     """Draw :func:`per_frame_figure` into the PNG ``path``."""
-    return _save(per_frame_figure(result, title, models), path)
+    with rc_context(FIGURE_STYLE):
+        return _save(per_frame_figure(result, title, models), path)
 
 
 def per_frame_figure(result: EvaluationResult, title: str, models: list[str] | None = None) -> Figure:
@@ -37,14 +74,14 @@ def per_frame_figure(result: EvaluationResult, title: str, models: list[str] | N
         raise VidsrError("--plot: nothing was evaluated")
     baseline = BASELINE if BASELINE in models and len(models) > 1 else None
     rows = 2 if baseline else 1
-    figure = Figure(figsize=(max(6.0, 3.6 * len(clips)), 3.2 * rows + 0.6), layout="constrained")
+    width = max(6.0, 3.4 * len(clips))  # inches
+    figure = Figure(figsize=(width, 3.3 * rows + 1.2), layout="constrained")
     axes = figure.subplots(rows, len(clips), squeeze=False, sharex="col")
-    colours = {name: f"C{index % 10}" for index, name in enumerate(models)}
     for column, clip in enumerate(clips):
         top = axes[0][column]
         for name in models:
             values = _finite(result.models[name].clips[clip].per_frame["psnr_y"])
-            top.plot(np.arange(len(values)), values, color=colours[name], linewidth=1.2, label=name)
+            top.plot(np.arange(len(values)), values, label=name, **model_line(name))
         top.set_title(clip)
         top.grid(alpha=0.3)
         if column == 0:
@@ -55,13 +92,16 @@ def per_frame_figure(result: EvaluationResult, title: str, models: list[str] | N
             for name in models:
                 if name != baseline:
                     gain = _finite(result.models[name].clips[clip].per_frame["psnr_y"]) - reference
-                    bottom.plot(np.arange(len(gain)), gain, color=colours[name], linewidth=1.2)
-            bottom.axhline(0.0, color=colours[baseline], linewidth=1.0, linestyle="--")
+                    bottom.plot(np.arange(len(gain)), gain, **model_line(name))
+            bottom.axhline(0.0, **{**model_line(baseline), "linewidth": 1.0})
             bottom.grid(alpha=0.3)
             if column == 0:
                 bottom.set_ylabel(f"over {baseline} (dB)")
         axes[-1][column].set_xlabel("frame")
-    axes[0][0].legend(fontsize="small", loc="best")
+        axes[-1][column].xaxis.set_major_locator(MaxNLocator(integer=True))
+    # Below the panels, one row: a legend inside a panel covers its first frames.
+    figure.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center",
+                  ncols=max(1, min(len(models), int(width / 1.9))), frameon=False)  # (about 1.9 in an entry)
     figure.suptitle(title)
     return figure
 
@@ -90,20 +130,18 @@ def cost_figure(document: dict) -> Figure:
     }
     if not models or not scores:
         raise VidsrError("the results document has no models or no scores to plot")
-    figure = Figure(figsize=(10.0, 4.4), layout="constrained")
+    figure = Figure(figsize=(11.0, 5.6), layout="constrained")
     left, right = figure.subplots(1, 2, sharey=True)
-    colours = {name: f"C{index % 10}" for index, name in enumerate(models)}
     for degradation, psnrs in scores.items():
-        for index, (name, psnr_y) in enumerate(psnrs.items()):
+        for name, psnr_y in psnrs.items():
             cost = models.get(name, {})
             for axis, key in ((left, "macs_per_lr_pixel"), (right, "fps")):
                 value = cost.get(key)
                 if not value or not math.isfinite(float(psnr_y)):  # raw does no multiply-adds: not on a log axis
                     continue
-                axis.scatter(value, psnr_y, marker=_MARKERS.get(degradation, "^"), color=colours[name], s=36)
-                if degradation == next(iter(scores)):
-                    axis.annotate(name, (value, psnr_y), textcoords="offset points", fontsize=8,
-                                  xytext=(5, 3 if index % 2 else -9))  # (alternately above and below)
+                axis.scatter(value, psnr_y, marker=_MARKERS.get(degradation, "^"), color=model_colour(name), s=70,
+                             edgecolors="black", linewidths=0.5)
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fps_label = f"fps at Vid4 size, x{document.get('scale', 4)} (this run's CPU)"
@@ -117,28 +155,31 @@ def cost_figure(document: dict) -> Figure:
         axis.set_xlabel(label)
         axis.grid(alpha=0.3, which="both")
     left.set_ylabel("Vid4 PSNR-Y (dB)")
-    markers = [
-        left.scatter([], [], marker=_MARKERS.get(degradation, "^"), color="grey", label=degradation.upper())
-        for degradation in scores
-    ]
-    left.legend(handles=markers, fontsize="small", loc="lower right")
+    # Below the panels: which colour is which model, which marker which degradation (labels
+    # beside the points ran into each other and into the panel edges).
+    handles = [Line2D([], [], marker="o", linestyle="none", markersize=9, color=model_colour(name), label=name)
+               for name in models]
+    handles += [Line2D([], [], marker=_MARKERS.get(degradation, "^"), linestyle="none", markersize=9,
+                       markerfacecolor="white", markeredgecolor="black", label=f"{degradation.upper()} input")
+                for degradation in scores]  # fmt: skip
+    figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), frameon=False)
     figure.suptitle(
         f"Vid4 x{document.get('scale', 4)}: quality against cost "
         f"({document.get('hardware', 'unknown CPU')}, {str(document.get('date', ''))[:10]})",
-        fontsize=10,
     )
     return figure
 
 
 def plot_cost(document: dict, path: Path) -> Path:
     """Draw :func:`cost_figure` into the PNG ``path``."""
-    return _save(cost_figure(document), path)
+    with rc_context(FIGURE_STYLE):
+        return _save(cost_figure(document), path)
 
 
 def _save(figure: Figure, path: Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=80)
+        figure.savefig(path, dpi=80, pil_kwargs={"optimize": True})
     except (OSError, ValueError) as error:
         raise VidsrError(f"cannot write the plot {path}: {error}") from None
     return path

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from matplotlib import rc_context
 from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure  # no pyplot: no global backend, works headless
 
 from vidsr.errors import VidsrError, create_parent
+from vidsr.evaluation.plot import FIGURE_STYLE
 from vidsr.training.logbook import read_metrics
 
 
@@ -37,12 +39,15 @@ def run_degradation(run_dir: Path) -> str | None:
 
 
 def run_title(run_dir: Path) -> str:
-    """The run's name (from its config.yaml) and folder."""
+    """What the run trains, from its config.yaml (``flow x2 BI``), and its folder's name (a
+    config's own ``name`` can be another scale's, when a scale was given as an override)."""
     try:
-        name = yaml.safe_load((run_dir / "config.yaml").read_text())["name"]
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        model, data = config["model"], config["data"]
+        what = f"{model['name']} x{model['scale']} {str(data['degradation']).upper()}"
     except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return str(run_dir.name)
-    return f"{name} ({run_dir})"
+        return f"run {run_dir.name}"
+    return f"{what}: run {run_dir.name}"
 
 
 def run_history(run_dir: Path) -> list[tuple[Path, int | None]]:
@@ -124,10 +129,19 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
     if not train and not val:
         raise VidsrError(f"{run_dir / 'metrics.jsonl'} has no rows to plot yet")
     out = plot_path(Path(out) if out else run_dir / "training.png")
+    with rc_context(FIGURE_STYLE):
+        figure = _figure(run_dir, train, val, starts, smoothing)
+        create_parent(out)
+        figure.savefig(out, dpi=100, **({"pil_kwargs": {"optimize": True}} if out.suffix == ".png" else {}))
+    return out
 
+
+def _figure(run_dir: Path, train: list[dict], val: list[dict], starts: list[tuple[int, str]],
+            smoothing: float) -> Figure:
+    """Loss, learning rate and validation PSNR-Y of :func:`plot_run`, one panel each."""
     figure = Figure(figsize=(8, 9), layout="constrained")
     loss_ax, lr_ax, val_ax = figure.subplots(3, 1, sharex=True)
-    figure.suptitle(f"vidsr run {run_title(run_dir)}")
+    figure.suptitle(run_title(run_dir))
     if train:
         steps = [r["step"] for r in train]
         losses = [r["loss"] for r in train]
@@ -173,11 +187,11 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None, smoothing: floa
     val_ax.set_xlabel("step")
     for axis in (loss_ax, lr_ax, val_ax):
         axis.grid(True, alpha=0.3)
-    for step, name in starts[1:]:
+    for index, (step, name) in enumerate(starts[1:]):
         for axis in (loss_ax, lr_ax, val_ax):
             axis.axvline(step, color="grey", linestyle="--", linewidth=1)
+        # Three heights in turn: the names of runs that start close together do not overlap.
         loss_ax.annotate(f"{name} starts", (step, 1), xycoords=("data", "axes fraction"),
-                         xytext=(3, -12), textcoords="offset points", fontsize=8, color="grey")
-    create_parent(out)
-    figure.savefig(out, dpi=100)
-    return out
+                         xytext=(3, -14 - 13 * (index % 3)), textcoords="offset points", fontsize=10,
+                         color="dimgrey")
+    return figure
