@@ -121,6 +121,8 @@ def test_metrics_refuse_nan_and_negative_mse() -> None:
         psnr(image, np.full((16, 16), 100.0))
     with pytest.raises(ValueError, match="an MSE is a number >= 0"):
         psnr_from_mse(-1.0)
+    with pytest.raises(ValueError, match=r"got shape \(0, 0\)"):
+        psnr(np.zeros((0, 0)), np.zeros((0, 0)))  # was nan, with numpy's warnings
 
 
 def test_temporal_consistency_refuses_frames_of_two_shapes() -> None:

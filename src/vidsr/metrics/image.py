@@ -40,7 +40,7 @@ _Y_WEIGHTS = np.array([65.481, 128.553, 24.966], dtype=np.float64) / 255.0
 
 def _as_float(img: np.ndarray) -> np.ndarray:
     array = np.asarray(img)
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3)):
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3)) or 0 in array.shape[:2]:
         raise ValueError(f"expected an image (H, W) or (H, W, 3), got shape {array.shape}")
     return _on_255_scale(array).astype(np.float64, copy=False)
 
