@@ -17,17 +17,26 @@ with it (:func:`vidsr.models.flow.warp`). Printed per clip, on LR luma (0-255 sc
 
 A zero (untrained) flow gives "warped" = "no warp". Borders are included (warping
 replicates them), as in the trainer's photometric loss.
+
+``--dis`` adds the same rows for OpenCV's DIS optical flow (presets fast and medium, on the
+rounded LR luma), the classical reference of issue 13: whether a hand-made flow would align
+these frames better than the learned one. OpenCV is not a vidsr dependency (about 170 MB);
+install it beside vidsr for this: ``.venv/bin/pip install opencv-python-headless``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from typing import Any
 
+import numpy as np
 import torch
 
 from vidsr.errors import VidsrError
 from vidsr.models import create
+from vidsr.models.layers import luma
 from vidsr.training.data import held_out_views
 from vidsr.training.flow_pretrain import explained_motion
 
@@ -43,7 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default=None, help="flow weights (default: the shipped ones)")
     parser.add_argument("--crop", type=int, default=256, help="centre GT crop (pixels)")
     parser.add_argument("--frames", type=int, default=30, help="first frames of each clip")
+    parser.add_argument("--dis", action="store_true", help="also OpenCV's DIS flow (needs opencv-python-headless)")
     args = parser.parse_args(argv)
+    estimators = {}
+    if args.dis:
+        try:
+            import cv2
+        except ImportError:
+            print("flow_check: --dis needs OpenCV: .venv/bin/pip install opencv-python-headless", file=sys.stderr)
+            return 2
+        for preset in ("fast", "medium"):
+            dis = cv2.DISOpticalFlow_create(getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{preset.upper()}"))
+            estimators[f"DIS {preset}"] = functools.partial(dis_flow, dis)
     torch.set_num_threads(1)
     model = create("flow", 4, degradation=args.degradation, weights=args.weights).eval()
     try:
@@ -55,11 +75,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"flow x4 {args.degradation.upper()} ({args.weights or 'shipped weights'}), LR luma 0-255, "
           f"{args.frames} frames, GT crop {args.crop}")
     print(f"{'clip':16} {'no warp':>8} {'warped':>8} {'explained':>10} {'|flow| mean':>12} {'p99':>6}")
-    for view in views:
-        row = explained_motion(model, torch.from_numpy(view.lr).permute(0, 3, 1, 2).float() / 255)
-        print(f"{view.name:16} {row['no_warp']:8.2f} {row['warped']:8.2f} {row['explained']:9.1%} "
-              f"{row['flow_mean']:12.2f} {row['flow_p99']:6.2f}")
+    for label, estimate in {"": model, **estimators}.items():
+        if label:
+            print(label)
+        for view in views:
+            row = explained_motion(estimate, torch.from_numpy(view.lr).permute(0, 3, 1, 2).float() / 255)
+            print(f"{view.name:16} {row['no_warp']:8.2f} {row['warped']:8.2f} {row['explained']:9.1%} "
+                  f"{row['flow_mean']:12.2f} {row['flow_p99']:6.2f}")
     return 0
+
+
+def dis_flow(dis: Any, current: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+    """OpenCV DIS flow ``(1, 2, h, w)`` from ``current`` back to ``previous`` (``(1, 3, h, w)``
+    in [0, 1]), on their luma rounded to uint8: where each pixel of ``current`` was."""
+    def gray(frame: torch.Tensor) -> np.ndarray:
+        return (luma(frame)[0, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+
+    flow = dis.calc(gray(current), gray(previous), None)  # current(p) ~ previous(p + flow)
+    return torch.from_numpy(flow).permute(2, 0, 1)[None].float()
 
 
 if __name__ == "__main__":

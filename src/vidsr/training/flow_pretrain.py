@@ -30,7 +30,7 @@ import math
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +55,18 @@ from vidsr.training.export import duration_text, earlier_stages
 from vidsr.training.losses import flow_smoothness, warping_loss
 
 
-def explained_motion(model: Flow, lr: torch.Tensor) -> dict[str, float]:
+def explained_motion(model: Flow | Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                     lr: torch.Tensor) -> dict[str, float]:
     """How much of the difference between consecutive frames ``lr`` ``(T, 3, h, w)`` the flow
-    explains: mean |Y(t) - Y(t-1)| (``no_warp``), mean |Y(t) - Y(warp(t-1))| (``warped``),
-    ``explained = 1 - warped / no_warp``, and the mean and 99th percentile flow length."""
+    of ``model`` (a :class:`Flow`, or any ``flow(current, previous)`` giving ``(1, 2, h, w)``
+    in LR pixels) explains: mean |Y(t) - Y(t-1)| (``no_warp``), mean |Y(t) - Y(warp(t-1))|
+    (``warped``), ``explained = 1 - warped / no_warp``, and the mean and 99th percentile flow length."""
+    estimate = model.flow if isinstance(model, Flow) else model
     plain, warped, lengths = [], [], []
     with torch.no_grad():
         for t in range(1, len(lr)):
             previous, current = lr[t - 1 : t], lr[t : t + 1]
-            flow = model.flow(current, previous)
+            flow = estimate(current, previous)
             plain.append(255 * (luma(current) - luma(previous)).abs().mean().item())  # Y, 0-255 scale
             warped.append(255 * (luma(current) - luma(warp(previous, flow))).abs().mean().item())
             lengths.append(flow.norm(dim=1).flatten())
