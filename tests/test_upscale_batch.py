@@ -292,3 +292,38 @@ def test_jobs_refused_where_they_cannot_work(videos, tmp_path, capsys, monkeypat
     assert main(["upscale", str(videos / "a.mp4"), str(videos / "b.mp4"), str(tmp_path / "out"), *extra]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_batch_into_its_own_folder_is_refused_and_earlier_outputs_are_left_out(tmp_path, capsys):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in ("a", "b"):
+        write_video(clips / f"{name}.mp4", pattern_frames(4, 24, 32))
+    before = {p: p.read_bytes() for p in clips.iterdir()}
+    assert main(["upscale", str(clips), str(clips), "--model", "bicubic", "-q"]) == 2  # was "2 skipped", exit 0
+    assert "their outputs would replace them" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in clips.iterdir()} == before
+
+    # `vidsr upscale clips/* clips/out`, run twice: the second time the glob also matches clips/out
+    argv = ["upscale", str(clips / "a.mp4"), str(clips / "b.mp4"), str(clips / "out"), "--model", "bicubic", "-q"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main([*argv[:3], str(clips / "out"), *argv[3:]]) == 0  # was: "would both be written to"
+    err = capsys.readouterr().err
+    assert "left out 2 input(s) that are their own output" in err
+    assert sorted(p.name for p in (clips / "out").iterdir()) == ["a.mp4", "b.mp4"]
+
+
+def test_a_refused_batch_leaves_no_folder(videos, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["upscale", str(videos / "a.mp4"), str(videos / "a.mp4"), str(out), "-q"]) == 2
+    assert "would both be written to" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_as_input_is_refused_not_a_hang(tmp_path, capsys):
+    pipe = tmp_path / "stream.mp4"
+    os.mkfifo(pipe)  # read once for the plan, opened again for the frames: it would block for ever
+    assert main(["upscale", str(pipe), str(tmp_path / "o.mp4"), "--model", "bicubic", "-q"]) == 2
+    assert "is a named pipe, not a file" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -47,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.func(args)
     except VidsrError as error:
         print(f"vidsr: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # the file system said no (permissions, a full disk, a read-only folder)
+        if os.environ.get("VIDSR_DEBUG"):
+            raise
+        where = f": {error.filename}" if error.filename else ""
+        print(f"vidsr: error: {error.strerror or error}{where} (VIDSR_DEBUG=1 shows where)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("vidsr: interrupted", file=sys.stderr)

@@ -113,9 +113,13 @@ def collect_inputs(inputs: Sequence[str | Path]) -> tuple[list[Path], bool]:
     return sources, batch
 
 
-def batch_items(sources: Sequence[Path], output: Path, suffix: str | None = None, create: bool = True) -> list[Item]:
+def batch_items(sources: Sequence[Path], output: Path, suffix: str | None = None, create: bool = True,
+                note: Callable[[str], None] = warn) -> list[Item]:
     """``output/<name><suffix>`` for each source (default: its own suffix, where it is a video or
-    image suffix); the folder is created when missing (``create``)."""
+    image suffix); the folder is created when missing (``create``), once the batch is known to
+    be valid. An input that is its own output (one in the output folder: the output of an earlier
+    run, when a glob such as ``clips/*`` also matches ``clips/out``) is left out, with a ``note``;
+    a batch of nothing else is an error."""
     if output.exists() and not output.is_dir():
         raise VidsrError(f"with several inputs, OUTPUT must be a folder ({output} is a file)")
     if suffix is not None:
@@ -123,18 +127,30 @@ def batch_items(sources: Sequence[Path], output: Path, suffix: str | None = None
         if suffix.lower() not in VIDEO_SUFFIXES:
             raise VidsrError(f"--suffix must be one of {' '.join(VIDEO_SUFFIXES)}, not {suffix}")
     check_output_folder(output)
-    if create:
-        output.mkdir(exist_ok=True)
-    items, seen = [], {}
+    targets = []
     for source in sources:
         keeps = source.is_file() and source.suffix.lower() in (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES)
         own = source.suffix if keeps else DEFAULT_BATCH_SUFFIX
-        name = f"{source.stem if source.suffix else source.name}{suffix or own}"
-        target = output / name
+        targets.append(output / f"{source.stem if source.suffix else source.name}{suffix or own}")
+    own_outputs = [source for source, target in zip(sources, targets, strict=True)
+                   if source.resolve() == target.resolve()]  # fmt: skip
+    if own_outputs and len(own_outputs) == len(sources):
+        raise VidsrError(f"the inputs are in the output folder {output}: their outputs would replace them; "
+                         "choose another OUTPUT")
+    if own_outputs:
+        listed = ", ".join(str(source) for source in own_outputs[:3]) + (" ..." if len(own_outputs) > 3 else "")
+        note(f"left out {len(own_outputs)} input(s) that are their own output (the outputs of an earlier run?): "
+             f"{listed}")
+    items, seen = [], {}
+    for source, target in zip(sources, targets, strict=True):
+        if source in own_outputs:
+            continue
         if target.name in seen:
             raise VidsrError(f"{seen[target.name]} and {source} would both be written to {target}; rename one")
         seen[target.name] = source
         items.append(Item(source, target))
+    if create:  # (not before: a refused batch leaves no empty folder)
+        output.mkdir(exist_ok=True)
     return items
 
 

@@ -41,6 +41,7 @@ from vidsr.video.colour import (
     RGB_SOURCE_COLOUR, Colour, colour_of, format_bits, frame_to_rgb_alpha, has_alpha,
 )  # fmt: skip
 from vidsr.video.hdr import HDRMetadata, hdr_of
+from vidsr.video.safety import check_input
 from vidsr.video.sidedata import side_data as frame_side_data
 
 DEFAULT_FOLDER_FPS = Fraction(25)
@@ -181,8 +182,7 @@ def open_video(path: str | Path, fps: float | Fraction | None = None, threads: i
     """
     path = Path(path)
     check_deinterlace(deinterlace)
-    if not path.exists():
-        raise VidsrError(f"input not found: {path}")
+    check_input(path)
     if path.is_dir():
         if fps is not None and not (math.isfinite(fps) and fps > 0):
             raise VidsrError(f"--fps must be a positive number of frames per second, not {fps}")

@@ -41,10 +41,21 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def check_paths(source: Path, output: Path, *, force: bool, folder: bool) -> None:
-    """Refuse a missing input, INPUT == OUTPUT, and an existing OUTPUT without ``force``."""
+def check_input(source: Path) -> None:
+    """Refuse a missing input, and one that is neither a file nor a folder: vidsr reads an
+    input more than once (plan, frames, audio), so a named pipe would hang on its second open
+    and a device would never end; a stream goes through ``-`` (copied to a file first)."""
     if not source.exists():
         raise VidsrError(f"input not found: {source}")
+    if not (source.is_file() or source.is_dir()):
+        kind = "a named pipe" if stat.S_ISFIFO(source.stat().st_mode) else "a device or socket"
+        raise VidsrError(f"{source} is {kind}, not a file: give a file, or pipe the stream into "
+                         "`vidsr upscale - OUTPUT` (it is copied to a temporary file first)")
+
+
+def check_paths(source: Path, output: Path, *, force: bool, folder: bool) -> None:
+    """Refuse a missing input, INPUT == OUTPUT, and an existing OUTPUT without ``force``."""
+    check_input(source)
     if source.resolve() == output.resolve() or _same(source, output):
         raise VidsrError(f"INPUT and OUTPUT are the same path ({source}); choose another OUTPUT")
     if output.is_dir() and source.resolve().is_relative_to(output.resolve()):
