@@ -188,9 +188,11 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(clip, tmp_path):
     assert sorted(p.name for p in out.parent.iterdir()) == [work.name]  # no output yet
     assert (work / "seg-000000.json").exists() and not (work / "seg-000001.json").exists()
     assert any(".part-" in p.name for p in work.iterdir())  # the segment it was writing
+    done = work / "seg-000000.packets"  # damaged after the fact: cut at a packet boundary, say
+    done.write_bytes(done.read_bytes()[:-100])
 
     resumed = vidsr(*common[:2], str(out), *common[2:], "--resume")
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.returncode == 0, resumed.stderr  # segment 0 redone (its record says another size)
     assert sorted(p.name for p in out.parent.iterdir()) == ["resumed.mp4"]  # work folder gone
     assert_same_file(out, tmp_path / "whole.mp4")
     assert len(probe(out, decode_rgb=False).times) == 50
@@ -228,6 +230,16 @@ def test_resume_needs_this_jobs_journal(clip, tmp_path, capsys, monkeypatch):
     assert code == 0, err
     assert len(probe(out, decode_rgb=False).times) == 50
     assert leftovers(tmp_path) == []
+
+
+def test_a_changed_weights_file_is_named_by_its_path_not_its_identity_record():
+    from vidsr.video.jobs import _setting_change
+
+    x4 = {"path": "/w/delta_x4_bi.safetensors", "size": 338832, "mtime_ns": 1}
+    assert _setting_change("weights", x4, {**x4, "path": "/w/delta_x2_bi.safetensors"}) == (
+        "weights /w/delta_x4_bi.safetensors -> /w/delta_x2_bi.safetensors")
+    assert "(changed since" in _setting_change("weights", x4, {**x4, "mtime_ns": 2})
+    assert _setting_change("crf", 18, 20) == "crf 18 -> 20"
 
 
 def interrupt_at_segment(monkeypatch, capsys, args: list[str], index: int = 2) -> None:

@@ -124,6 +124,15 @@ def _file_identity(path: str | Path | None) -> dict[str, Any] | None:
     return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def _setting_change(key: str, before: Any, now: Any) -> str:
+    """One setting that differs from the journal's, for a person: a file by its path."""
+    if isinstance(before, dict) and isinstance(now, dict) and "path" in before and "path" in now:
+        if before["path"] == now["path"]:
+            return f"{key} {now['path']} (changed since: another size or time)"
+        return f"{key} {before['path']} -> {now['path']}"
+    return f"{key} {before!r} -> {now!r}"
+
+
 # Settings that journals written before they existed lack, with the value those jobs had.
 LEGACY_SETTINGS: dict[str, Any] = {
     "deinterlaced": False, "bits": 8, "alpha": False, "self_ensemble": 1, "size": None, "scene_cuts": False,
@@ -475,7 +484,7 @@ class Job:
             )
         before, asked = journal.get("settings", {}), self.settings()
         before = {**LEGACY_SETTINGS, **before}
-        differ = [f"{key} {before.get(key)!r} -> {asked[key]!r}" for key in asked if before.get(key) != asked[key]]
+        differ = [_setting_change(key, before.get(key), asked[key]) for key in asked if before.get(key) != asked[key]]
         if differ:
             raise VidsrError(
                 f"{where} was started with other settings ({'; '.join(differ)}): repeat the first command "
@@ -616,7 +625,7 @@ class Job:
         record = {
             "segment": index, "frames": count, "last": not outcome.more, "problem": outcome.problem,
             "first_pts": outcome.first_pts, "shift": outcome.shift, "warnings": outcome.warnings,
-            "packets": packets.count, "extradata_sha256": _sha256(writer.extradata),
+            "packets": packets.count, "bytes": part.stat().st_size, "extradata_sha256": _sha256(writer.extradata),
             "seconds": round(time.perf_counter() - started, 3), "host": socket.gethostname(), "pid": os.getpid(),
             "runs_on": runs_on(self.runner),
         }  # fmt: skip

@@ -182,13 +182,21 @@ class WorkFolder:
         return self.path / f"seg-{index:06d}.json"
 
     def record(self, index: int) -> dict[str, Any] | None:
-        """Segment ``index``'s record, or None while it is not done."""
+        """Segment ``index``'s record, or None while it is not done: also when its packets are
+        missing or not the size the record says (deleted or cut after the fact), so that a
+        resumed job redoes that segment alone instead of failing when it joins them."""
         try:
-            return json.loads(self.record_path(index).read_text(encoding="utf-8"))
+            record = json.loads(self.record_path(index).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
             return None  # half a record cannot be seen (renamed into place); redo it anyway
+        try:
+            size = self.segment(index).stat().st_size
+        except OSError:
+            return None
+        expected = record.get("bytes") if isinstance(record, dict) else None
+        return record if expected is None or expected == size else None
 
     def claim(self, name: str) -> bool:
         """Claim ``name`` (``seg-000003`` or ``final``) for this run."""
