@@ -327,3 +327,14 @@ def test_a_named_pipe_as_input_is_refused_not_a_hang(tmp_path, capsys):
     os.mkfifo(pipe)  # read once for the plan, opened again for the frames: it would block for ever
     assert main(["upscale", str(pipe), str(tmp_path / "o.mp4"), "--model", "bicubic", "-q"]) == 2
     assert "is a named pipe, not a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("forked", "says"), [(True, "another process of --jobs stopped"),
+                                              (False, "torchrun restarts the ranks")])
+def test_a_dead_peer_is_told_in_the_words_of_how_the_processes_were_started(forked, says):
+    from vidsr.errors import VidsrError
+    from vidsr.video.batch import _peer_failures
+
+    with pytest.raises(VidsrError, match=says) as caught, _peer_failures(forked):
+        raise RuntimeError("[../gloo/transport/tcp/pair.cc:553] Connection closed by peer [127.0.0.1]:1234")
+    assert ("gloo" in str(caught.value)) is not forked  # (--jobs users never ran torchrun or gloo)

@@ -185,7 +185,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(clip, tmp_path):
     killed = vidsr(*common[:2], str(out), *common[2:], KILL_AT_PACKET="20")  # in the 2nd of 5 segments
     assert killed.returncode == -9, killed.stderr
     work = out.parent / ".resumed.mp4.vidsr-work"
-    assert sorted(p.name for p in out.parent.iterdir()) == [work.name]  # no output yet
+    # no output yet; the killed run's lock file, held by nobody now (runlock: the next run takes it)
+    assert sorted(p.name for p in out.parent.iterdir()) == [".resumed.mp4.vidsr-lock", work.name]
     assert (work / "seg-000000.json").exists() and not (work / "seg-000001.json").exists()
     assert any(".part-" in p.name for p in work.iterdir())  # the segment it was writing
     done = work / "seg-000000.packets"  # damaged after the fact: cut at a packet boundary, say
@@ -343,8 +344,8 @@ def test_what_a_killed_one_pass_run_leaves_is_removed_by_the_next(clip, tmp_path
     args = [str(clip), str(out), "--threads", "1", "-q"]
     killed = run_killed(tmp_path, args, KILL_IN="write", KILL_AT="30")
     assert killed.returncode == -9, killed.stderr
-    [partial] = leftovers(out.parent)
-    assert partial.startswith(".one.mp4.partial-")
+    partial, lock = leftovers(out.parent)  # the partial output, and the run lock (held by nobody now)
+    assert lock == ".one.mp4.vidsr-lock" and partial.startswith(".one.mp4.partial-")
     (out.parent / ".one.mp4.vidsr-work").mkdir()  # and a work folder killed before its journal
     (out.parent / ".one.mp4.vidsr-work" / "journal.json.abc-12.tmp").write_text("{")
 

@@ -163,6 +163,7 @@ class Ranks:
     local_rank: int = 0
     restarted: bool = False  # torchrun restarted the ranks after a failure
     local_world_size: int = 0  # ranks on this machine (0: not known)
+    forked: bool = False  # the processes of --jobs (no torchrun, no restarts)
 
     @property
     def enabled(self) -> bool:
@@ -179,7 +180,7 @@ class Ranks:
         import torch.distributed as dist
 
         box = [value]
-        with _peer_failures():
+        with _peer_failures(self.forked):
             dist.broadcast_object_list(box, src=0)
         return box[0]
 
@@ -190,17 +191,21 @@ class Ranks:
         import torch.distributed as dist
 
         values: list[Any] = [None] * self.world_size
-        with _peer_failures():
+        with _peer_failures(self.forked):
             dist.all_gather_object(values, value)
         return values
 
 
 @contextlib.contextmanager
-def _peer_failures() -> Iterator[None]:
-    """A rank that died (gloo's "connection closed") as a one-line error on the others."""
+def _peer_failures(forked: bool = False) -> Iterator[None]:
+    """A rank that died (gloo's "connection closed") as a one-line error on the others; for
+    the processes of ``--jobs`` (``forked``), in their words, not torchrun's."""
     try:
         yield
     except RuntimeError as error:
+        if forked:
+            raise VidsrError("another process of --jobs stopped (killed?); the same command with --resume goes on "
+                             "from the finished segments and videos") from None
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise VidsrError(
             f"another rank stopped ({reason[:200]}); torchrun restarts the ranks if --max-restarts allows, "
@@ -325,7 +330,7 @@ def _join_file_store(rank: int, jobs: int, store: str) -> Ranks:
 
     dist.init_process_group("gloo", store=dist.FileStore(store, jobs), rank=rank, world_size=jobs,
                             timeout=_GROUP_TIMEOUT)  # fmt: skip
-    return Ranks(rank=rank, world_size=jobs, local_rank=rank, local_world_size=jobs)
+    return Ranks(rank=rank, world_size=jobs, local_rank=rank, local_world_size=jobs, forked=True)
 
 
 def leave_ranks(ranks: Ranks) -> None:
@@ -419,6 +424,13 @@ class BatchRun:
 
     def run(self) -> list[Outcome]:
         """Do this rank's share; on rank 0, every item's outcome (other ranks: their own)."""
+        try:
+            return self._run()
+        finally:
+            for job in self.jobs:  # the outputs' run locks (the last process of the run deletes them)
+                job.release()
+
+    def _run(self) -> list[Outcome]:
         plan = self.ranks.broadcast([self._plan(i) for i in range(len(self.jobs))] if self.ranks.rank == 0 else None)
         for index, (mode, message) in enumerate(plan):
             if mode in ("skipped", "failed"):

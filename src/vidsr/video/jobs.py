@@ -56,6 +56,7 @@ from vidsr.video.pipeline import (
 )
 from vidsr.video.reader import SourceInfo, check_deinterlace, open_video, ratio
 from vidsr.video.remux import Window
+from vidsr.video.runlock import RunLock
 from vidsr.video.safety import atomic_output, check_paths, remove_stale_partials
 from vidsr.video.segments import PacketFile, WorkFolder, input_identity
 from vidsr.video.selection import Selection, Span, SpanFrames, TimeRange, format_time, plan_spans, select
@@ -339,6 +340,7 @@ class Job:
         self.tile: int | None = None
         self.lookahead = engine.net.radius
         self._stamps: list[int] | None = None
+        self.lock: RunLock | None = None  # held from prepare() to the output (or to the process's end)
 
     def note(self, message: str) -> None:
         self.messages.append(message)
@@ -356,6 +358,16 @@ class Job:
         codec = options.codec or default_codec(self.target)
         if not (self.folder or self.image) and codec in CRF_CODECS and (problem := crf_problem(options.crf, codec)):
             raise VidsrError(problem)
+        if not dry_run and self.target.parent.is_dir():  # another run on this output is refused (runlock)
+            self.lock = RunLock(self.target, self.work.token).acquire()
+        try:
+            return self._prepare(resume, dry_run)
+        except BaseException:
+            self.release()
+            raise
+
+    def _prepare(self, resume: bool, dry_run: bool) -> str:
+        options = self.options
         journal = self.work.journal() if resume else None
         if not resume and not dry_run and self.work.exists() and not options.force:
             done = sum(1 for i in range(len(self.work.journal().get("segments", []))) if self.work.record(i))
@@ -501,6 +513,12 @@ class Job:
 
     def run(self, resume: bool = False) -> UpscaleResult:
         """Prepare, then do everything in this process."""
+        try:
+            return self._run(resume)
+        finally:
+            self.release()
+
+    def _run(self, resume: bool) -> UpscaleResult:
         started = time.perf_counter()
         if self.prepare(resume) == "single":
             return self.run_single(started)
@@ -546,12 +564,18 @@ class Job:
                 deep=self.deep, info=self._for_writer(info),
             )  # fmt: skip
         remove_stale_partials(self.target)
+        self.release()
         result = self._result(count, started, tile)
         if outcome.problem:
             raise InputStoppedEarly(
                 f"{outcome.problem}; the {count} frames before it were written to {self.target}", result
             )
         return result
+
+    def release(self) -> None:
+        """Let go of the output's run lock (done: another run may take the output)."""
+        if self.lock is not None:
+            self.lock.release()
 
     def _window(self, first_pts: int | None, shift: int | None) -> Window | None:
         """The audio/subtitle window of the selection (``first_pts``, ``shift``: found by decoding)."""
@@ -660,6 +684,7 @@ class Job:
             writer.close()
         self.work.remove()
         remove_stale_partials(self.target)
+        self.release()
         for message in dict.fromkeys(w for record in records for w in record["warnings"]):
             self.note(message)
         used = {_describe_runs_on(record.get("runs_on")) for record in records}
