@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 # The model `vidsr upscale` (and the demo) use when none is named: delta, the best quality
 # for its speed among the shipped models (README, Results; benchmarks/results.py): on Vid4
-# x4 BI it is 0.39 dB above fsrcnn with less flicker (TC) and 0.15 dB below flow at 1.5x
+# x4 BI it is 0.39 dB above fsrcnn with less flicker (TC) and 0.17 dB below flow at 1.6x
 # flow's speed (16-20 fps at Vid4 size on 2 CPU cores); five_parallel is 0.06 dB below it at 6-7 fps.
 DEFAULT_MODEL = "delta"
 # LR frames pushed through the model at once (the model's `encode` batches them).
