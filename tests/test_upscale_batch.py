@@ -338,3 +338,24 @@ def test_a_dead_peer_is_told_in_the_words_of_how_the_processes_were_started(fork
     with pytest.raises(VidsrError, match=says) as caught, _peer_failures(forked):
         raise RuntimeError("[../gloo/transport/tcp/pair.cc:553] Connection closed by peer [127.0.0.1]:1234")
     assert ("gloo" in str(caught.value)) is not forked  # (--jobs users never ran torchrun or gloo)
+
+
+def test_planning_a_batch_holds_no_output_locks(videos, tmp_path, monkeypatch):
+    # A batch of thousands must not hold a lock (a file descriptor) per video once it has planned:
+    # while the first video is made, only its own lock is held.
+    from vidsr.video.jobs import Job
+
+    out = tmp_path / "out"
+    items = batch_items([videos / "a.mp4", videos / "b.mp4", videos / "long.mkv"], out)
+    seen: list[list[str]] = []
+    original = Job.run_single
+
+    def looking(self, started=None):
+        seen.append(sorted(p.name for p in out.glob(".*.vidsr-lock")))
+        return original(self, started)
+
+    monkeypatch.setattr(Job, "run_single", looking)
+    run = BatchRun(items, lambda device: Engine("bicubic", 4), JobOptions(threads=1, segment_frames=30, quiet=True))
+    assert [o.status for o in run.run()] == ["done", "done", "done"]
+    assert seen == [[".a.mp4.vidsr-lock"], [".b.mp4.vidsr-lock"]]
+    assert leftovers(out) == []

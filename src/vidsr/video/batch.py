@@ -421,6 +421,8 @@ class BatchRun:
             return job.prepare(resume=(self.resume or self.ranks.restarted) and job.work.exists()), ""
         except VidsrError as error:
             return "failed", str(error)
+        finally:  # (held again while its video is worked on: a batch of thousands holds a few at a time)
+            job.release()
 
     def run(self) -> list[Outcome]:
         """Do this rank's share; on rank 0, every item's outcome (other ranks: their own)."""
@@ -477,6 +479,7 @@ class BatchRun:
         if not claim(self._claim_marker(index)):
             return
         try:
+            job.hold()
             if job.mode is None:  # prepared by rank 0; here on another rank
                 job.prepare()
             result = job.run_single()
@@ -497,6 +500,7 @@ class BatchRun:
     def _segments(self, index: int) -> None:
         """The unclaimed segments of a long video, then its join if they are all done."""
         job = self.jobs[index]
+        job.hold()
         if job.mode is None:
             try:
                 job.prepare(resume=True)
@@ -506,15 +510,18 @@ class BatchRun:
                 raise
         started = time.perf_counter()
         total = len(job.spans)
-        for segment in job.pending():
-            if job.work.claim(f"seg-{segment:06d}"):
-                with make_progress(None, f"{job.label} [{segment + 1}/{total}]", self.options.quiet) as bar:
-                    record = job.run_segment(segment, bar)
-                self.say(f"{job.label}: segment {segment + 1}/{total} done ({record['frames']} frames, "
-                         f"{record['seconds']:.1f} s)")  # fmt: skip
-                if record["last"]:
-                    break
-        self._join(index, started)
+        try:
+            for segment in job.pending():
+                if job.work.claim(f"seg-{segment:06d}"):
+                    with make_progress(None, f"{job.label} [{segment + 1}/{total}]", self.options.quiet) as bar:
+                        record = job.run_segment(segment, bar)
+                    self.say(f"{job.label}: segment {segment + 1}/{total} done ({record['frames']} frames, "
+                             f"{record['seconds']:.1f} s)")  # fmt: skip
+                    if record["last"]:
+                        break
+            self._join(index, started)
+        finally:
+            job.release()
 
     @staticmethod
     def _finished_elsewhere(job: Job) -> bool:
@@ -538,6 +545,9 @@ class BatchRun:
             outcome = self.outcomes.get(index)
             if mode == "segments" and outcome is None:
                 try:
+                    self.jobs[index].hold()
                     self._join(index)
                 except (VidsrError, OSError) as error:
                     self._record(index, "failed", str(error))
+                finally:
+                    self.jobs[index].release()

@@ -358,8 +358,8 @@ class Job:
         codec = options.codec or default_codec(self.target)
         if not (self.folder or self.image) and codec in CRF_CODECS and (problem := crf_problem(options.crf, codec)):
             raise VidsrError(problem)
-        if not dry_run and self.target.parent.is_dir():  # another run on this output is refused (runlock)
-            self.lock = RunLock(self.target, self.work.token).acquire()
+        if not dry_run:
+            self.hold()
         try:
             return self._prepare(resume, dry_run)
         except BaseException:
@@ -571,6 +571,11 @@ class Job:
                 f"{outcome.problem}; the {count} frames before it were written to {self.target}", result
             )
         return result
+
+    def hold(self) -> None:
+        """Hold the output's run lock (:mod:`vidsr.video.runlock`): another run's is an error."""
+        if self.target.parent.is_dir():
+            self.lock = (self.lock or RunLock(self.target, self.work.token)).acquire()
 
     def release(self) -> None:
         """Let go of the output's run lock (done: another run may take the output)."""
