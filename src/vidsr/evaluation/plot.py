@@ -45,16 +45,21 @@ FIGURE_STYLE = {"font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13, "le
                 "xtick.labelsize": 12, "ytick.labelsize": 12, "figure.titlesize": 15}  # fmt: skip
 
 
+def _base_model(name: str) -> str:
+    """The model of a table row: ``delta`` for ``delta:real``, ``delta@0.5`` and ``delta=FILE``."""
+    return name.split(":")[0].split("@")[0].split("=")[0]
+
+
 def model_colour(name: str) -> str:
     """The colour of model ``name`` in every figure; a variant (``delta:real``, ``delta@0.5``,
     ``delta=run.safetensors``) takes its model's; other names a fixed colour of their own."""
-    base = name.split(":")[0].split("@")[0].split("=")[0]
+    base = _base_model(name)
     return MODEL_COLOURS.get(base) or _OTHER_COLOURS[zlib.crc32(base.encode()) % len(_OTHER_COLOURS)]
 
 
 def model_line(name: str) -> dict:
     """Line style of model ``name``: the baseline dashed, variants of a model dotted."""
-    plain = name.split(":")[0].split("@")[0].split("=")[0] == name
+    plain = _base_model(name) == name
     style = "--" if name == BASELINE else "-" if plain else ":"
     return {"color": model_colour(name), "linestyle": style, "linewidth": 1.6}
 
